@@ -1,0 +1,54 @@
+from setuptools import find_packages, setup
+
+with open("README.rst", encoding="utf-8") as f:
+    README = f.read()
+
+requires = [
+    "argon2-cffi",
+    "packaging>=24",
+    "pypi-simple>=1.5",
+    "pyramid>=2.0",
+    "pyramid_chameleon",
+    "pyramid_retry",
+    "pyramid_tm>=2.4",
+    "pyramid_zodbconn",
+    "readme_renderer",
+    "requests",
+    "transaction",
+    "waitress>=3",
+    "ZODB>=6",
+    "zodburi",
+]
+
+tests_require = [
+    "build",
+    "pytest",
+    "pytest-timeout",
+    "twine",
+    "uv",
+    "WebTest",
+]
+
+setup(
+    name="localshop",
+    version="2.0.0.dev0",
+    description="A private Python package index and caching mirror, on Pyramid and ZODB",
+    long_description=README,
+    long_description_content_type="text/x-rst",
+    classifiers=[
+        "Framework :: Pyramid",
+        "Programming Language :: Python :: 3",
+        "Topic :: Software Development :: Build Tools",
+    ],
+    python_requires=">=3.11",
+    packages=find_packages(exclude=["tests", "tests.*", "benchmarks"]),
+    include_package_data=True,
+    package_data={"shop": ["templates/*.pt", "static/*"]},
+    zip_safe=False,
+    install_requires=requires,
+    extras_require={"test": tests_require},
+    entry_points={
+        "paste.app_factory": ["main = shop:main"],
+        "console_scripts": ["localshop = shop.scripts.cli:main"],
+    },
+)

@@ -1,0 +1,38 @@
+"""localshop: a private Python package index with a caching mirror of an upstream index."""
+from __future__ import annotations
+
+from pyramid.config import Configurator
+from pyramid_zodbconn import get_connection
+
+from .database import initialize
+from .resources import app_root
+from .settings import ensure_storage_dirs, read_settings
+
+
+def root_factory(request):
+    """The application root, from this request's ZODB connection."""
+    return app_root(get_connection(request))
+
+
+def main(global_config, **settings):
+    """The WSGI application (the ``paste.app_factory`` entry point)."""
+    shop_settings = read_settings(settings)  # stops start-up naming any bad shop.* key
+    ensure_storage_dirs(settings.get("zodbconn.uri", ""))
+    settings.setdefault("tm.manager_hook", "pyramid_tm.explicit_manager")
+    settings.setdefault("retry.attempts", "3")
+    with Configurator(settings=settings, root_factory=root_factory) as config:
+        config.registry.shop_settings = shop_settings
+        # One transaction per request, aborted when the request fails or answers 4xx/5xx.
+        config.include("pyramid_tm")
+        # Replay requests that lost a ConflictError to a concurrent writer.
+        config.include("pyramid_retry")
+        # The ZODB database named by zodbconn.uri; one connection per request.
+        config.include("pyramid_zodbconn")
+        # Page templates for the browser pages.
+        config.include("pyramid_chameleon")
+        # Who is asking (HTTP Basic) and what they may do (ACLs live on the resources).
+        config.include(".security")
+        # The tree and the first admin account, on first start.
+        initialize(config.registry._zodb_databases[""], shop_settings)
+        config.scan(".views")
+    return config.make_wsgi_app()

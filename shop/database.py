@@ -1,0 +1,53 @@
+"""Opening the database outside a request (start-up, command line) and creating the tree."""
+from __future__ import annotations
+
+import logging
+
+import transaction
+from zc.lockfile import LockError
+from ZODB import DB
+from zodburi import resolve_uri
+
+from .resources import app_root, bootstrap  # noqa: F401 (app_root re-exported)
+from .security import ensure_admin
+from .settings import Settings, ensure_storage_dirs
+
+log = logging.getLogger(__name__)
+
+
+class DatabaseBusy(RuntimeError):
+    """The embedded database is held by another process (usually the running server)."""
+
+
+def open_database(uri: str) -> DB:
+    """Open the database a zodburi URI names; say plainly when a server holds it."""
+    ensure_storage_dirs(uri)
+    factory, dbkw = resolve_uri(uri)
+    try:
+        storage = factory()
+    except LockError:
+        raise DatabaseBusy(
+            "Cannot open the database: another process (the running localshop server?) holds "
+            f"its lock ({uri.split('?')[0]}). Stop the server first, or serve the database "
+            "with ZEO and point zodbconn.uri at zeo://... so several processes can share it."
+        ) from None
+    return DB(storage, **dbkw)
+
+
+def initialize(db: DB, settings: Settings) -> None:
+    """Create the tree and the first admin account on first start; log a generated password."""
+    tm = transaction.TransactionManager()
+    conn = db.open(transaction_manager=tm)
+    try:
+        with tm:
+            root, created = bootstrap(conn.root(), settings.upstream)
+            generated = ensure_admin(root, settings.admin_password)
+    finally:
+        conn.close()
+    if created:
+        log.info("Created a new localshop database with repository 'default'")
+    if generated:
+        log.warning(
+            "Created account 'admin' with password %s (shown once; change it with "
+            "'localshop -c INI user passwd admin')", generated,
+        )

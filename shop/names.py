@@ -1,0 +1,109 @@
+"""Project names, versions and distribution filenames (PEP 503, 440, 427, 625)."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from packaging.utils import (
+    InvalidSdistFilename,
+    InvalidWheelFilename,
+    canonicalize_name,
+    canonicalize_version,
+    parse_sdist_filename,
+    parse_wheel_filename,
+)
+from packaging.version import InvalidVersion, Version
+
+_VALID_NAME = re.compile(r"^([A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])$", re.IGNORECASE)
+
+SDIST_EXTENSIONS = (".tar.gz", ".zip")
+FILE_EXTENSIONS = (".whl",) + SDIST_EXTENSIONS
+
+
+class InvalidName(ValueError):
+    """A project name, version or filename that an index must refuse."""
+
+
+def is_valid_name(name: str) -> bool:
+    """Whether ``name`` is a valid project name as PEP 508 defines it."""
+    return bool(_VALID_NAME.match(name))
+
+
+def normalize(name: str) -> str:
+    """The PEP 503 normalized form of a project name."""
+    return canonicalize_name(name)
+
+
+def valid_name(name: str) -> str:
+    """Return ``name`` unchanged, or raise InvalidName saying why it is not a project name."""
+    if not name:
+        raise InvalidName("Missing project name.")
+    if not is_valid_name(name):
+        raise InvalidName(
+            f"Invalid project name {name!r}: a name starts and ends with an ASCII letter or "
+            "digit and contains only letters, digits, '.', '_' and '-'."
+        )
+    return name
+
+
+def parse_version(version: str) -> Version:
+    """Parse a PEP 440 version, or raise InvalidName saying why not."""
+    try:
+        return Version(version)
+    except InvalidVersion:
+        raise InvalidName(f"Invalid version {version!r}: it is not a PEP 440 version.") from None
+
+
+def version_key(version: str) -> str:
+    """The canonical form of a version: the key of a release in the tree."""
+    return canonicalize_version(parse_version(version))
+
+
+def sort_key(version: str):
+    """Sort key for version strings, PEP 440 order; unparseable ones first."""
+    try:
+        return (1, Version(version))
+    except InvalidVersion:
+        return (0, version)
+
+
+@dataclass(frozen=True)
+class DistFilename:
+    """What a distribution filename says about its contents."""
+
+    filename: str
+    project: str  # normalized
+    version: Version
+    packagetype: str  # "bdist_wheel" or "sdist"
+
+
+def check_filename(filename: str) -> str:
+    """Refuse filenames that could escape a directory or hide characters."""
+    if not filename:
+        raise InvalidName("The upload has no filename.")
+    if "/" in filename or "\\" in filename or filename in (".", "..") or filename.startswith("."):
+        raise InvalidName(f"Invalid filename {filename!r}: a distribution filename has no path.")
+    if any(ord(c) < 32 or ord(c) == 127 for c in filename):
+        raise InvalidName(f"Invalid filename {filename!r}: it contains control characters.")
+    return filename
+
+
+def parse_filename(filename: str) -> DistFilename:
+    """Parse a wheel or sdist filename, or raise InvalidName saying why it is not one."""
+    check_filename(filename)
+    if filename.endswith(".whl"):
+        try:
+            name, version, _build, _tags = parse_wheel_filename(filename)
+        except InvalidWheelFilename as e:
+            raise InvalidName(f"Invalid wheel filename {filename!r}: {e}") from None
+        return DistFilename(filename, name, version, "bdist_wheel")
+    if filename.endswith(SDIST_EXTENSIONS):
+        try:
+            name, version = parse_sdist_filename(filename)
+        except InvalidSdistFilename as e:
+            raise InvalidName(f"Invalid sdist filename {filename!r}: {e}") from None
+        return DistFilename(filename, name, version, "sdist")
+    raise InvalidName(
+        f"Invalid filename {filename!r}: a distribution is a wheel (.whl) or an sdist "
+        "(.tar.gz or .zip)."
+    )

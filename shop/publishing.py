@@ -1,0 +1,283 @@
+"""Accepting an upload: validate the form and the file, stream it into a blob, add it to the tree."""
+from __future__ import annotations
+
+import hashlib
+import tarfile
+import zipfile
+from dataclasses import dataclass, field
+from typing import BinaryIO
+
+from packaging.metadata import parse_email
+from packaging.version import InvalidVersion, Version
+from ZODB.blob import Blob
+
+from . import names
+from .resources import Package, Release, ReleaseFile, Repository
+
+CHUNK = 1024 * 1024
+
+# Core-metadata fields a client may send more than once (twine sends them plural).
+MULTI_FIELDS = (
+    "classifiers", "platform", "supported_platform", "requires_dist", "provides_dist",
+    "obsoletes_dist", "requires_external", "project_urls", "provides_extra", "dynamic",
+    "license_files", "requires", "provides", "obsoletes",
+)
+SINGLE_FIELDS = (
+    "metadata_version", "summary", "description", "description_content_type", "keywords",
+    "home_page", "download_url", "author", "author_email", "maintainer", "maintainer_email",
+    "license", "license_expression", "requires_python",
+)
+FILETYPES = {"sdist": "sdist", "bdist_wheel": "bdist_wheel"}
+
+
+class UploadError(Exception):
+    """An upload that must be refused; ``status`` is the HTTP status to answer with."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+@dataclass
+class UploadForm:
+    """The fields of a legacy-API upload, as the client sent them."""
+
+    action: str | None
+    protocol_version: str | None
+    name: str | None
+    version: str | None
+    filetype: str | None
+    pyversion: str | None
+    filename: str | None
+    content: BinaryIO | None
+    digests: dict[str, str] = field(default_factory=dict)
+    metadata: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_params(cls, params) -> "UploadForm":
+        """Read an upload from a webob MultiDict (form fields, plus the query for ``:action``)."""
+        content = params.get("content")
+        has_file = hasattr(content, "file") and hasattr(content, "filename")
+        metadata: dict = {key: params.getall(key) for key in MULTI_FIELDS if key in params}
+        metadata.update({key: params[key] for key in SINGLE_FIELDS if params.get(key)})
+        return cls(
+            action=params.get(":action"),
+            protocol_version=params.get("protocol_version"),
+            name=(params.get("name") or "").strip() or None,
+            version=(params.get("version") or "").strip() or None,
+            filetype=params.get("filetype"),
+            pyversion=params.get("pyversion"),
+            filename=content.filename if has_file else None,
+            content=content.file if has_file else None,
+            digests={
+                algo: params[key].strip().lower()
+                for algo, key in (
+                    ("md5", "md5_digest"),
+                    ("sha256", "sha256_digest"),
+                    ("blake2_256", "blake2_256_digest"),
+                )
+                if params.get(key)
+            },
+            metadata=metadata,
+        )
+
+
+@dataclass
+class UploadResult:
+    file: ReleaseFile
+    created: bool
+    message: str
+
+
+def check_action(form: UploadForm) -> str:
+    """The upload action, after checking the protocol version; raise UploadError otherwise."""
+    if form.protocol_version not in (None, "", "1"):
+        raise UploadError(f"Unsupported protocol_version {form.protocol_version!r}: only 1 is known.")
+    if not form.action:
+        raise UploadError("Missing ':action': send ':action=file_upload' to upload a file.")
+    if form.action not in ("file_upload", "submit", "doc_upload"):
+        raise UploadError(f"Unknown :action {form.action!r}: use 'file_upload'.")
+    return form.action
+
+
+def publish(repository: Repository, form: UploadForm, uploader: str, max_size: int) -> UploadResult:
+    """Store an uploaded distribution in ``repository``; raise UploadError if it is refused.
+
+    Nothing is added to the tree until every check has passed; the caller's transaction
+    (pyramid_tm) discards the blob if anything is raised.
+    """
+    dist = _check_form(form)
+    key = names.version_key(form.version)
+    package = repository.get(dist.project)
+    release = package.get(key) if package is not None else None
+    existing = release.get(dist.filename) if release is not None else None
+
+    blob, size, hashes = _stream_to_blob(form.content, max_size)
+    if size == 0:
+        raise UploadError(f"Empty file: {dist.filename} has no bytes.")
+    _check_digests(form.digests, hashes, dist.filename)
+    if existing is not None:
+        if existing.sha256 == hashes["sha256"]:
+            return UploadResult(existing, False, f"{dist.filename} is already stored with these bytes.")
+        raise UploadError(
+            f"File already exists: {dist.filename} (sha256 {existing.sha256}). "
+            "Bump the version to upload changed bytes.",
+            status=400,
+        )
+
+    with blob.open("r") as f:
+        core_metadata = _check_contents(f, dist)
+
+    if package is None:
+        package = repository.add(dist.project, Package(form.name))
+    if release is None:
+        release = package.add(key, Release(form.version, metadata=_release_metadata(form)))
+    file = ReleaseFile(
+        dist.filename,
+        packagetype=dist.packagetype,
+        size=size,
+        sha256=hashes["sha256"],
+        md5=hashes["md5"],
+        blake2_256=hashes["blake2_256"],
+        uploader=uploader,
+        requires_python=form.metadata.get("requires_python") or None,
+        python_version=form.pyversion or ("source" if dist.packagetype == "sdist" else None),
+        blob=blob,
+    )
+    if core_metadata is not None:
+        file.core_metadata = Blob(core_metadata)
+        file.core_metadata_sha256 = hashlib.sha256(core_metadata).hexdigest()
+        file.core_metadata_size = len(core_metadata)
+    release.add(dist.filename, file)
+    package.hosted = True
+    return UploadResult(file, True, f"Stored {dist.filename} in {repository.__name__}.")
+
+
+def _check_form(form: UploadForm) -> names.DistFilename:
+    if form.content is None or not form.filename:
+        raise UploadError("Missing 'content': the file to upload goes in the 'content' field.")
+    if not form.name:
+        raise UploadError("Missing 'name': the project name is required.")
+    if not form.version:
+        raise UploadError("Missing 'version': the project version is required.")
+    try:
+        names.valid_name(form.name)
+        version = names.parse_version(form.version)
+        dist = names.parse_filename(form.filename)
+    except names.InvalidName as e:
+        raise UploadError(str(e)) from None
+    if form.filetype not in FILETYPES:
+        raise UploadError(
+            f"Unknown filetype {form.filetype!r}: localshop accepts 'sdist' and 'bdist_wheel'."
+        )
+    if FILETYPES[form.filetype] != dist.packagetype:
+        raise UploadError(
+            f"filetype {form.filetype!r} does not match the filename {dist.filename!r}."
+        )
+    if dist.project != names.normalize(form.name):
+        raise UploadError(
+            f"Filename {dist.filename!r} is for project {dist.project!r}, not {form.name!r}."
+        )
+    if dist.version != version:
+        raise UploadError(
+            f"Filename {dist.filename!r} is for version {dist.version}, not {form.version}."
+        )
+    return dist
+
+
+def _stream_to_blob(source: BinaryIO, max_size: int) -> tuple[Blob, int, dict[str, str]]:
+    """Copy ``source`` into a new blob in chunks, hashing as the bytes pass."""
+    digests = {
+        "md5": hashlib.md5(usedforsecurity=False),
+        "sha256": hashlib.sha256(),
+        "blake2_256": hashlib.blake2b(digest_size=32),
+    }
+    size = 0
+    blob = Blob()
+    source.seek(0)
+    with blob.open("w") as out:
+        while chunk := source.read(CHUNK):
+            size += len(chunk)
+            if size > max_size:
+                raise UploadError(
+                    f"File too large: more than {max_size} bytes (shop.max_upload_size).", 413
+                )
+            for digest in digests.values():
+                digest.update(chunk)
+            out.write(chunk)
+    return blob, size, {algo: digest.hexdigest() for algo, digest in digests.items()}
+
+
+def _check_digests(given: dict[str, str], actual: dict[str, str], filename: str) -> None:
+    if not given:
+        raise UploadError(
+            "Missing digest: send at least one of md5_digest, sha256_digest, blake2_256_digest."
+        )
+    for algo, value in given.items():
+        if value != actual[algo]:
+            raise UploadError(
+                f"Wrong {algo}_digest for {filename}: the client sent {value}, "
+                f"the received bytes hash to {actual[algo]}. The upload was damaged; try again."
+            )
+
+
+def _check_contents(f: BinaryIO, dist: names.DistFilename) -> bytes | None:
+    """Check the file is the archive its name says; return a wheel's METADATA bytes."""
+    if dist.packagetype == "bdist_wheel":
+        return _wheel_metadata(f, dist)
+    if dist.filename.endswith(".zip"):
+        if not zipfile.is_zipfile(f):
+            raise UploadError(f"Invalid sdist {dist.filename}: it is not a zip archive.")
+        return None
+    try:
+        with tarfile.open(fileobj=f, mode="r:gz") as tar:
+            tar.next()
+    except (tarfile.TarError, OSError, EOFError) as e:
+        raise UploadError(f"Invalid sdist {dist.filename}: not a gzipped tar archive ({e}).") from None
+    return None
+
+
+def _wheel_metadata(f: BinaryIO, dist: names.DistFilename) -> bytes:
+    try:
+        with zipfile.ZipFile(f) as wheel:
+            candidates = [
+                n for n in wheel.namelist()
+                if n.count("/") == 1 and n.endswith(".dist-info/METADATA")
+            ]
+            mine = [n for n in candidates if _dist_info_matches(n, dist)]
+            if not mine:
+                raise UploadError(
+                    f"Invalid wheel {dist.filename}: no {dist.project}-{dist.version}.dist-info/METADATA in it."
+                )
+            data = wheel.read(mine[0])
+    except (zipfile.BadZipFile, OSError, EOFError) as e:
+        raise UploadError(f"Invalid wheel {dist.filename}: it is not a zip archive ({e}).") from None
+    raw, _unparsed = parse_email(data)
+    name, version = raw.get("name"), raw.get("version")
+    if not name or names.normalize(name) != dist.project:
+        raise UploadError(f"Invalid wheel {dist.filename}: its METADATA names project {name!r}.")
+    try:
+        if Version(version or "") != dist.version:
+            raise InvalidVersion
+    except InvalidVersion:
+        raise UploadError(
+            f"Invalid wheel {dist.filename}: its METADATA says version {version!r}."
+        ) from None
+    return data
+
+
+def _dist_info_matches(path: str, dist: names.DistFilename) -> bool:
+    directory = path.split("/", 1)[0][: -len(".dist-info")]
+    name, _, version = directory.rpartition("-")
+    try:
+        return names.normalize(name) == dist.project and Version(version) == dist.version
+    except InvalidVersion:
+        return False
+
+
+def _release_metadata(form: UploadForm) -> dict:
+    metadata = dict(form.metadata)
+    metadata["name"] = form.name
+    metadata["version"] = form.version
+    return metadata

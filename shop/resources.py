@@ -1,0 +1,307 @@
+"""The persistent tree: Root -> repositories -> Repository -> Package -> Release -> file."""
+from __future__ import annotations
+
+import datetime
+import time
+from typing import Iterator
+
+from BTrees.Length import Length
+from BTrees.OOBTree import OOBTree, OOTreeSet
+from persistent import Persistent
+from pyramid.authorization import ALL_PERMISSIONS, Allow, Authenticated, Everyone
+from ZODB.blob import Blob
+
+from . import names
+from .permissions import ADMIN_PRINCIPAL, Permission
+
+APP_ROOT_KEY = "localshop"
+DEFAULT_REPOSITORY = "default"
+
+
+def utcnow() -> datetime.datetime:
+    return datetime.datetime.now(datetime.timezone.utc)
+
+
+class Folder(Persistent):
+    """A container over an OOBTree with a Length counter; the only way in is ``add``."""
+
+    __name__: str | None = None
+    __parent__: Persistent | None = None
+
+    def __init__(self) -> None:
+        self._items = OOBTree()
+        self._count = Length()
+
+    def check_key(self, key: str, obj) -> str:
+        """Validate a key before it is added; subclasses say what a valid key is."""
+        if not isinstance(key, str) or not key or key.startswith("+") or "/" in key:
+            raise KeyError(f"Invalid name: {key!r}")
+        return key
+
+    def add(self, key: str, obj):
+        """Add ``obj`` under ``key``, making this folder its parent."""
+        key = self.check_key(key, obj)
+        if key in self._items:
+            raise KeyError(f"{key!r} already exists")
+        obj.__name__ = key
+        obj.__parent__ = self
+        self._items[key] = obj
+        self._count.change(1)
+        self.changed()
+        return obj
+
+    def remove(self, key: str):
+        """Remove and return the child under ``key``."""
+        obj = self._items.pop(key)
+        self._count.change(-1)
+        self.changed()
+        return obj
+
+    def changed(self) -> None:
+        """Hook called when the set of children changes."""
+
+    def __getitem__(self, key: str):
+        return self._items[key]
+
+    def get(self, key: str, default=None):
+        return self._items.get(key, default)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._items
+
+    def __len__(self) -> int:
+        return self._count()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._items.keys())
+
+    def keys(self):
+        return self._items.keys()
+
+    def values(self):
+        return self._items.values()
+
+    def items(self):
+        return self._items.items()
+
+
+class Root(Persistent):
+    """The application root: repositories and users."""
+
+    __name__ = ""
+    __parent__ = None
+    # Reads are anonymous and uploads need an account, until per-repository access arrives.
+    __acl__ = [
+        (Allow, ADMIN_PRINCIPAL, ALL_PERMISSIONS),
+        (Allow, Everyone, Permission.VIEW),
+        (Allow, Authenticated, Permission.UPLOAD),
+    ]
+
+    def __init__(self) -> None:
+        self.repositories = Repositories()
+        self.repositories.__name__ = "repo"
+        self.repositories.__parent__ = self
+        self.users = Users()
+        self.users.__name__ = "+users"
+        self.users.__parent__ = self
+
+    def __getitem__(self, key: str):
+        if key == "repo":
+            return self.repositories
+        if key in ("simple", "pypi"):
+            # /simple/ and /pypi/ are the default repository under other names.
+            return self.repositories[DEFAULT_REPOSITORY]
+        raise KeyError(key)
+
+
+class Repositories(Folder):
+    """All repositories, by name."""
+
+    def check_key(self, key: str, obj) -> str:
+        key = super().check_key(key, obj)
+        names.valid_name(key)
+        if key != key.lower():
+            raise KeyError(f"Invalid repository name {key!r}: use lower case.")
+        return key
+
+
+class Repository(Folder):
+    """A package index: hosted projects, and (optionally) an upstream index it mirrors."""
+
+    def __init__(self, title: str = "", upstream: str | None = None) -> None:
+        super().__init__()
+        self.title = title
+        self.upstream = upstream
+        self.mirror_mode = "stream"
+        self.offline = False
+        self.merge_allowed = OOTreeSet()
+        # Bumped on every change to the project list; keys the per-process root page cache.
+        self.generation = Length()
+
+    def check_key(self, key: str, obj) -> str:
+        key = super().check_key(key, obj)
+        if key != names.normalize(key):
+            raise KeyError(f"Project key {key!r} is not normalized")
+        return key
+
+    def changed(self) -> None:
+        self.generation.change(1)
+
+
+class Package(Folder):
+    """A project in one repository: releases by canonical version."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__()
+        self.name = name  # the spelling it was first uploaded (or mirrored) with
+        self.created = utcnow()
+        self.hosted = False
+        self.modified = time.time()
+
+    def check_key(self, key: str, obj) -> str:
+        key = super().check_key(key, obj)
+        if key != names.version_key(key):
+            raise KeyError(f"Release key {key!r} is not a canonical version")
+        return key
+
+    def changed(self) -> None:
+        """Mark the package modified: its pages are rendered anew, in every process."""
+        self.modified = time.time()
+        self.__dict__.pop("_v_pages", None)
+
+    def releases(self) -> list["Release"]:
+        """Releases, newest first by PEP 440."""
+        return sorted(self.values(), key=lambda r: names.sort_key(r.version), reverse=True)
+
+    def files(self) -> Iterator["ReleaseFile"]:
+        for release in self.values():
+            yield from release.values()
+
+
+class CoreMetadata:
+    """``<file>.metadata``: a transient resource for the METADATA of a wheel (PEP 658)."""
+
+    def __init__(self, file: "ReleaseFile") -> None:
+        self.file = file
+        self.__name__ = file.filename + ".metadata"
+        self.__parent__ = file.__parent__
+
+
+class Release(Folder):
+    """One version of a project: its metadata (from the first file) and its files."""
+
+    def __init__(self, version: str, metadata: dict | None = None) -> None:
+        super().__init__()
+        self.version = version
+        self.metadata = dict(metadata or {})
+        self.created = utcnow()
+
+    def check_key(self, key: str, obj) -> str:
+        return names.check_filename(super().check_key(key, obj))
+
+    def __getitem__(self, key: str):
+        """A file, or the core metadata file beside a wheel (``<filename>.metadata``)."""
+        try:
+            return self._items[key]
+        except KeyError:
+            file = self._items.get(key[: -len(".metadata")]) if key.endswith(".metadata") else None
+            if file is None or file.core_metadata is None:
+                raise
+            return CoreMetadata(file)
+
+    def changed(self) -> None:
+        if self.__parent__ is not None:
+            self.__parent__.changed()
+
+    @property
+    def yanked(self) -> bool:
+        return len(self) > 0 and all(f.yanked for f in self.values())
+
+
+class ReleaseFile(Persistent):
+    """A distribution file: its bytes in a blob and what an index says about it."""
+
+    __name__: str | None = None
+    __parent__: Release | None = None
+
+    def __init__(
+        self,
+        filename: str,
+        *,
+        packagetype: str,
+        size: int,
+        sha256: str,
+        md5: str | None = None,
+        blake2_256: str | None = None,
+        uploader: str | None = None,
+        upload_time: datetime.datetime | None = None,
+        requires_python: str | None = None,
+        python_version: str | None = None,
+        blob: Blob | None = None,
+        core_metadata: Blob | None = None,
+        core_metadata_sha256: str | None = None,
+        core_metadata_size: int | None = None,
+    ) -> None:
+        self.filename = filename
+        self.packagetype = packagetype
+        self.size = size
+        self.sha256 = sha256
+        self.md5 = md5
+        self.blake2_256 = blake2_256
+        self.uploader = uploader
+        self.upload_time = upload_time or utcnow()
+        self.requires_python = requires_python
+        self.python_version = python_version
+        self.blob = blob
+        self.core_metadata = core_metadata
+        self.core_metadata_sha256 = core_metadata_sha256
+        self.core_metadata_size = core_metadata_size
+        self.yanked = False
+        self.yanked_reason = ""
+
+    @property
+    def release(self) -> Release | None:
+        return self.__parent__
+
+    def set_yanked(self, yanked: bool, reason: str = "") -> None:
+        self.yanked = yanked
+        self.yanked_reason = reason if yanked else ""
+        if self.__parent__ is not None:
+            self.__parent__.changed()
+
+
+class Users(Folder):
+    """Accounts, by user name."""
+
+    def check_key(self, key: str, obj) -> str:
+        key = super().check_key(key, obj)
+        names.valid_name(key)
+        return key
+
+
+class User(Persistent):
+    """A person (or robot) who can log in and upload."""
+
+    __name__: str | None = None
+    __parent__: Users | None = None
+
+    def __init__(self, password_hash: str, admin: bool = False) -> None:
+        self.password_hash = password_hash
+        self.admin = admin
+        self.active = True
+        self.created = utcnow()
+
+
+def bootstrap(zodb_root, default_upstream: str | None) -> tuple[Root, bool]:
+    """Return the application root, creating it (and repository ``default``) on first use."""
+    root = zodb_root.get(APP_ROOT_KEY)
+    if root is not None:
+        return root, False
+    root = zodb_root[APP_ROOT_KEY] = Root()
+    root.repositories.add(DEFAULT_REPOSITORY, Repository("Default", upstream=default_upstream))
+    return root, True
+
+
+def app_root(conn) -> Root:
+    """The application root in an open ZODB connection."""
+    return conn.root()[APP_ROOT_KEY]

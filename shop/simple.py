@@ -1,0 +1,187 @@
+"""The simple repository API: PEP 503 HTML and PEP 691 JSON pages, rendered once per change.
+
+Links on the pages are relative (``<version>/<filename>``), so one rendering serves every host
+name, and ``/simple/`` as well as ``/repo/default/``. Rendered pages are kept in ``_v_``
+attributes of the persistent object they describe: ZODB drops those whenever the object
+changes, in every process, and ``Package.changed()`` drops them in the process that made
+the change.
+"""
+from __future__ import annotations
+
+import hashlib
+import html
+import json
+from dataclasses import dataclass
+from typing import Iterable
+
+from . import names
+from .resources import Package, ReleaseFile, Repository
+
+TEXT_HTML = "text/html"
+HTML_V1 = "application/vnd.pypi.simple.v1+html"
+JSON_V1 = "application/vnd.pypi.simple.v1+json"
+LATEST = {
+    "application/vnd.pypi.simple.latest+html": HTML_V1,
+    "application/vnd.pypi.simple.latest+json": JSON_V1,
+}
+# Server preference when the client has none: HTML, as pip before 22.2 expects.
+OFFERS = [TEXT_HTML, HTML_V1, JSON_V1, *LATEST]
+API_VERSION = "1.1"
+
+
+@dataclass(frozen=True)
+class Page:
+    body: bytes
+    content_type: str
+    etag: str
+
+
+def negotiate(request) -> str | None:
+    """The content type to answer with (PEP 691), or None when nothing offered is acceptable."""
+    wanted = request.GET.get("format")
+    if wanted:
+        wanted = wanted.strip()
+        return LATEST.get(wanted, wanted) if wanted in OFFERS else None
+    acceptable = request.accept.acceptable_offers(OFFERS)
+    if not acceptable:
+        return None
+    best = acceptable[0][0]
+    return LATEST.get(best, best)
+
+
+def _page(body: str | bytes, content_type: str) -> Page:
+    data = body.encode("utf-8") if isinstance(body, str) else body
+    if content_type == TEXT_HTML:
+        content_type = "text/html; charset=utf-8"
+    return Page(data, content_type, hashlib.sha256(data).hexdigest()[:32])
+
+
+def upload_time(file: ReleaseFile) -> str:
+    """``yyyy-mm-ddThh:mm:ss.ffffffZ`` in UTC, as PEP 700 asks."""
+    return file.upload_time.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def file_url(file: ReleaseFile) -> str:
+    """The file's URL relative to its project page."""
+    return f"{file.__parent__.__name__}/{file.filename}"
+
+
+# --- project pages ----------------------------------------------------------------------
+
+
+def visible_files(package: Package) -> list[ReleaseFile]:
+    """The files a project page lists, sorted by version then filename."""
+    files = []
+    for release in package.values():
+        files.extend(release.values())
+    files.sort(key=lambda f: (names.sort_key(f.__parent__.version), f.filename))
+    return files
+
+
+def project_page(package: Package, content_type: str) -> Page:
+    """The project page in ``content_type``, rendered at most once per change of the package."""
+    pages = getattr(package, "_v_pages", None)
+    if pages is None:
+        pages = {}
+        package._v_pages = pages
+    page = pages.get(content_type)
+    if page is None:
+        files = visible_files(package)
+        if content_type == JSON_V1:
+            page = _page(_project_json(package, files), JSON_V1)
+        else:
+            page = _page(_project_html(package, files), content_type)
+        pages[content_type] = page
+    return page
+
+
+def _project_json(package: Package, files: list[ReleaseFile]) -> str:
+    return json.dumps(
+        {
+            "meta": {"api-version": API_VERSION},
+            "name": package.__name__,
+            "versions": list(dict.fromkeys(f.__parent__.version for f in files)),
+            "files": [_file_json(f) for f in files],
+        },
+        separators=(",", ":"),
+    )
+
+
+def _file_json(file: ReleaseFile) -> dict:
+    metadata = {"sha256": file.core_metadata_sha256} if file.core_metadata_sha256 else False
+    return {
+        "filename": file.filename,
+        "url": file_url(file),
+        "hashes": {"sha256": file.sha256},
+        "requires-python": file.requires_python,
+        "size": file.size,
+        "upload-time": upload_time(file),
+        "yanked": (file.yanked_reason or True) if file.yanked else False,
+        "core-metadata": metadata,
+        "dist-info-metadata": metadata,
+    }
+
+
+def _project_html(package: Package, files: list[ReleaseFile]) -> str:
+    name = html.escape(package.__name__)
+    lines = [
+        "<!DOCTYPE html>",
+        "<html>",
+        "  <head>",
+        f'    <meta name="pypi:repository-version" content="{API_VERSION}">',
+        f"    <title>Links for {name}</title>",
+        "  </head>",
+        "  <body>",
+        f"    <h1>Links for {name}</h1>",
+    ]
+    for file in files:
+        attrs = [f'href="{html.escape(file_url(file))}#sha256={file.sha256}"']
+        if file.requires_python:
+            attrs.append(f'data-requires-python="{html.escape(file.requires_python)}"')
+        if file.yanked:
+            attrs.append(f'data-yanked="{html.escape(file.yanked_reason or "")}"')
+        if file.core_metadata_sha256:
+            value = f"sha256={file.core_metadata_sha256}"
+            attrs.append(f'data-core-metadata="{value}" data-dist-info-metadata="{value}"')
+        lines.append(f"    <a {' '.join(attrs)}>{html.escape(file.filename)}</a><br>")
+    lines += ["  </body>", "</html>", ""]
+    return "\n".join(lines)
+
+
+# --- root pages -------------------------------------------------------------------------
+
+
+def root_page(repository: Repository, content_type: str) -> Page:
+    """The list of projects, rendered once per change of the project list (in each process)."""
+    generation = repository.generation()
+    cached = getattr(repository, "_v_root_pages", None)
+    if cached is None or cached[0] != generation:
+        cached = (generation, {})
+        repository._v_root_pages = cached
+    pages = cached[1]
+    page = pages.get(content_type)
+    if page is None:
+        keys = list(repository.keys())  # normalized names: no package object is loaded
+        if content_type == JSON_V1:
+            page = _page(_root_json(keys), JSON_V1)
+        else:
+            page = _page(_root_html(keys), content_type)
+        pages[content_type] = page
+    return page
+
+
+def _root_json(keys: Iterable[str]) -> str:
+    return json.dumps(
+        {"meta": {"api-version": API_VERSION}, "projects": [{"name": k} for k in keys]},
+        separators=(",", ":"),
+    )
+
+
+def _root_html(keys: Iterable[str]) -> str:
+    head = (
+        "<!DOCTYPE html>\n<html>\n  <head>\n"
+        f'    <meta name="pypi:repository-version" content="{API_VERSION}">\n'
+        "    <title>Simple index</title>\n  </head>\n  <body>\n"
+    )
+    links = "".join(f'    <a href="{k}/">{k}</a><br>\n' for k in keys)
+    return head + links + "  </body>\n</html>\n"

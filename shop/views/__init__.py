@@ -1,0 +1,29 @@
+"""Thin HTTP adapters: parse the request, call the domain, turn the result into a response."""
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from pyramid.httpexceptions import HTTPMovedPermanently
+
+
+def http_error(cls, message: str, **kw):
+    """An HTTP error whose reason phrase and plain-text body both say what was wrong."""
+    exc = cls(body=message.rstrip() + "\n", content_type="text/plain", charset="utf-8", **kw)
+    reason = " ".join(message.split()).encode("latin-1", "replace").decode("latin-1")
+    exc.status = f"{exc.code} {reason[:400]}"
+    return exc
+
+
+def traversed_url(request, *extra: str) -> str:
+    """The URL of the resource as the client addressed it (``/simple/`` or ``/repo/default/``)."""
+    segments = [quote(s, safe="") for s in (*request.traversed, *extra)]
+    return request.application_url + "/" + "".join(s + "/" for s in segments)
+
+
+def ensure_trailing_slash(request) -> None:
+    """Raise a 301 to the same URL with a trailing slash (the simple API's canonical form)."""
+    if not request.path.endswith("/"):
+        location = request.path_url + "/"
+        if request.query_string:
+            location += "?" + request.query_string
+        raise HTTPMovedPermanently(location=location)

@@ -1,0 +1,87 @@
+"""PyPI's JSON API (``/pypi/<project>/json``) for tools that read it."""
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from pyramid.view import view_config
+
+from .. import names
+from ..permissions import Permission
+from ..resources import Package, Release, ReleaseFile
+from ..simple import upload_time
+
+INFO_FIELDS = (
+    "author", "author_email", "classifiers", "description", "description_content_type",
+    "download_url", "home_page", "keywords", "license", "license_expression", "maintainer",
+    "maintainer_email", "platform", "provides_extra", "requires_dist", "requires_python",
+    "summary",
+)
+
+
+def _file(request, file: ReleaseFile) -> dict:
+    return {
+        "filename": file.filename,
+        "url": request.resource_url(file.__parent__) + quote(file.filename),
+        "digests": {"md5": file.md5, "sha256": file.sha256, "blake2b_256": file.blake2_256},
+        "md5_digest": file.md5,
+        "size": file.size,
+        "upload_time": file.upload_time.strftime("%Y-%m-%dT%H:%M:%S"),
+        "upload_time_iso_8601": upload_time(file),
+        "requires_python": file.requires_python,
+        "yanked": file.yanked,
+        "yanked_reason": file.yanked_reason or None,
+        "packagetype": file.packagetype,
+        "python_version": file.python_version,
+        "has_sig": False,
+        "comment_text": "",
+    }
+
+
+def _project_urls(values) -> dict:
+    urls = {}
+    for value in values or ():
+        label, _, url = value.partition(",")
+        urls[label.strip()] = url.strip()
+    return urls
+
+
+def latest_release(package: Package) -> Release | None:
+    """The newest release that is not yanked, preferring final releases (as PyPI does)."""
+    releases = [r for r in package.releases() if len(r) and not r.yanked]
+    finals = [r for r in releases if not names.parse_version(r.version).is_prerelease]
+    return (finals or releases or package.releases() or [None])[0]
+
+
+def project_json(request, package: Package, release: Release | None) -> dict:
+    metadata = release.metadata if release is not None else {}
+    info = {field: metadata.get(field) for field in INFO_FIELDS}
+    info.update(
+        name=package.name,
+        version=release.version if release is not None else None,
+        project_urls=_project_urls(metadata.get("project_urls")),
+        package_url=request.resource_url(package),
+        project_url=request.resource_url(package),
+        release_url=request.resource_url(release) if release is not None else None,
+        yanked=release.yanked if release is not None else False,
+    )
+    return {
+        "info": info,
+        "last_serial": 0,
+        "releases": {
+            r.version: [_file(request, f) for f in r.values()] for r in reversed(package.releases())
+        },
+        "urls": [_file(request, f) for f in release.values()] if release is not None else [],
+        "vulnerabilities": [],
+    }
+
+
+@view_config(context=Package, name="json", renderer="json", request_method=("GET", "HEAD"),
+             permission=Permission.VIEW)
+def package_json(context: Package, request) -> dict:
+    return project_json(request, context, latest_release(context))
+
+
+@view_config(context=Release, name="json", renderer="json", request_method=("GET", "HEAD"),
+             permission=Permission.VIEW)
+def release_json(context: Release, request) -> dict:
+    return project_json(request, context.__parent__, context)

@@ -1,0 +1,48 @@
+"""The simple index (PEP 503/691): repository root pages and project pages."""
+from __future__ import annotations
+
+from pyramid.httpexceptions import HTTPNotAcceptable
+from pyramid.response import Response
+from pyramid.view import view_config
+
+from .. import simple
+from ..permissions import Permission
+from ..resources import Package, Repository
+from . import ensure_trailing_slash, http_error
+
+READ = ("GET", "HEAD")
+
+
+def page_response(request, page: simple.Page) -> Response:
+    """A rendered page with its ETag; webob answers If-None-Match with a 304."""
+    response = Response(body=page.body, headerlist=[("Content-Type", page.content_type)])
+    response.etag = page.etag
+    response.vary = ("Accept",)
+    response.cache_control = "max-age=0, must-revalidate"
+    response.conditional_response = True
+    return response
+
+
+def negotiated(request) -> str:
+    content_type = simple.negotiate(request)
+    if content_type is None:
+        exc = http_error(
+            HTTPNotAcceptable,
+            "Not acceptable: this index answers in text/html, " + simple.HTML_V1
+            + " and " + simple.JSON_V1 + ".",
+        )
+        exc.vary = ("Accept",)
+        raise exc
+    return content_type
+
+
+@view_config(context=Repository, request_method=READ, permission=Permission.VIEW)
+def repository_index(context: Repository, request) -> Response:
+    ensure_trailing_slash(request)
+    return page_response(request, simple.root_page(context, negotiated(request)))
+
+
+@view_config(context=Package, request_method=READ, permission=Permission.VIEW)
+def project_index(context: Package, request) -> Response:
+    ensure_trailing_slash(request)
+    return page_response(request, simple.project_page(context, negotiated(request)))

@@ -1,0 +1,56 @@
+"""Fixtures shared by every layer: a real application on a real FileStorage in tmp_path."""
+from __future__ import annotations
+
+import base64
+
+import pytest
+import webtest
+
+ADMIN_PASSWORD = "admin-secret"
+
+
+def basic_auth(user: str, password: str) -> dict:
+    token = base64.b64encode(f"{user}:{password}".encode()).decode()
+    return {"Authorization": f"Basic {token}"}
+
+
+def app_settings(var_dir, **extra) -> dict:
+    """Settings as an ini file would give them, with the database under ``var_dir``."""
+    settings = {
+        "zodbconn.uri": (
+            f"file://{var_dir}/Data.fs?blobstorage_dir={var_dir}/blobs&blobstorage_layout=bushy"
+        ),
+        "tm.commit_veto": "pyramid_tm.default_commit_veto",
+        "shop.upstream": "none",
+    }
+    settings.update(extra)
+    return settings
+
+
+@pytest.fixture
+def make_app(tmp_path, monkeypatch):
+    """Build the WSGI application with extra settings; the database lives in tmp_path."""
+    from shop import main
+
+    monkeypatch.setenv("LOCALSHOP_ADMIN_PASSWORD", ADMIN_PASSWORD)
+    apps = []
+
+    def factory(**extra):
+        wsgi = main({}, **app_settings(tmp_path / "var", **extra))
+        apps.append(wsgi)
+        return webtest.TestApp(wsgi)
+
+    yield factory
+    for wsgi in apps:
+        for db in wsgi.registry._zodb_databases.values():
+            db.close()
+
+
+@pytest.fixture
+def app(make_app):
+    return make_app()
+
+
+@pytest.fixture
+def admin():
+    return basic_auth("admin", ADMIN_PASSWORD)

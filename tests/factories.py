@@ -1,0 +1,145 @@
+"""Small builders of real distribution files and upload forms for tests."""
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import tarfile
+import zipfile
+from dataclasses import dataclass
+
+from packaging.utils import canonicalize_name
+
+
+@dataclass(frozen=True)
+class Dist:
+    """A built distribution file: its name and bytes."""
+
+    filename: str
+    data: bytes
+    name: str
+    version: str
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.data).hexdigest()
+
+    @property
+    def md5(self) -> str:
+        return hashlib.md5(self.data).hexdigest()
+
+    @property
+    def blake2_256(self) -> str:
+        return hashlib.blake2b(self.data, digest_size=32).hexdigest()
+
+    @property
+    def filetype(self) -> str:
+        return "bdist_wheel" if self.filename.endswith(".whl") else "sdist"
+
+    def write(self, directory) -> "object":
+        path = directory / self.filename
+        path.write_bytes(self.data)
+        return path
+
+
+def metadata_text(name: str, version: str, *, requires_python: str | None = None,
+                  requires_dist: tuple[str, ...] = (), summary: str = "A test project",
+                  description: str = "") -> str:
+    lines = ["Metadata-Version: 2.1", f"Name: {name}", f"Version: {version}", f"Summary: {summary}"]
+    if requires_python:
+        lines.append(f"Requires-Python: {requires_python}")
+    lines += [f"Requires-Dist: {r}" for r in requires_dist]
+    if description:
+        lines += ["Description-Content-Type: text/markdown", "", description]
+    return "\n".join(lines) + "\n"
+
+
+def _record_line(path: str, data: bytes) -> str:
+    digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+    return f"{path},sha256={digest},{len(data)}"
+
+
+def make_wheel(name: str = "demo", version: str = "1.0", *, module: str | None = None,
+               requires_python: str | None = None, requires_dist: tuple[str, ...] = (),
+               padding: int = 0, metadata: str | None = None, description: str = "") -> Dist:
+    """A real, installable pure-Python wheel with a module that records its version.
+
+    ``padding`` adds an incompressible file of that many bytes (for large-file tests).
+    """
+    dist_name = canonicalize_name(name).replace("-", "_")
+    module = module or dist_name
+    dist_info = f"{dist_name}-{version}.dist-info"
+    meta = metadata if metadata is not None else metadata_text(
+        name, version, requires_python=requires_python, requires_dist=requires_dist,
+        description=description,
+    )
+    files = {
+        f"{module}/__init__.py": f"VERSION = {version!r}\n".encode(),
+        f"{dist_info}/METADATA": meta.encode(),
+        f"{dist_info}/WHEEL": b"Wheel-Version: 1.0\nGenerator: localshop-tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+    }
+    if padding:
+        files[f"{module}/padding.bin"] = _incompressible(padding)
+    record = [_record_line(p, d) for p, d in files.items()] + [f"{dist_info}/RECORD,,"]
+    files[f"{dist_info}/RECORD"] = ("\n".join(record) + "\n").encode()
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
+        for path, data in files.items():
+            info = zipfile.ZipInfo(path, date_time=(2024, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_STORED if path.endswith(".bin") else zipfile.ZIP_DEFLATED
+            zf.writestr(info, data)
+    return Dist(f"{dist_name}-{version}-py3-none-any.whl", buffer.getvalue(), name, version)
+
+
+def _incompressible(size: int) -> bytes:
+    seed = hashlib.sha256(b"localshop").digest()
+    out = bytearray()
+    counter = 0
+    while len(out) < size:
+        out += hashlib.sha256(seed + counter.to_bytes(8, "big")).digest() * 64
+        counter += 1
+    return bytes(out[:size])
+
+
+def make_sdist(name: str = "demo", version: str = "1.0", *, filename: str | None = None,
+               requires_python: str | None = None) -> Dist:
+    """A real, pip-installable sdist (setuptools, pyproject.toml) as .tar.gz."""
+    dist_name = canonicalize_name(name).replace("-", "_")
+    base = f"{dist_name}-{version}"
+    pyproject = (
+        "[build-system]\nrequires = [\"setuptools>=61\"]\nbuild-backend = \"setuptools.build_meta\"\n\n"
+        f"[project]\nname = \"{name}\"\nversion = \"{version}\"\n"
+        + (f"requires-python = \"{requires_python}\"\n" if requires_python else "")
+        + f"\n[tool.setuptools]\npackages = [\"{dist_name}\"]\n"
+    )
+    files = {
+        f"{base}/PKG-INFO": metadata_text(name, version, requires_python=requires_python).encode(),
+        f"{base}/pyproject.toml": pyproject.encode(),
+        f"{base}/{dist_name}/__init__.py": f"VERSION = {version!r}\n".encode(),
+    }
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        for path, data in files.items():
+            info = tarfile.TarInfo(path)
+            info.size = len(data)
+            info.mtime = 1704067200
+            tar.addfile(info, io.BytesIO(data))
+    return Dist(filename or f"{base}.tar.gz", buffer.getvalue(), name, version)
+
+
+def upload_fields(dist: Dist, **overrides) -> dict:
+    """The form fields twine would send for ``dist`` (``None`` in overrides drops a field)."""
+    fields = {
+        ":action": "file_upload",
+        "protocol_version": "1",
+        "name": dist.name,
+        "version": dist.version,
+        "filetype": dist.filetype,
+        "pyversion": "py3" if dist.filetype == "bdist_wheel" else "source",
+        "metadata_version": "2.1",
+        "summary": "A test project",
+        "sha256_digest": dist.sha256,
+        "md5_digest": dist.md5,
+    }
+    fields.update(overrides)
+    return {k: v for k, v in fields.items() if v is not None}
