@@ -8,6 +8,8 @@ from .database import initialize
 from .resources import app_root
 from .settings import ensure_storage_dirs, read_settings
 
+__version__ = "2.0.0.dev0"
+
 
 def root_factory(request):
     """The application root, from this request's ZODB connection."""
@@ -32,6 +34,10 @@ def main(global_config, **settings):
         config.include("pyramid_chameleon")
         # Who is asking (HTTP Basic) and what they may do (ACLs live on the resources).
         config.include(".security")
+        # The upstream index client, and the per-process memory of what it said.
+        config.include(".mirror")
+        # Mirrored files: downloaded once per process, streamed to every waiting client.
+        config.include(".downloads")
         # The tree and the first admin account, on first start.
         initialize(config.registry._zodb_databases[""], shop_settings)
         config.scan(".views")

@@ -8,7 +8,7 @@ from zc.lockfile import LockError
 from ZODB import DB
 from zodburi import resolve_uri
 
-from .resources import app_root, bootstrap  # noqa: F401 (app_root re-exported)
+from .resources import DEFAULT_REPOSITORY, bootstrap
 from .security import ensure_admin
 from .settings import Settings, ensure_storage_dirs
 
@@ -41,6 +41,9 @@ def initialize(db: DB, settings: Settings) -> None:
     try:
         with tm:
             root, created = bootstrap(conn.root(), settings.upstream)
+            default = root.repositories.get(DEFAULT_REPOSITORY)
+            if default is not None and default.upstream != settings.upstream:
+                default.upstream = settings.upstream  # the ini's shop.upstream is the truth
             generated = ensure_admin(root, settings.admin_password)
     finally:
         conn.close()

@@ -118,6 +118,11 @@ def publish(repository: Repository, form: UploadForm, uploader: str, max_size: i
         raise UploadError(f"Empty file: {dist.filename} has no bytes.")
     _check_digests(form.digests, hashes, dist.filename)
     if existing is not None:
+        if existing.origin == "mirror":
+            raise UploadError(
+                f"File already exists: {dist.filename} is mirrored from upstream "
+                f"(sha256 {existing.sha256}). Bump the version to upload your own."
+            )
         if existing.sha256 == hashes["sha256"]:
             return UploadResult(existing, False, f"{dist.filename} is already stored with these bytes.")
         raise UploadError(
@@ -129,8 +134,15 @@ def publish(repository: Repository, form: UploadForm, uploader: str, max_size: i
     with blob.open("r") as f:
         core_metadata = _check_contents(f, dist)
 
+    message = f"Stored {dist.filename} in {repository.__name__}."
     if package is None:
         package = repository.add(dist.project, Package(form.name))
+    elif not package.hosted and dist.project not in repository.merge_allowed:
+        message += (
+            f" {dist.project} was mirrored from upstream: from now on this repository offers only"
+            " its own files of it (dependency-confusion protection). To offer upstream's files"
+            " too, add the project to the repository's merge allow-list."
+        )
     if release is None:
         release = package.add(key, Release(form.version, metadata=_release_metadata(form)))
     file = ReleaseFile(
@@ -151,7 +163,7 @@ def publish(repository: Repository, form: UploadForm, uploader: str, max_size: i
         file.core_metadata_size = len(core_metadata)
     release.add(dist.filename, file)
     package.hosted = True
-    return UploadResult(file, True, f"Stored {dist.filename} in {repository.__name__}.")
+    return UploadResult(file, True, message)
 
 
 def _check_form(form: UploadForm) -> names.DistFilename:

@@ -158,6 +158,10 @@ class Package(Folder):
         self.hosted = False
         self.modified = time.time()
 
+    # What the upstream index last said (mirrored projects); validators for conditional GETs.
+    upstream_etag: str | None = None
+    upstream_last_modified: str | None = None
+
     def check_key(self, key: str, obj) -> str:
         key = super().check_key(key, obj)
         if key != names.version_key(key):
@@ -205,7 +209,7 @@ class Release(Folder):
             return self._items[key]
         except KeyError:
             file = self._items.get(key[: -len(".metadata")]) if key.endswith(".metadata") else None
-            if file is None or file.core_metadata is None:
+            if file is None or not file.core_metadata_sha256:
                 raise
             return CoreMetadata(file)
 
@@ -223,6 +227,8 @@ class ReleaseFile(Persistent):
 
     __name__: str | None = None
     __parent__: Release | None = None
+    origin = "upload"  # or "mirror": known from an upstream index, bytes fetched on first use
+    upstream_url: str | None = None
 
     def __init__(
         self,

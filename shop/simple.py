@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Iterable
 
 from . import names
+from .mirror import is_visible
 from .resources import Package, ReleaseFile, Repository
 
 TEXT_HTML = "text/html"
@@ -56,8 +57,10 @@ def _page(body: str | bytes, content_type: str) -> Page:
     return Page(data, content_type, hashlib.sha256(data).hexdigest()[:32])
 
 
-def upload_time(file: ReleaseFile) -> str:
-    """``yyyy-mm-ddThh:mm:ss.ffffffZ`` in UTC, as PEP 700 asks."""
+def upload_time(file: ReleaseFile) -> str | None:
+    """``yyyy-mm-ddThh:mm:ss.ffffffZ`` in UTC, as PEP 700 asks (None if upstream never said)."""
+    if file.upload_time is None:
+        return None
     return file.upload_time.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
@@ -71,9 +74,8 @@ def file_url(file: ReleaseFile) -> str:
 
 def visible_files(package: Package) -> list[ReleaseFile]:
     """The files a project page lists, sorted by version then filename."""
-    files = []
-    for release in package.values():
-        files.extend(release.values())
+    repository = package.__parent__
+    files = [f for f in package.files() if is_visible(f, repository)]
     files.sort(key=lambda f: (names.sort_key(f.__parent__.version), f.filename))
     return files
 
@@ -83,7 +85,8 @@ def project_page(package: Package, content_type: str) -> Page:
     pages = getattr(package, "_v_pages", None)
     if pages is None:
         pages = {}
-        package._v_pages = pages
+        if not package.__parent__.offline:  # offline, a newly cached file changes the page
+            package._v_pages = pages
     page = pages.get(content_type)
     if page is None:
         files = visible_files(package)
@@ -109,10 +112,10 @@ def _project_json(package: Package, files: list[ReleaseFile]) -> str:
 
 def _file_json(file: ReleaseFile) -> dict:
     metadata = {"sha256": file.core_metadata_sha256} if file.core_metadata_sha256 else False
-    return {
+    entry = {
         "filename": file.filename,
         "url": file_url(file),
-        "hashes": {"sha256": file.sha256},
+        "hashes": {"sha256": file.sha256} if file.sha256 else {},
         "requires-python": file.requires_python,
         "size": file.size,
         "upload-time": upload_time(file),
@@ -120,6 +123,11 @@ def _file_json(file: ReleaseFile) -> dict:
         "core-metadata": metadata,
         "dist-info-metadata": metadata,
     }
+    # A mirror of an HTML-only upstream may not know these until the file is fetched.
+    for key in ("size", "upload-time"):
+        if entry[key] is None:
+            del entry[key]
+    return entry
 
 
 def _project_html(package: Package, files: list[ReleaseFile]) -> str:
@@ -135,7 +143,8 @@ def _project_html(package: Package, files: list[ReleaseFile]) -> str:
         f"    <h1>Links for {name}</h1>",
     ]
     for file in files:
-        attrs = [f'href="{html.escape(file_url(file))}#sha256={file.sha256}"']
+        fragment = f"#sha256={file.sha256}" if file.sha256 else ""
+        attrs = [f'href="{html.escape(file_url(file))}{fragment}"']
         if file.requires_python:
             attrs.append(f'data-requires-python="{html.escape(file.requires_python)}"')
         if file.yanked:

@@ -1,13 +1,17 @@
 """Answers for what traversal or the security policy refused: 401/403, 301 to canonical, 404."""
 from __future__ import annotations
 
-from pyramid.httpexceptions import HTTPForbidden, HTTPMovedPermanently, HTTPNotFound, HTTPUnauthorized
+from pyramid.httpexceptions import HTTPException, HTTPForbidden, HTTPMovedPermanently, HTTPNotFound, HTTPUnauthorized
+from pyramid.renderers import render_to_response
 from pyramid.view import forbidden_view_config, notfound_view_config
 
-from .. import names
+from .. import mirror, names, simple
+from ..permissions import Permission
 from ..resources import Repository
 from ..security import REALM
-from . import http_error, traversed_url
+from . import ensure_trailing_slash, http_error, traversed_url
+from .pypi_json import latest_release, project_json
+from .simple import READ, current_package, negotiated, page_response
 
 
 @forbidden_view_config()
@@ -30,20 +34,45 @@ def forbidden(request):
 
 @notfound_view_config()
 def notfound(request):
-    """Redirect a project name that is not in canonical form; otherwise say what was not found."""
+    """A project traversal did not find may be a non-canonical name, or one to look up upstream."""
     context = getattr(request, "context", None)
-    name = request.view_name
-    if (
-        isinstance(context, Repository)
-        and name
-        and not request.subpath
-        and request.method in ("GET", "HEAD")
-        and names.is_valid_name(name)
-    ):
-        canonical = names.normalize(name)
-        if canonical != name and canonical in context:
-            location = traversed_url(request, canonical)
-            if request.query_string:
-                location += "?" + request.query_string
-            return HTTPMovedPermanently(location=location)
+    if isinstance(context, Repository):
+        try:
+            response = missing_project(context, request)
+        except HTTPException as e:  # raised inside an exception view: answer it here
+            response = e
+        if response is not None:
+            return response
     return http_error(HTTPNotFound, f"Not found: {request.path}")
+
+
+def missing_project(repository: Repository, request):
+    """Redirect a project name to its canonical form, or look it up upstream.
+
+    Returns None when the request is not for a project (the caller answers 404).
+    """
+    name, subpath = request.view_name, request.subpath
+    if request.method not in READ or not names.is_valid_name(name) or subpath not in ((), ("json",)):
+        return None
+    canonical = names.normalize(name)
+    might_exist = canonical in repository or mirror.mirrors(repository, None)
+    if canonical != name:
+        if not might_exist:
+            return None
+        location = traversed_url(request, canonical, *subpath)
+        if request.query_string:
+            location += "?" + request.query_string
+        return HTTPMovedPermanently(location=location)
+    if not might_exist:
+        return None
+    if not request.has_permission(Permission.VIEW, repository):
+        return forbidden(request)
+    if subpath:  # /pypi/<project>/json
+        package = current_package(request, repository, name)
+        return render_to_response(
+            "json", project_json(request, package, latest_release(package)), request=request
+        )
+    ensure_trailing_slash(request)
+    content_type = negotiated(request)
+    package = current_package(request, repository, name)
+    return page_response(request, simple.project_page(package, content_type))

@@ -1,15 +1,25 @@
-"""Downloads: distribution files and their core metadata, streamed from committed blobs."""
+"""Downloads: distribution files and their core metadata, streamed from committed blobs.
+
+A mirrored file that is not cached yet is fetched from upstream once (``shop.downloads``)
+and streamed to the client as it arrives, or, in a repository in redirect mode, the client
+is sent upstream while the file is stored in the background.
+"""
 from __future__ import annotations
 
+from pyramid.httpexceptions import HTTPBadGateway, HTTPFound, HTTPNotFound
 from pyramid.response import FileIter, Response
 from pyramid.view import view_config
 from ZODB.blob import Blob
 
+from ..downloads import DownloadFailed
+from ..mirror import UpstreamError, is_visible
 from ..permissions import Permission
-from ..resources import CoreMetadata, ReleaseFile
+from ..resources import CoreMetadata, ReleaseFile, Repository
+from . import http_error
 
 READ = ("GET", "HEAD")
 CHUNK = 256 * 1024
+IMMUTABLE = "public, max-age=31536000, immutable"
 
 
 def blob_response(request, blob: Blob, *, sha256: str, size: int, content_type: str) -> Response:
@@ -23,25 +33,74 @@ def blob_response(request, blob: Blob, *, sha256: str, size: int, content_type: 
         content_length=size,
     )
     response.etag = sha256
-    response.cache_control = "public, max-age=31536000, immutable"
+    response.cache_control = IMMUTABLE
     response.conditional_response = True
     return response
 
 
+def repository_of(file: ReleaseFile) -> Repository:
+    return file.__parent__.__parent__.__parent__
+
+
+def _check_visible(file: ReleaseFile, request) -> Repository:
+    repository = repository_of(file)
+    if not is_visible(file, repository):
+        raise http_error(HTTPNotFound, f"Not found: {request.path} (not offered by this repository)")
+    return repository
+
+
 @view_config(context=ReleaseFile, request_method=READ, permission=Permission.VIEW)
 def download(context: ReleaseFile, request) -> Response:
+    repository = _check_visible(context, request)
+    if context.blob is None:
+        return _from_upstream(context, repository, request)
     response = blob_response(
         request, context.blob, sha256=context.sha256, size=context.size,
         content_type="application/octet-stream",
     )
-    response.last_modified = context.upload_time
+    if context.upload_time is not None:
+        response.last_modified = context.upload_time
+    return response
+
+
+def _from_upstream(file: ReleaseFile, repository: Repository, request) -> Response:
+    if repository.offline or not repository.upstream:
+        raise http_error(HTTPNotFound, f"Not cached: {file.filename}, and this repository is offline.")
+    downloads = request.registry.downloads
+    if repository.mirror_mode == "redirect":
+        downloads.start(file, background=True)
+        raise HTTPFound(location=file.upstream_url)
+    connect, read = request.registry.shop_settings.upstream_timeout
+    try:
+        download = downloads.start(file)
+        download.wait_started(connect + read)
+        body = download.reader(idle_timeout=read + 5)
+    except DownloadFailed as e:
+        raise http_error(HTTPBadGateway, f"Upstream download failed: {e}") from None
+    response = Response(app_iter=body, headerlist=[("Content-Type", "application/octet-stream")])
+    if download.size is not None:
+        response.content_length = download.size
+    if file.sha256:
+        response.etag = file.sha256
     return response
 
 
 @view_config(context=CoreMetadata, request_method=READ, permission=Permission.VIEW)
 def core_metadata(context: CoreMetadata, request) -> Response:
     file = context.file
-    return blob_response(
-        request, file.core_metadata, sha256=file.core_metadata_sha256, size=file.core_metadata_size,
-        content_type="text/plain; charset=utf-8",
-    )
+    _check_visible(file, request)
+    if file.core_metadata is not None:
+        return blob_response(
+            request, file.core_metadata, sha256=file.core_metadata_sha256,
+            size=file.core_metadata_size, content_type="text/plain; charset=utf-8",
+        )
+    if repository_of(file).offline:
+        raise http_error(HTTPNotFound, f"Not cached: {context.__name__}, and this repository is offline.")
+    try:
+        data = request.registry.metadata_fetches.fetch(file)
+    except (DownloadFailed, UpstreamError) as e:
+        raise http_error(HTTPBadGateway, f"Upstream metadata fetch failed: {e}") from None
+    response = Response(body=data, headerlist=[("Content-Type", "text/plain; charset=utf-8")])
+    response.etag = file.core_metadata_sha256
+    response.cache_control = IMMUTABLE
+    return response

@@ -9,6 +9,7 @@ from .. import names
 from ..permissions import Permission
 from ..resources import Package, Release, ReleaseFile
 from ..simple import upload_time
+from .simple import current_package
 
 INFO_FIELDS = (
     "author", "author_email", "classifiers", "description", "description_content_type",
@@ -78,7 +79,8 @@ def project_json(request, package: Package, release: Release | None) -> dict:
 @view_config(context=Package, name="json", renderer="json", request_method=("GET", "HEAD"),
              permission=Permission.VIEW)
 def package_json(context: Package, request) -> dict:
-    return project_json(request, context, latest_release(context))
+    package = current_package(request, context.__parent__, context.__name__)
+    return project_json(request, package, latest_release(package))
 
 
 @view_config(context=Release, name="json", renderer="json", request_method=("GET", "HEAD"),

@@ -1,11 +1,11 @@
 """The simple index (PEP 503/691): repository root pages and project pages."""
 from __future__ import annotations
 
-from pyramid.httpexceptions import HTTPNotAcceptable
+from pyramid.httpexceptions import HTTPBadGateway, HTTPNotAcceptable, HTTPNotFound
 from pyramid.response import Response
 from pyramid.view import view_config
 
-from .. import simple
+from .. import mirror, simple
 from ..permissions import Permission
 from ..resources import Package, Repository
 from . import ensure_trailing_slash, http_error
@@ -36,6 +36,20 @@ def negotiated(request) -> str:
     return content_type
 
 
+def current_package(request, repository: Repository, name: str) -> Package:
+    """The project, looked up upstream when the repository mirrors one; 404/502 otherwise."""
+    try:
+        package = mirror.lookup(request, repository, name)
+    except mirror.UpstreamError as e:
+        raise http_error(
+            HTTPBadGateway, f"Upstream index failed and nothing is cached for {name}: {e}"
+        ) from None
+    if package is None:
+        where = " nor upstream" if mirror.mirrors(repository, None) else ""
+        raise http_error(HTTPNotFound, f"Not found: project {name} is not in this repository{where}.")
+    return package
+
+
 @view_config(context=Repository, request_method=READ, permission=Permission.VIEW)
 def repository_index(context: Repository, request) -> Response:
     ensure_trailing_slash(request)
@@ -45,4 +59,6 @@ def repository_index(context: Repository, request) -> Response:
 @view_config(context=Package, request_method=READ, permission=Permission.VIEW)
 def project_index(context: Package, request) -> Response:
     ensure_trailing_slash(request)
-    return page_response(request, simple.project_page(context, negotiated(request)))
+    content_type = negotiated(request)
+    package = current_package(request, context.__parent__, context.__name__)
+    return page_response(request, simple.project_page(package, content_type))

@@ -1,0 +1,290 @@
+"""A real upstream index on loopback: PEP 691 JSON and PEP 503 HTML pages, real files, faults.
+
+Tests (and benchmarks) use it as the mirror's upstream: it records every request in
+``log`` and can misbehave on purpose (hang, fail, truncate, corrupt, serve garbage).
+"""
+from __future__ import annotations
+
+import hashlib
+import html
+import socket
+import json
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import unquote, urlsplit
+
+from packaging.utils import canonicalize_name
+
+JSON_V1 = "application/vnd.pypi.simple.v1+json"
+
+
+@dataclass
+class UpstreamFile:
+    filename: str
+    data: bytes
+    version: str
+    requires_python: str | None = None
+    yanked: bool | str = False
+    upload_time: str = "2024-01-02T03:04:05.000000Z"
+    metadata: bytes | None = None  # a wheel's METADATA, advertised as core-metadata
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.data).hexdigest()
+
+
+@dataclass
+class Fault:
+    """How to misbehave for one path: kind is hang, error, truncate, corrupt, garbage or slow."""
+
+    kind: str
+    seconds: float = 0.0  # hang: how long; slow: delay between chunks
+    status: int = 500
+    times: int | None = None  # misbehave this many times, then behave (None: always)
+
+
+@dataclass
+class FakeIndex:
+    projects: dict[str, list[UpstreamFile]] = field(default_factory=dict)
+    json_pages: bool = True  # False: answer HTML only, as old indexes do
+
+    def add(self, name: str, dist, **kw) -> UpstreamFile:
+        """Add a tests.factories.Dist (wheel or sdist) to project ``name``."""
+        metadata = kw.pop("metadata", None)
+        if metadata is None and dist.filename.endswith(".whl"):
+            metadata = _wheel_metadata(dist.data)
+        f = UpstreamFile(dist.filename, dist.data, dist.version, metadata=metadata, **kw)
+        self.projects.setdefault(canonicalize_name(name), []).append(f)
+        return f
+
+    def file(self, filename: str) -> UpstreamFile | None:
+        for files in self.projects.values():
+            for f in files:
+                if f.filename == filename:
+                    return f
+        return None
+
+
+def _wheel_metadata(data: bytes) -> bytes:
+    import io
+    import zipfile
+
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        name = next(n for n in zf.namelist() if n.endswith(".dist-info/METADATA"))
+        return zf.read(name)
+
+
+class UpstreamServer:
+    """A threaded HTTP server serving a FakeIndex under /simple/ and /files/."""
+
+    def __init__(self, index: FakeIndex | None = None, host: str = "127.0.0.1", port: int = 0):
+        self.index = index or FakeIndex()
+        self.faults: dict[str, Fault] = {}
+        self.log: list[tuple[str, str]] = []  # (method, path)
+        self._lock = threading.Lock()
+        self._host, self._port = host, port
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # --- lifecycle ------------------------------------------------------------------------
+
+    def start(self) -> "UpstreamServer":
+        server = _Server((self._host, self._port), _handler(self))
+        server.daemon_threads = True
+        self._port = server.server_address[1]  # keep the port: a restart comes back on it
+        self._server = server
+        self._thread = threading.Thread(target=server.serve_forever, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop listening and cut every open connection: upstream is gone."""
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server.close_connections()
+            self._server = None
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    @property
+    def url(self) -> str:
+        return f"http://{self._host}:{self._port}/simple/"
+
+    # --- what happened --------------------------------------------------------------------
+
+    def record(self, method: str, path: str) -> None:
+        with self._lock:
+            self.log.append((method, path))
+
+    def count(self, path_suffix: str) -> int:
+        """How many GETs asked for a path ending in ``path_suffix``."""
+        with self._lock:
+            return sum(1 for m, p in self.log if m == "GET" and p.endswith(path_suffix))
+
+    def counts(self) -> Counter:
+        with self._lock:
+            return Counter(p for m, p in self.log if m == "GET")
+
+    def take_fault(self, path: str) -> Fault | None:
+        with self._lock:
+            for suffix, fault in list(self.faults.items()):
+                if path.endswith(suffix):
+                    if fault.times is not None:
+                        fault.times -= 1
+                        if fault.times <= 0:
+                            del self.faults[suffix]
+                    return fault
+        return None
+
+
+class _Server(ThreadingHTTPServer):
+    """Remembers its connections, so that stopping really disconnects keep-alive clients."""
+
+    allow_reuse_address = True
+
+    def __init__(self, *args, **kw):
+        self.connections: set = set()
+        super().__init__(*args, **kw)
+
+    def process_request(self, request, client_address):
+        self.connections.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request):
+        self.connections.discard(request)
+        super().shutdown_request(request)
+
+    def close_connections(self) -> None:
+        for sock in list(self.connections):
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+
+def _handler(upstream: UpstreamServer):
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args):  # quiet: the test reads upstream.log instead
+            pass
+
+        def do_GET(self):
+            path = unquote(urlsplit(self.path).path)
+            upstream.record("GET", path)
+            fault = upstream.take_fault(path)
+            if fault is not None and fault.kind == "hang":
+                time.sleep(fault.seconds)
+                self.close_connection = True
+                return
+            if fault is not None and fault.kind == "error":
+                return self._send(fault.status, b"upstream trouble\n", "text/plain")
+            if path.startswith("/simple/"):
+                return self._page(path, fault)
+            if path.startswith("/files/"):
+                return self._file(path[len("/files/"):], fault)
+            self._send(404, b"not found\n", "text/plain")
+
+        def _page(self, path: str, fault: Fault | None):
+            if fault is not None and fault.kind == "garbage":
+                return self._send(200, b'{"meta": {"api-version": "1.1"}, "files": [', JSON_V1)
+            project = canonicalize_name(path[len("/simple/"):].strip("/"))
+            files = upstream.index.projects.get(project)
+            if files is None:
+                return self._send(404, b"no such project\n", "text/plain")
+            wants_json = upstream.index.json_pages and "json" in self.headers.get("Accept", "")
+            body, content_type = (_json_page if wants_json else _html_page)(project, files)
+            etag = '"' + hashlib.sha256(body).hexdigest()[:16] + '"'
+            if self.headers.get("If-None-Match") == etag:
+                return self._send(304, b"", content_type, etag=etag)
+            self._send(200, body, content_type, etag=etag)
+
+        def _file(self, name: str, fault: Fault | None):
+            metadata = name.endswith(".metadata")
+            f = upstream.index.file(name[: -len(".metadata")] if metadata else name)
+            if f is None or (metadata and f.metadata is None):
+                return self._send(404, b"no such file\n", "text/plain")
+            data = f.metadata if metadata else f.data
+            if fault is None:
+                return self._send(200, data, "application/octet-stream")
+            if fault.kind == "corrupt":
+                return self._send(200, bytes([data[0] ^ 0xFF]) + data[1:], "application/octet-stream")
+            self.send_response(200)
+            self.send_header("Content-Type", "application/octet-stream")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            if fault.kind == "truncate":
+                self.wfile.write(data[: len(data) // 2])
+                self.wfile.flush()
+                self.close_connection = True
+                return
+            # slow: the file in chunks, with a pause between them
+            step = max(1, len(data) // 20)
+            for i in range(0, len(data), step):
+                self.wfile.write(data[i: i + step])
+                self.wfile.flush()
+                time.sleep(fault.seconds)
+
+        def _send(self, status: int, body: bytes, content_type: str, etag: str | None = None):
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            if etag:
+                self.send_header("ETag", etag)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            if status != 304:
+                self.wfile.write(body)
+
+    return Handler
+
+
+def _json_page(project: str, files: list[UpstreamFile]) -> tuple[bytes, str]:
+    data = {
+        "meta": {"api-version": "1.1"},
+        "name": project,
+        "versions": sorted({f.version for f in files}),
+        "files": [
+            {
+                "filename": f.filename,
+                "url": f"../../files/{f.filename}",
+                "hashes": {"sha256": f.sha256},
+                "requires-python": f.requires_python,
+                "size": len(f.data),
+                "upload-time": f.upload_time,
+                "yanked": f.yanked,
+                "core-metadata": (
+                    {"sha256": hashlib.sha256(f.metadata).hexdigest()} if f.metadata else False
+                ),
+            }
+            for f in files
+        ],
+    }
+    return json.dumps(data).encode(), JSON_V1
+
+
+def _html_page(project: str, files: list[UpstreamFile]) -> tuple[bytes, str]:
+    links = []
+    for f in files:
+        attrs = f'href="../../files/{f.filename}#sha256={f.sha256}"'
+        if f.requires_python:
+            attrs += f' data-requires-python="{html.escape(f.requires_python)}"'
+        if f.yanked:
+            reason = f.yanked if isinstance(f.yanked, str) else ""
+            attrs += f' data-yanked="{html.escape(reason)}"'
+        if f.metadata:
+            attrs += f' data-core-metadata="sha256={hashlib.sha256(f.metadata).hexdigest()}"'
+        links.append(f"<a {attrs}>{f.filename}</a><br>")
+    body = (
+        "<!DOCTYPE html><html><head>"
+        '<meta name="pypi:repository-version" content="1.1"></head><body>'
+        + "".join(links) + "</body></html>"
+    )
+    return body.encode(), "text/html"
