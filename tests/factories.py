@@ -143,3 +143,13 @@ def upload_fields(dist: Dist, **overrides) -> dict:
     }
     fields.update(overrides)
     return {k: v for k, v in fields.items() if v is not None}
+
+
+def make_zip(filename: str, members: dict[str, bytes], name: str = "demo",
+             version: str = "1.0") -> Dist:
+    """A zip archive of exactly ``members`` named ``filename``: for wheels that are malformed."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
+        for path, data in members.items():
+            zf.writestr(zipfile.ZipInfo(path, date_time=(2024, 1, 1, 0, 0, 0)), data)
+    return Dist(filename, buffer.getvalue(), name, version)

@@ -1,0 +1,68 @@
+"""Unit-test fixtures: domain objects in a ZODB on DemoStorage, with real transactions."""
+from __future__ import annotations
+
+import io
+
+import pytest
+import transaction
+import ZODB
+import ZODB.DemoStorage
+
+from shop.publishing import UploadForm
+from shop.resources import bootstrap
+
+
+@pytest.fixture
+def db():
+    # A DemoStorage without a base keeps blobs in a temporary directory of its own.
+    database = ZODB.DB(ZODB.DemoStorage.DemoStorage())
+    yield database
+    database.close()
+
+
+@pytest.fixture
+def tm():
+    return transaction.TransactionManager()
+
+
+@pytest.fixture
+def conn(db, tm):
+    connection = db.open(transaction_manager=tm)
+    yield connection
+    tm.abort()
+    connection.close()
+
+
+@pytest.fixture
+def root(conn, tm):
+    app_root, _created = bootstrap(conn.root(), None)
+    tm.commit()
+    return app_root
+
+
+@pytest.fixture
+def repository(root):
+    return root.repositories["default"]
+
+
+def other_connection(db):
+    """A second connection with its own transaction manager: sees only what was committed."""
+    return db.open(transaction_manager=transaction.TransactionManager())
+
+
+def upload_form(dist, *, filename: str | None = None, **overrides) -> UploadForm:
+    """The UploadForm a twine upload of ``dist`` parses into."""
+    fields = dict(
+        action="file_upload",
+        protocol_version="1",
+        name=dist.name,
+        version=dist.version,
+        filetype=dist.filetype,
+        pyversion="py3" if dist.filetype == "bdist_wheel" else "source",
+        filename=filename or dist.filename,
+        content=io.BytesIO(dist.data),
+        digests={"sha256": dist.sha256},
+        metadata={"summary": "A test project", "metadata_version": "2.1"},
+    )
+    fields.update(overrides)
+    return UploadForm(**fields)

@@ -1,0 +1,314 @@
+"""The persistent tree (shop/resources.py): folders, keys, and what a change invalidates."""
+from __future__ import annotations
+
+import pytest
+import ZODB
+import ZODB.FileStorage
+from ZODB.blob import Blob
+
+from shop import names, simple
+from shop.resources import (
+    CoreMetadata,
+    Folder,
+    Package,
+    Release,
+    ReleaseFile,
+    Repository,
+    User,
+    app_root,
+    bootstrap,
+)
+
+from .conftest import other_connection
+
+
+def release_file(filename: str = "demo-1.0.tar.gz", *, metadata: bytes | None = None) -> ReleaseFile:
+    data = b"bytes of " + filename.encode()
+    file = ReleaseFile(
+        filename,
+        packagetype="bdist_wheel" if filename.endswith(".whl") else "sdist",
+        size=len(data),
+        sha256="0" * 64,
+        blob=Blob(data),
+    )
+    if metadata is not None:
+        file.core_metadata = Blob(metadata)
+        file.core_metadata_sha256 = "1" * 64
+        file.core_metadata_size = len(metadata)
+    return file
+
+
+def project(repository: Repository, name: str = "demo", *files: tuple[str, str]) -> Package:
+    """Add a package with ``(version, filename)`` files to ``repository``."""
+    package = repository.add(names.normalize(name), Package(name))
+    for version, filename in files:
+        key = names.version_key(version)
+        release = package.get(key) or package.add(key, Release(version))
+        release.add(filename, release_file(filename))
+    return package
+
+
+# --- Folder -------------------------------------------------------------------------------
+
+
+def test_add_sets_name_and_parent_and_counts():
+    folder = Folder()
+    child = Folder()
+    assert folder.add("child", child) is child
+    assert (child.__name__, child.__parent__) == ("child", folder)
+    assert len(folder) == 1
+    assert folder["child"] is child and "child" in folder and list(folder) == ["child"]
+
+
+def test_remove_returns_the_child_and_counts_down():
+    folder = Folder()
+    child = folder.add("child", Folder())
+    assert folder.remove("child") is child
+    assert len(folder) == 0 and "child" not in folder
+    with pytest.raises(KeyError):
+        folder["child"]
+
+
+def test_removing_a_missing_key_raises_key_error():
+    with pytest.raises(KeyError):
+        Folder().remove("nothing")
+
+
+def test_adding_an_existing_key_is_refused_and_keeps_the_first_child():
+    folder = Folder()
+    first = folder.add("child", Folder())
+    with pytest.raises(KeyError, match="already exists"):
+        folder.add("child", Folder())
+    assert folder["child"] is first and len(folder) == 1
+
+
+@pytest.mark.parametrize("key", ["", "+files", "a/b", None, 1])
+def test_keys_that_could_not_be_a_url_segment_are_refused(key):
+    folder = Folder()
+    with pytest.raises(KeyError, match="Invalid name"):
+        folder.add(key, Folder())
+    assert len(folder) == 0
+
+
+def test_get_returns_the_default_for_a_missing_key():
+    assert Folder().get("missing", "default") == "default"
+
+
+# --- key validation by level ------------------------------------------------------------
+
+
+def test_repository_names_must_be_valid_and_lower_case(root):
+    with pytest.raises(KeyError, match="lower case"):
+        root.repositories.add("Private", Repository())
+    with pytest.raises(names.InvalidName):
+        root.repositories.add("bad name", Repository())
+    assert list(root.repositories) == ["default"]
+
+
+def test_project_keys_must_be_normalized(repository):
+    with pytest.raises(KeyError, match="not normalized"):
+        repository.add("Foo_Bar", Package("Foo_Bar"))
+    repository.add("foo-bar", Package("Foo_Bar"))
+    assert list(repository) == ["foo-bar"]
+    assert repository["foo-bar"].name == "Foo_Bar"
+
+
+def test_release_keys_must_be_canonical_versions():
+    package = Package("demo")
+    with pytest.raises(KeyError, match="not a canonical version"):
+        package.add("1.0", Release("1.0"))
+    with pytest.raises(names.InvalidName):
+        package.add("nonsense", Release("nonsense"))
+    package.add("1", Release("1.0"))
+    assert list(package) == ["1"] and package["1"].version == "1.0"
+
+
+@pytest.mark.parametrize("filename", ["../demo-1.0.tar.gz", ".demo", "demo\x00-1.0.tar.gz"])
+def test_file_keys_must_be_plain_filenames(filename):
+    release = Release("1.0")
+    with pytest.raises((KeyError, names.InvalidName)):
+        release.add(filename, release_file("demo-1.0.tar.gz"))
+    assert len(release) == 0
+
+
+def test_user_names_must_be_valid(root):
+    with pytest.raises(names.InvalidName):
+        root.users.add("no spaces", User("hash"))
+
+
+# --- the tree -----------------------------------------------------------------------------
+
+
+def test_bootstrap_creates_the_default_repository_once(conn):
+    root, created = bootstrap(conn.root(), "https://upstream.invalid/simple/")
+    again, created_again = bootstrap(conn.root(), None)
+    assert created and not created_again and again is root
+    assert list(root.repositories) == ["default"]
+    assert root.repositories["default"].upstream == "https://upstream.invalid/simple/"
+
+
+def test_simple_and_pypi_are_the_default_repository(root):
+    default = root.repositories["default"]
+    assert root["simple"] is default and root["pypi"] is default and root["repo"]["default"] is default
+    with pytest.raises(KeyError):
+        root["other"]
+
+
+def test_committed_tree_is_seen_with_its_counts_by_another_connection(db, repository, tm):
+    project(repository, "Demo", ("1.0", "demo-1.0.tar.gz"), ("1.0.0", "demo-1.0.0.tar.gz"),
+            ("2.0", "demo-2.0.tar.gz"))
+    tm.commit()
+    conn = other_connection(db)
+    try:
+        package = app_root(conn).repositories["default"]["demo"]
+        assert len(package) == 2  # 1.0 and 1.0.0 are one release
+        assert sorted(len(r) for r in package.values()) == [1, 2]
+        assert [r.version for r in package.releases()] == ["2.0", "1.0"]
+    finally:
+        conn.close()
+
+
+def test_releases_are_newest_first_by_pep_440(repository):
+    package = project(repository, "demo", *[(v, f"demo-{v}.tar.gz") for v in ("1.9", "1.10", "1.0rc1")])
+    assert [r.version for r in package.releases()] == ["1.10", "1.9", "1.0rc1"]
+
+
+def test_a_wheel_with_core_metadata_has_a_metadata_file_beside_it():
+    release = Release("1.0")
+    wheel = release.add("demo-1.0-py3-none-any.whl",
+                        release_file("demo-1.0-py3-none-any.whl", metadata=b"Name: demo\n"))
+    metadata = release["demo-1.0-py3-none-any.whl.metadata"]
+    assert isinstance(metadata, CoreMetadata) and metadata.file is wheel
+    assert metadata.__name__ == "demo-1.0-py3-none-any.whl.metadata"
+
+
+def test_an_sdist_has_no_metadata_file():
+    release = Release("1.0")
+    release.add("demo-1.0.tar.gz", release_file("demo-1.0.tar.gz"))
+    with pytest.raises(KeyError):
+        release["demo-1.0.tar.gz.metadata"]
+    with pytest.raises(KeyError):
+        release["missing.whl.metadata"]
+
+
+def test_a_release_is_yanked_when_all_its_files_are():
+    release = Release("1.0")
+    assert not release.yanked  # no files: nothing to yank
+    first = release.add("demo-1.0.tar.gz", release_file("demo-1.0.tar.gz"))
+    second = release.add("demo-1.0.zip", release_file("demo-1.0.zip"))
+    first.set_yanked(True, "broken")
+    assert not release.yanked
+    second.set_yanked(True)
+    assert release.yanked
+
+
+def test_unyanking_clears_the_reason():
+    file = release_file()
+    file.set_yanked(True, "broken")
+    assert (file.yanked, file.yanked_reason) == (True, "broken")
+    file.set_yanked(False, "ignored")
+    assert (file.yanked, file.yanked_reason) == (False, "")
+
+
+# --- cache invalidation -------------------------------------------------------------------
+
+
+def test_project_pages_are_rendered_once_per_change(repository):
+    package = project(repository, "demo", ("1.0", "demo-1.0.tar.gz"))
+    page = simple.project_page(package, simple.JSON_V1)
+    assert simple.project_page(package, simple.JSON_V1) is page
+
+
+def test_package_changed_drops_the_cached_pages(repository):
+    package = project(repository, "demo", ("1.0", "demo-1.0.tar.gz"))
+    page = simple.project_page(package, simple.JSON_V1)
+    modified = package.modified
+    package.changed()
+    assert not hasattr(package, "_v_pages")
+    assert package.modified >= modified
+    assert simple.project_page(package, simple.JSON_V1) is not page
+
+
+def test_a_new_file_invalidates_the_project_page(repository):
+    package = project(repository, "demo", ("1.0", "demo-1.0.tar.gz"))
+    before = simple.project_page(package, simple.TEXT_HTML)
+    package["1"].add("demo-1.0.zip", release_file("demo-1.0.zip"))
+    after = simple.project_page(package, simple.TEXT_HTML)
+    assert b"demo-1.0.zip" in after.body and after.etag != before.etag
+
+
+def test_a_new_release_invalidates_the_project_page(repository):
+    package = project(repository, "demo", ("1.0", "demo-1.0.tar.gz"))
+    before = simple.project_page(package, simple.JSON_V1)
+    package.add("2", Release("2.0")).add("demo-2.0.tar.gz", release_file("demo-2.0.tar.gz"))
+    after = simple.project_page(package, simple.JSON_V1)
+    assert b"demo-2.0.tar.gz" in after.body and after.etag != before.etag
+
+
+def test_removing_a_file_invalidates_the_project_page(repository):
+    package = project(repository, "demo", ("1.0", "demo-1.0.tar.gz"), ("1.0", "demo-1.0.zip"))
+    before = simple.project_page(package, simple.JSON_V1)
+    package["1"].remove("demo-1.0.zip")
+    after = simple.project_page(package, simple.JSON_V1)
+    assert b"demo-1.0.zip" not in after.body and after.etag != before.etag
+
+
+def test_yanking_a_file_invalidates_the_project_page(repository):
+    package = project(repository, "demo", ("1.0", "demo-1.0.tar.gz"))
+    before = simple.project_page(package, simple.JSON_V1)
+    package["1"]["demo-1.0.tar.gz"].set_yanked(True, "broken")
+    after = simple.project_page(package, simple.JSON_V1)
+    assert b'"yanked":"broken"' in after.body and after.etag != before.etag
+
+
+def test_a_change_committed_elsewhere_invalidates_the_project_page(db, repository, tm):
+    package = project(repository, "demo", ("1.0", "demo-1.0.tar.gz"))
+    tm.commit()
+    before = simple.project_page(package, simple.JSON_V1)
+    conn = other_connection(db)
+    try:
+        with conn.transaction_manager:
+            app_root(conn).repositories["default"]["demo"]["1"]["demo-1.0.tar.gz"].set_yanked(True, "x")
+    finally:
+        conn.close()
+    tm.begin()  # a new transaction sees the other connection's commit
+    after = simple.project_page(package, simple.JSON_V1)
+    assert b'"yanked":"x"' in after.body and after.etag != before.etag
+
+
+def test_adding_and_removing_projects_invalidates_the_root_page(repository):
+    empty = simple.root_page(repository, simple.JSON_V1)
+    assert simple.root_page(repository, simple.JSON_V1) is empty
+    project(repository, "demo")
+    with_demo = simple.root_page(repository, simple.JSON_V1)
+    assert b'"demo"' in with_demo.body and with_demo.etag != empty.etag
+    repository.remove("demo")
+    assert simple.root_page(repository, simple.JSON_V1).body == empty.body
+
+
+# --- concurrency ----------------------------------------------------------------------------
+
+
+def test_concurrent_new_projects_in_one_repository_do_not_conflict(tmp_path):
+    # FileStorage, not DemoStorage: only a storage that resolves conflicts shows this.
+    storage = ZODB.FileStorage.FileStorage(str(tmp_path / "Data.fs"), blob_dir=str(tmp_path / "blobs"))
+    db = ZODB.DB(storage)
+    try:
+        with db.transaction() as conn:
+            bootstrap(conn.root(), None)
+        first, second = other_connection(db), other_connection(db)
+        try:
+            for conn, name in ((first, "alpha"), (second, "beta")):
+                conn.transaction_manager.begin()
+                app_root(conn).repositories["default"].add(name, Package(name))
+            first.transaction_manager.commit()
+            second.transaction_manager.commit()  # resolved by OOBTree and Length, no ConflictError
+        finally:
+            first.close()
+            second.close()
+        with db.transaction() as conn:
+            default = app_root(conn).repositories["default"]
+            assert list(default) == ["alpha", "beta"] and len(default) == 2
+            assert default.generation() == 2  # both bumps survive: both root pages are redone
+    finally:
+        db.close()

@@ -1,0 +1,91 @@
+"""Passwords and identities (shop/security.py)."""
+from __future__ import annotations
+
+import pytest
+
+from shop.permissions import ADMIN_PRINCIPAL
+from shop.resources import User
+from shop.security import VerifiedSecrets, authenticate, ensure_admin, hash_password
+
+
+@pytest.fixture(scope="module")
+def stored_hash():
+    return hash_password("right")
+
+
+def test_the_right_secret_verifies_and_is_remembered(stored_hash):
+    verified = VerifiedSecrets()
+    assert verified.verify(stored_hash, "right")
+    assert len(verified._seen) == 1
+    assert verified.verify(stored_hash, "right")
+    assert len(verified._seen) == 1  # a hit: nothing new to remember
+
+
+def test_a_wrong_secret_fails_and_is_not_remembered(stored_hash):
+    verified = VerifiedSecrets()
+    assert not verified.verify(stored_hash, "wrong")
+    assert len(verified._seen) == 0
+    assert not verified.verify(stored_hash, "wrong")
+
+
+def test_a_changed_hash_misses_the_cache():
+    verified = VerifiedSecrets()
+    old = hash_password("old")
+    assert verified.verify(old, "old")
+    new = hash_password("new")  # the password was changed
+    assert not verified.verify(new, "old")
+    assert verified.verify(new, "new")
+    assert len(verified._seen) == 2
+
+
+def test_the_cache_forgets_the_least_recently_used_pair(stored_hash):
+    verified = VerifiedSecrets(size=1)
+    other = hash_password("other")
+    assert verified.verify(stored_hash, "right")
+    assert verified.verify(other, "other")
+    assert len(verified._seen) == 1
+
+
+def test_a_malformed_stored_hash_never_verifies():
+    assert not VerifiedSecrets().verify("not an argon2 hash", "anything")
+
+
+def test_only_digests_are_remembered(stored_hash):
+    verified = VerifiedSecrets()
+    verified.verify(stored_hash, "right")
+    (key,) = verified._seen
+    assert b"right" not in key and len(key) == 32
+
+
+def test_authenticate_gives_principals_and_admin_role(root, stored_hash):
+    root.users.add("alice", User(stored_hash))
+    root.users.add("root", User(stored_hash, admin=True))
+    verified = VerifiedSecrets()
+    alice = authenticate(root, "alice", "right", verified)
+    assert alice.userid == "alice" and not alice.admin
+    assert "user:alice" in alice.principals and ADMIN_PRINCIPAL not in alice.principals
+    assert ADMIN_PRINCIPAL in authenticate(root, "root", "right", verified).principals
+
+
+def test_authenticate_refuses_wrong_unknown_and_inactive_users(root, stored_hash):
+    user = root.users.add("alice", User(stored_hash))
+    verified = VerifiedSecrets()
+    assert authenticate(root, "alice", "wrong", verified) is None
+    assert authenticate(root, "bob", "right", verified) is None
+    assert authenticate(root, "alice", "right", verified) is not None
+    user.active = False
+    assert authenticate(root, "alice", "right", verified) is None  # even with a cached secret
+
+
+def test_ensure_admin_creates_admin_once(root):
+    assert ensure_admin(root, "given") is None
+    assert root.users["admin"].admin
+    assert VerifiedSecrets().verify(root.users["admin"].password_hash, "given")
+    assert ensure_admin(root, "other") is None
+    assert VerifiedSecrets().verify(root.users["admin"].password_hash, "given")
+
+
+def test_ensure_admin_generates_a_password_to_show_once(root):
+    generated = ensure_admin(root, None)
+    assert generated and len(generated) >= 20
+    assert VerifiedSecrets().verify(root.users["admin"].password_hash, generated)

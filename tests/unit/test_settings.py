@@ -1,0 +1,68 @@
+"""The shop.* settings (shop/settings.py): defaults, and errors that name the key."""
+from __future__ import annotations
+
+import pytest
+from pypi_simple import PYPI_SIMPLE_ENDPOINT
+
+from shop.settings import GiB, SettingsError, ensure_storage_dirs, read_settings
+
+
+def test_defaults_when_nothing_is_set():
+    settings = read_settings({}, environ={})
+    assert settings.upstream == PYPI_SIMPLE_ENDPOINT
+    assert settings.upstream_timeout == (10.0, 60.0)
+    assert settings.index_ttl == 600
+    assert settings.max_upload_size == GiB
+    assert settings.admin_password is None
+
+
+def test_values_are_parsed():
+    settings = read_settings(
+        {"shop.upstream": "http://mirror.invalid/simple", "shop.upstream.timeout": "2, 30",
+         "shop.mirror.index_ttl": " 0 ", "shop.max_upload_size": "1000"},
+        environ={"LOCALSHOP_ADMIN_PASSWORD": "pw"},
+    )
+    assert settings.upstream == "http://mirror.invalid/simple/"
+    assert settings.upstream_timeout == (2.0, 30.0)
+    assert (settings.index_ttl, settings.max_upload_size, settings.admin_password) == (0, 1000, "pw")
+
+
+@pytest.mark.parametrize("value", ["none", "off", "", " None "])
+def test_upstream_can_be_switched_off(value):
+    assert read_settings({"shop.upstream": value}, environ={}).upstream is None
+
+
+def test_one_timeout_is_both_connect_and_read():
+    assert read_settings({"shop.upstream.timeout": "5"}, environ={}).upstream_timeout == (5.0, 5.0)
+
+
+@pytest.mark.parametrize(("key", "value"), [
+    ("shop.max_upload_size", "big"),
+    ("shop.max_upload_size", "0"),
+    ("shop.max_upload_size", "-1"),
+    ("shop.max_upload_size", "1.5"),
+    ("shop.mirror.index_ttl", "ten minutes"),
+    ("shop.mirror.index_ttl", "-5"),
+    ("shop.upstream", "ftp://mirror.invalid/simple/"),
+    ("shop.upstream", "mirror.invalid/simple/"),
+    ("shop.upstream", "https://"),
+    ("shop.upstream.timeout", "soon"),
+    ("shop.upstream.timeout", "1 2 3"),
+    ("shop.upstream.timeout", "0"),
+    ("shop.upstream.timeout", "5 -1"),
+])
+def test_bad_values_raise_settings_error_naming_the_key(key, value):
+    with pytest.raises(SettingsError) as raised:
+        read_settings({key: value}, environ={})
+    message = str(raised.value)
+    assert message.startswith(f"{key} = ") and repr(value) in message
+
+
+def test_storage_dirs_of_a_file_uri_are_created(tmp_path):
+    ensure_storage_dirs(f"file://{tmp_path}/var/Data.fs?blobstorage_dir={tmp_path}/var/blobs&x=1")
+    assert (tmp_path / "var").is_dir() and (tmp_path / "var" / "blobs").is_dir()
+
+
+def test_other_uris_create_nothing(tmp_path):
+    ensure_storage_dirs(f"zeo://{tmp_path}/zeo.sock")
+    assert list(tmp_path.iterdir()) == []
