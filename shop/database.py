@@ -40,7 +40,11 @@ def initialize(db: DB, settings: Settings) -> None:
     conn = db.open(transaction_manager=tm)
     try:
         with tm:
-            root, created = bootstrap(conn.root(), settings.upstream)
+            root, created = bootstrap(
+                conn.root(), settings.upstream,
+                anonymous_read=settings.default_anonymous_read,
+                read_networks=settings.default_read_networks,
+            )
             default = root.repositories.get(DEFAULT_REPOSITORY)
             if default is not None and default.upstream != settings.upstream:
                 default.upstream = settings.upstream  # the ini's shop.upstream is the truth

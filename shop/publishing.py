@@ -5,7 +5,7 @@ import hashlib
 import tarfile
 import zipfile
 from dataclasses import dataclass, field
-from typing import BinaryIO
+from typing import BinaryIO, Callable
 
 from packaging.metadata import parse_email
 from packaging.version import InvalidVersion, Version
@@ -101,15 +101,28 @@ def check_action(form: UploadForm) -> str:
     return form.action
 
 
-def publish(repository: Repository, form: UploadForm, uploader: str, max_size: int) -> UploadResult:
+def publish(repository: Repository, form: UploadForm, uploader: str, max_size: int,
+            may_manage: Callable[[Package], bool] | None = None) -> UploadResult:
     """Store an uploaded distribution in ``repository``; raise UploadError if it is refused.
 
-    Nothing is added to the tree until every check has passed; the caller's transaction
-    (pyramid_tm) discards the blob if anything is raised.
+    ``may_manage(package)`` says whether the uploader may add to a project someone already
+    hosts here (the view asks the security policy: its owners, the repository's owners,
+    admins); without it, only the project's owners may. Nothing is added to the tree
+    until every check has passed; the caller's transaction (pyramid_tm) discards the blob
+    if anything is raised.
     """
     dist = _check_form(form)
     key = names.version_key(form.version)
     package = repository.get(dist.project)
+    if may_manage is None:
+        may_manage = lambda package: uploader in package.owners  # noqa: E731
+    if package is not None and package.hosted and not may_manage(package):
+        owners = ", ".join(package.owners) or "nobody"
+        raise UploadError(
+            f"Forbidden: {uploader} may not upload to project {package.name}: it belongs to "
+            f"{owners}. Ask one of them (or a repository owner) to add you as an owner.",
+            403,
+        )
     release = package.get(key) if package is not None else None
     existing = release.get(dist.filename) if release is not None else None
 
@@ -162,7 +175,9 @@ def publish(repository: Repository, form: UploadForm, uploader: str, max_size: i
         file.core_metadata_sha256 = hashlib.sha256(core_metadata).hexdigest()
         file.core_metadata_size = len(core_metadata)
     release.add(dist.filename, file)
-    package.hosted = True
+    if not package.hosted:
+        package.owners.add(uploader)  # the first uploader owns the project
+        package.hosted = True
     return UploadResult(file, True, message)
 
 

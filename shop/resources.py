@@ -8,11 +8,18 @@ from typing import Iterator
 from BTrees.Length import Length
 from BTrees.OOBTree import OOBTree, OOTreeSet
 from persistent import Persistent
-from pyramid.authorization import ALL_PERMISSIONS, Allow, Authenticated, Everyone
+from pyramid.authorization import ALL_PERMISSIONS, DENY_ALL, Allow, Authenticated, Everyone
 from ZODB.blob import Blob
 
 from . import names
-from .permissions import ADMIN_PRINCIPAL, Permission
+from .permissions import (
+    ADMIN_PRINCIPAL,
+    NETWORK_PRINCIPAL,
+    ROLE_PERMISSIONS,
+    Permission,
+    Role,
+    user_principal,
+)
 
 APP_ROOT_KEY = "localshop"
 DEFAULT_REPOSITORY = "default"
@@ -90,11 +97,11 @@ class Root(Persistent):
 
     __name__ = ""
     __parent__ = None
-    # Reads are anonymous and uploads need an account, until per-repository access arrives.
+    # Site-wide: admins may do everything; everybody logged in has an account page.
     __acl__ = [
         (Allow, ADMIN_PRINCIPAL, ALL_PERMISSIONS),
-        (Allow, Everyone, Permission.VIEW),
-        (Allow, Authenticated, Permission.UPLOAD),
+        (Allow, Authenticated, Permission.ACCOUNT),
+        DENY_ALL,
     ]
 
     def __init__(self) -> None:
@@ -104,6 +111,9 @@ class Root(Persistent):
         self.users = Users()
         self.users.__name__ = "+users"
         self.users.__parent__ = self
+        self.credentials = Credentials()
+        self.credentials.__name__ = "+credentials"
+        self.credentials.__parent__ = self
 
     def __getitem__(self, key: str):
         if key == "repo":
@@ -137,6 +147,23 @@ class Repository(Folder):
         self.merge_allowed = OOTreeSet()
         # Bumped on every change to the project list; keys the per-process root page cache.
         self.generation = Length()
+        # Access: anonymous reads, networks (CIDR) that read without credentials, and
+        # roles (reader, uploader, owner) by principal ("user:NAME", "group:NAME").
+        self.anonymous_read = False
+        self.read_networks: tuple[str, ...] = ()
+        self.roles = OOBTree()
+
+    @property
+    def __acl__(self) -> list:
+        acl = [(Allow, ADMIN_PRINCIPAL, ALL_PERMISSIONS)]
+        for principal, role in self.roles.items():
+            acl += [(Allow, principal, p) for p in ROLE_PERMISSIONS[Role(role)]]
+        if self.anonymous_read:
+            acl.append((Allow, Everyone, Permission.VIEW))
+        if self.read_networks:
+            acl.append((Allow, NETWORK_PRINCIPAL, Permission.VIEW))
+        acl.append(DENY_ALL)
+        return acl
 
     def check_key(self, key: str, obj) -> str:
         key = super().check_key(key, obj)
@@ -157,6 +184,12 @@ class Package(Folder):
         self.created = utcnow()
         self.hosted = False
         self.modified = time.time()
+        self.owners = OOTreeSet()  # user names; the first uploader, then whoever they add
+
+    @property
+    def __acl__(self) -> list:
+        # Owners manage the project; everything else comes from the repository.
+        return [(Allow, user_principal(name), Permission.MANAGE) for name in self.owners]
 
     # What the upstream index last said (mirrored projects); validators for conditional GETs.
     upstream_etag: str | None = None
@@ -296,15 +329,51 @@ class User(Persistent):
         self.admin = admin
         self.active = True
         self.created = utcnow()
+        self.groups: tuple[str, ...] = ()
 
 
-def bootstrap(zodb_root, default_upstream: str | None) -> tuple[Root, bool]:
+class Credentials(Folder):
+    """Access-key/secret-key pairs, by access key."""
+
+
+class Credential(Persistent):
+    """A random access key and secret for pip.conf, .pypirc and index URLs.
+
+    Acts for its owner, narrowed to one repository (or all) and to reading (or reading
+    and uploading). Only a sha256 of the secret is kept: the secret is random, so a fast
+    hash is as safe as a slow one, and it costs nothing per request.
+    """
+
+    __name__: str | None = None
+    __parent__: Credentials | None = None
+
+    def __init__(self, owner: str, secret_sha256: str, *, repository: str | None = None,
+                 upload: bool = False, description: str = "") -> None:
+        self.owner = owner
+        self.secret_sha256 = secret_sha256
+        self.repository = repository
+        self.upload = upload
+        self.description = description
+        self.active = True
+        self.created = utcnow()
+        self.last_used: datetime.datetime | None = None
+
+    @property
+    def access_key(self) -> str:
+        return self.__name__
+
+
+def bootstrap(zodb_root, default_upstream: str | None, *, anonymous_read: bool = False,
+              read_networks: tuple[str, ...] = ()) -> tuple[Root, bool]:
     """Return the application root, creating it (and repository ``default``) on first use."""
     root = zodb_root.get(APP_ROOT_KEY)
     if root is not None:
         return root, False
     root = zodb_root[APP_ROOT_KEY] = Root()
-    root.repositories.add(DEFAULT_REPOSITORY, Repository("Default", upstream=default_upstream))
+    default = Repository("Default", upstream=default_upstream)
+    default.anonymous_read = anonymous_read
+    default.read_networks = read_networks
+    root.repositories.add(DEFAULT_REPOSITORY, default)
     return root, True
 
 

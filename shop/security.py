@@ -1,34 +1,65 @@
-"""Identity, passwords and permissions: one Pyramid security policy for every request."""
+"""Identity, passwords, credentials and permissions: one Pyramid security policy.
+
+Clients (pip, uv, twine) authenticate with HTTP Basic: a user's name and password, or a
+credential's access key and secret key. Browsers log in once and carry a signed session
+cookie. The identity is computed once per request; ACLs live on the resources.
+"""
 from __future__ import annotations
 
+import datetime
 import hashlib
+import hmac
+import ipaddress
 import logging
 import secrets
 import threading
-from collections import OrderedDict
-from dataclasses import dataclass, field
+import time
+from collections import OrderedDict, defaultdict, deque
+from dataclasses import dataclass
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from pyramid.authentication import extract_http_basic_credentials
 from pyramid.authorization import ACLHelper, Authenticated, Everyone
+from pyramid.events import NewResponse
 from pyramid.request import RequestLocalCache
+from pyramid.security import Denied
+from pyramid.session import SignedCookieSessionFactory
 from pyramid_zodbconn import get_connection
 
-from .permissions import ADMIN_PRINCIPAL, Permission  # noqa: F401 (re-exported)
-from .resources import Root, User, app_root
+from .permissions import (
+    ADMIN_PRINCIPAL,
+    NETWORK_PRINCIPAL,
+    Permission,
+    group_principal,
+    user_principal,
+)
+from .resources import Credential, Repository, Root, User, app_root, utcnow
 
 log = logging.getLogger(__name__)
 
 REALM = "localshop"
-
-
+LAST_USED_RESOLUTION = datetime.timedelta(minutes=5)  # how stale "last used" may be
 _hasher = PasswordHasher()
 
 
 def hash_password(password: str) -> str:
     """An argon2id hash of ``password``."""
     return _hasher.hash(password)
+
+
+def hash_secret(secret: str) -> str:
+    """The stored form of a credential's random secret key."""
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def new_credential(owner: str, *, repository: str | None, upload: bool,
+                   description: str = "") -> tuple[str, str, Credential]:
+    """A fresh (access key, secret key, credential); only the secret's hash is kept."""
+    access_key, secret_key = secrets.token_hex(16), secrets.token_hex(16)
+    credential = Credential(owner, hash_secret(secret_key), repository=repository,
+                            upload=upload, description=description)
+    return access_key, secret_key, credential
 
 
 class VerifiedSecrets:
@@ -61,65 +92,195 @@ class VerifiedSecrets:
         return True
 
 
+class LoginThrottle:
+    """Refuses password checks for an account from an address after repeated failures."""
+
+    def __init__(self, per_address: int = 5, per_account: int = 20, window: float = 900.0):
+        self.per_address, self.per_account, self.window = per_address, per_account, window
+        self._failures: dict[tuple, deque] = defaultdict(deque)
+        self._lock = threading.Lock()
+
+    def _recent(self, key: tuple, now: float) -> int:
+        times = self._failures.get(key)
+        if not times:
+            return 0
+        while times and now - times[0] > self.window:
+            times.popleft()
+        return len(times)
+
+    def blocked(self, username: str, address: str | None) -> bool:
+        now = time.monotonic()
+        with self._lock:
+            return (
+                self._recent(("addr", username, address), now) >= self.per_address
+                or self._recent(("user", username), now) >= self.per_account
+            )
+
+    def failed(self, username: str, address: str | None) -> None:
+        now = time.monotonic()
+        with self._lock:
+            self._failures[("addr", username, address)].append(now)
+            self._failures[("user", username)].append(now)
+
+    def succeeded(self, username: str, address: str | None) -> None:
+        with self._lock:
+            self._failures.pop(("addr", username, address), None)
+
+
 @dataclass(frozen=True)
 class Identity:
     """Who made a request, and the principals ACLs are checked against."""
 
     userid: str
-    admin: bool = False
-    principals: tuple[str, ...] = field(default=())
+    admin: bool
+    principals: tuple[str, ...]
+    # Set when a credential authenticated the request: what it is narrowed to.
+    access_key: str | None = None
+    credential_repository: str | None = None
+    credential_upload: bool = False
 
 
-def authenticate(root: Root, username: str, password: str, verified: VerifiedSecrets) -> Identity | None:
-    """The identity for a user name and password, or None if they do not match an active user."""
-    user: User | None = root.users.get(username)
-    if user is None or not user.active or not verified.verify(user.password_hash, password):
-        return None
-    principals = (Everyone, Authenticated, f"user:{username}")
+def identity_for(name: str, user: User, credential: Credential | None = None) -> Identity:
+    principals = (Everyone, Authenticated, user_principal(name),
+                  *(group_principal(g) for g in user.groups))
     if user.admin:
         principals += (ADMIN_PRINCIPAL,)
-    return Identity(userid=username, admin=user.admin, principals=principals)
+    if credential is None:
+        return Identity(name, user.admin, principals)
+    return Identity(name, user.admin, principals, access_key=credential.access_key,
+                    credential_repository=credential.repository,
+                    credential_upload=credential.upload)
 
 
-def _add_vary_authorization(request, response) -> None:
-    vary = list(response.vary or ())
-    if "Authorization" not in vary:
-        response.vary = vary + ["Authorization"]
+def check_password(root: Root, username: str, password: str, verified: VerifiedSecrets) -> User | None:
+    """The active user with this name and password, or None."""
+    user = root.users.get(username)
+    if user is None or not user.active or not verified.verify(user.password_hash, password):
+        return None
+    return user
+
+
+def authenticate_basic(root: Root, username: str, password: str, verified: VerifiedSecrets,
+                       throttle: LoginThrottle, address: str | None) -> Identity | None:
+    """The identity for HTTP Basic credentials: a credential's keys or a user's password."""
+    credential: Credential | None = root.credentials.get(username)
+    if credential is not None:
+        if not credential.active or not hmac.compare_digest(
+            credential.secret_sha256, hash_secret(password)
+        ):
+            return None
+        owner = root.users.get(credential.owner)
+        if owner is None or not owner.active:
+            return None
+        now = utcnow()
+        if credential.last_used is None or now - credential.last_used > LAST_USED_RESOLUTION:
+            credential.last_used = now  # a write at most every few minutes per credential
+        return identity_for(credential.owner, owner, credential)
+    if throttle.blocked(username, address):
+        return None
+    user = check_password(root, username, password, verified)
+    if user is None:
+        throttle.failed(username, address)
+        return None
+    return identity_for(username, user)
+
+
+def repository_of(context) -> Repository | None:
+    """The repository a resource belongs to, if any."""
+    while context is not None:
+        if isinstance(context, Repository):
+            return context
+        context = getattr(context, "__parent__", None)
+    return None
+
+
+def in_networks(address: str | None, networks: tuple[str, ...]) -> bool:
+    if not address or not networks:
+        return False
+    try:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+    except ValueError:
+        return False
+    if ip.version == 6 and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return any(ip in ipaddress.ip_network(n) for n in networks)
+
+
+def _vary(header: str):
+    def callback(request, response) -> None:
+        vary = list(response.vary or ())
+        if header not in vary:
+            response.vary = vary + [header]
+    return callback
 
 
 class SecurityPolicy:
-    """HTTP Basic for pip, uv and twine; the identity is computed once per request."""
+    """HTTP Basic for pip, uv and twine; a session cookie for browsers; ACLs on resources."""
 
     def __init__(self) -> None:
         self.verified = VerifiedSecrets()
+        self.throttle = LoginThrottle()
         self.identity_cache = RequestLocalCache(self._identity)
 
     def identity(self, request) -> Identity | None:
         return self.identity_cache.get_or_create(request)
 
     def _identity(self, request) -> Identity | None:
-        credentials = extract_http_basic_credentials(request)
-        if credentials is None:
-            return None
-        request.add_response_callback(_add_vary_authorization)
         # Not request.root: pyramid_tm may ask for the identity before traversal has run.
         root = app_root(get_connection(request))
-        return authenticate(root, credentials.username, credentials.password, self.verified)
+        credentials = extract_http_basic_credentials(request)
+        if credentials is not None:
+            request.add_response_callback(_vary("Authorization"))
+            return authenticate_basic(
+                root, credentials.username, credentials.password, self.verified,
+                self.throttle, request.remote_addr,
+            )
+        if request.cookies.get(SESSION_COOKIE) is None:
+            return None
+        request.add_response_callback(_vary("Cookie"))
+        name = request.session.get("userid")
+        user = root.users.get(name) if name else None
+        if user is None or not user.active:
+            return None
+        return identity_for(name, user)
 
     def authenticated_userid(self, request) -> str | None:
         identity = request.identity
         return identity.userid if identity else None
 
     def permits(self, request, context, permission):
-        identity = request.identity
-        principals = identity.principals if identity else (Everyone,)
+        identity: Identity | None = request.identity
+        principals = list(identity.principals if identity else (Everyone,))
+        repository = repository_of(context)
+        if repository is not None and in_networks(request.remote_addr, repository.read_networks):
+            principals.append(NETWORK_PRINCIPAL)
+        if identity is not None and identity.access_key is not None:
+            denied = _credential_denies(identity, repository, permission)
+            if denied:
+                return Denied(denied)
         return ACLHelper().permits(context, principals, permission)
 
     def remember(self, request, userid, **kw):
+        request.session.invalidate()  # a new session at login: no fixation
+        request.session["userid"] = userid
         return []
 
     def forget(self, request, **kw):
+        request.session.invalidate()
         return []
+
+
+def _credential_denies(identity: Identity, repository: Repository | None, permission) -> str | None:
+    """Why a credential may not do this (it narrows its owner's rights), or None."""
+    if permission not in (Permission.VIEW, Permission.UPLOAD, Permission.MANAGE):
+        return "credentials are for installing and uploading only"
+    if permission != Permission.VIEW and not identity.credential_upload:
+        return "this credential is read-only"
+    if identity.credential_repository is not None and (
+        repository is None or repository.__name__ != identity.credential_repository
+    ):
+        return f"this credential is for repository {identity.credential_repository} only"
+    return None
 
 
 def ensure_admin(root: Root, password: str | None) -> str | None:
@@ -133,5 +294,35 @@ def ensure_admin(root: Root, password: str | None) -> str | None:
     return generated
 
 
+SESSION_COOKIE = "localshop_session"
+CSP = (
+    "default-src 'none'; style-src 'self'; img-src 'self' data:; script-src 'self'; "
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+)
+
+
+def security_headers(event) -> None:
+    """Headers that keep pages from being framed, sniffed or made to run injected code."""
+    headers = event.response.headers
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("Referrer-Policy", "same-origin")
+    if event.response.content_type == "text/html":
+        headers.setdefault("Content-Security-Policy", CSP)
+        headers.setdefault("X-Frame-Options", "DENY")
+
+
 def includeme(config) -> None:
+    settings = config.registry.shop_settings
+    config.set_session_factory(SignedCookieSessionFactory(
+        settings.secret,
+        cookie_name=SESSION_COOKIE,
+        secure=settings.cookie_secure,
+        httponly=True,
+        samesite="Lax",
+        timeout=12 * 3600,
+        reissue_time=600,
+    ))
     config.set_security_policy(SecurityPolicy())
+    # Every form carries a CSRF token; the upload API opts out (it is authenticated by Basic).
+    config.set_default_csrf_options(require_csrf=True)
+    config.add_subscriber(security_headers, NewResponse)

@@ -1,7 +1,9 @@
 """The ``shop.*`` settings, read and validated once at start-up."""
 from __future__ import annotations
 
+import ipaddress
 import os
+import secrets
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
@@ -21,6 +23,10 @@ class Settings:
     index_ttl: int
     max_upload_size: int
     admin_password: str | None
+    secret: str
+    cookie_secure: bool
+    default_anonymous_read: bool  # for repository ``default`` when it is created
+    default_read_networks: tuple[str, ...]
 
 
 def _int(settings: dict, key: str, default: int, minimum: int = 0) -> int:
@@ -64,6 +70,59 @@ def _upstream(settings: dict, key: str) -> str | None:
     return raw if raw.endswith("/") else raw + "/"
 
 
+def _bool(settings: dict, key: str, default: bool) -> bool:
+    raw = str(settings.get(key, "")).strip().lower()
+    if not raw:
+        return default
+    if raw in ("true", "yes", "on", "1"):
+        return True
+    if raw in ("false", "no", "off", "0"):
+        return False
+    raise SettingsError(f"{key} = {settings.get(key)!r}: expected true or false")
+
+
+def parse_networks(value: str, key: str = "networks") -> tuple[str, ...]:
+    """CIDR networks separated by spaces or commas, normalized; SettingsError if one is bad."""
+    networks = []
+    for item in value.replace(",", " ").split():
+        try:
+            networks.append(str(ipaddress.ip_network(item, strict=False)))
+        except ValueError:
+            raise SettingsError(f"{key}: {item!r} is not a network (CIDR, e.g. 10.0.0.0/8)") from None
+    return tuple(networks)
+
+
+def _secret(settings: dict, environ: dict) -> str:
+    """The key that signs session cookies: from the environment, the ini, or ``var/secret``."""
+    secret = environ.get("LOCALSHOP_SECRET") or str(settings.get("shop.secret") or "").strip()
+    if secret:
+        return secret
+    var_dir = _file_storage_dir(settings.get("zodbconn.uri", ""))
+    if var_dir is None:
+        raise SettingsError(
+            "shop.secret: set it (or LOCALSHOP_SECRET) when the database is not a local file, "
+            "the same value in every process"
+        )
+    path = os.path.join(var_dir, "secret")
+    os.makedirs(var_dir, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        with open(path, encoding="ascii") as f:
+            return f.read().strip()
+    with os.fdopen(fd, "w", encoding="ascii") as f:
+        f.write(secrets.token_hex(32))
+    with open(path, encoding="ascii") as f:  # a process that lost the race reads the winner's
+        return f.read().strip()
+
+
+def _file_storage_dir(uri: str) -> str | None:
+    parts = urlsplit(uri)
+    if parts.scheme != "file" or not parts.path:
+        return None
+    return os.path.dirname(unquote(parts.path)) or "."
+
+
 def read_settings(settings: dict, environ: dict | None = None) -> Settings:
     """Validate the ``shop.*`` keys of the ini file; raise SettingsError naming a bad key."""
     environ = os.environ if environ is None else environ
@@ -73,6 +132,12 @@ def read_settings(settings: dict, environ: dict | None = None) -> Settings:
         index_ttl=_int(settings, "shop.mirror.index_ttl", 600),
         max_upload_size=_int(settings, "shop.max_upload_size", GiB, minimum=1),
         admin_password=environ.get("LOCALSHOP_ADMIN_PASSWORD") or None,
+        secret=_secret(settings, environ),
+        cookie_secure=_bool(settings, "shop.cookie_secure", False),
+        default_anonymous_read=_bool(settings, "shop.default.anonymous_read", False),
+        default_read_networks=parse_networks(
+            str(settings.get("shop.default.read_networks") or ""), "shop.default.read_networks"
+        ),
     )
 
 

@@ -22,6 +22,7 @@ def app_settings(var_dir, **extra) -> dict:
         ),
         "tm.commit_veto": "pyramid_tm.default_commit_veto",
         "shop.upstream": "none",
+        "shop.default.anonymous_read": "true",
     }
     settings.update(extra)
     return settings

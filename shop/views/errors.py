@@ -1,8 +1,18 @@
 """Answers for what traversal or the security policy refused: 401/403, 301 to canonical, 404."""
 from __future__ import annotations
 
-from pyramid.httpexceptions import HTTPException, HTTPForbidden, HTTPMovedPermanently, HTTPNotFound, HTTPUnauthorized
+from urllib.parse import urlencode
+
+from pyramid.httpexceptions import (
+    HTTPException,
+    HTTPForbidden,
+    HTTPFound,
+    HTTPMovedPermanently,
+    HTTPNotFound,
+    HTTPUnauthorized,
+)
 from pyramid.renderers import render_to_response
+from pyramid.security import Denied
 from pyramid.view import forbidden_view_config, notfound_view_config
 
 from .. import mirror, names, simple
@@ -14,9 +24,19 @@ from .pypi_json import latest_release, project_json
 from .simple import READ, current_package, negotiated, page_response
 
 
+def is_browser_page(request) -> bool:
+    """Admin pages are ``+``-named views (and the dashboard at ``/``); the rest is the API."""
+    return request.view_name.startswith("+") or request.path_info == "/"
+
+
 @forbidden_view_config()
 def forbidden(request):
-    """No or bad credentials: 401 with a Basic challenge (pip and twine then send some); else 403."""
+    """No or bad credentials: 401 with a Basic challenge (pip and twine then send some), or
+    the login page for a browser; authenticated but not allowed: 403."""
+    if request.identity is None and is_browser_page(request) and request.method in READ:
+        return HTTPFound(location=request.application_url + "/+login?" + urlencode(
+            {"came_from": request.path_qs}
+        ))
     if request.identity is None:
         if request.authorization is not None:
             message = "Invalid credentials: the user name or password is wrong, or the account is disabled."
@@ -26,9 +46,12 @@ def forbidden(request):
             HTTPUnauthorized, message,
             headers={"WWW-Authenticate": f'Basic realm="{REALM}"'},
         )
+    reason = getattr(request.exception, "result", None)
+    # Our own Denied reasons are for people; an ACLDenied's would show ACL internals.
+    why = f": {reason.msg}" if type(reason) is Denied and reason.msg else ""
     return http_error(
         HTTPForbidden,
-        f"Forbidden: {request.identity.userid} may not do this here ({request.path}).",
+        f"Forbidden: {request.identity.userid} may not do this here ({request.path}){why}.",
     )
 
 

@@ -34,7 +34,10 @@ def upload(context: Repository, request) -> Response:
             return _text("OK: registering a project is not needed here; upload its files.")
         if action == "doc_upload":
             raise UploadError("Documentation upload is not supported by this index.", 410)
-        result = publish(context, form, request.authenticated_userid, max_size)
+        result = publish(
+            context, form, request.authenticated_userid, max_size,
+            may_manage=lambda package: bool(request.has_permission(Permission.MANAGE, package)),
+        )
     except UploadError as e:
         raise http_error(status_map.get(e.status, HTTPBadRequest), e.message) from None
     except ValueError as e:  # a malformed multipart body
