@@ -84,9 +84,7 @@ def project_page(package: Package, content_type: str) -> Page:
     """The project page in ``content_type``, rendered at most once per change of the package."""
     pages = getattr(package, "_v_pages", None)
     if pages is None:
-        pages = {}
-        if not package.__parent__.offline:  # offline, a newly cached file changes the page
-            package._v_pages = pages
+        pages = package._v_pages = {}
     page = pages.get(content_type)
     if page is None:
         files = visible_files(package)

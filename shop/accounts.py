@@ -1,0 +1,95 @@
+"""Users and credentials: the operations the admin pages and the command line share."""
+from __future__ import annotations
+
+from . import names
+from .permissions import Role
+from .resources import Credential, Root, User
+from .security import hash_password, new_credential
+
+
+class AccountError(ValueError):
+    """An account operation that cannot be done; the message says why."""
+
+
+MIN_PASSWORD = 8
+
+
+def _check_password(password: str) -> str:
+    if len(password) < MIN_PASSWORD:
+        raise AccountError(f"Password too short: use at least {MIN_PASSWORD} characters.")
+    return password
+
+
+def get_user(root: Root, name: str) -> User:
+    user = root.users.get(name)
+    if user is None:
+        raise AccountError(f"No user {name!r}.")
+    return user
+
+
+def add_user(root: Root, name: str, password: str, *, admin: bool = False) -> User:
+    if not names.is_valid_name(name):
+        raise AccountError(
+            f"Invalid user name {name!r}: use letters, digits, '.', '_' and '-'."
+        )
+    if name in root.users:
+        raise AccountError(f"User {name!r} already exists.")
+    return root.users.add(name, User(hash_password(_check_password(password)), admin=admin))
+
+
+def set_password(root: Root, name: str, password: str) -> None:
+    get_user(root, name).password_hash = hash_password(_check_password(password))
+
+
+def set_user_flags(root: Root, name: str, *, active: bool | None = None,
+                   admin: bool | None = None, groups: tuple[str, ...] | None = None) -> User:
+    user = get_user(root, name)
+    if active is not None:
+        user.active = active
+    if admin is not None:
+        user.admin = admin
+    if groups is not None:
+        bad = [g for g in groups if not names.is_valid_name(g)]
+        if bad:
+            raise AccountError(f"Invalid group name {bad[0]!r}.")
+        user.groups = tuple(sorted(set(groups)))
+    return user
+
+
+def create_credential(root: Root, owner: str, *, repository: str | None = None,
+                      upload: bool = False, description: str = "") -> tuple[str, str, Credential]:
+    """A new credential for ``owner``: (access key, secret key shown once, credential)."""
+    get_user(root, owner)
+    if repository is not None and repository not in root.repositories:
+        raise AccountError(f"No repository {repository!r}.")
+    access_key, secret_key, credential = new_credential(
+        owner, repository=repository, upload=upload, description=description.strip()[:200]
+    )
+    root.credentials.add(access_key, credential)
+    return access_key, secret_key, credential
+
+
+def get_credential(root: Root, access_key: str, owner: str | None = None) -> Credential:
+    """A credential by access key; with ``owner``, only if it is theirs."""
+    credential = root.credentials.get(access_key)
+    if credential is None or (owner is not None and credential.owner != owner):
+        raise AccountError(f"No credential {access_key!r}.")
+    return credential
+
+
+def credentials_of(root: Root, owner: str | None = None) -> list[Credential]:
+    """Credentials, newest first; only ``owner``'s when given."""
+    found = [c for c in root.credentials.values() if owner is None or c.owner == owner]
+    return sorted(found, key=lambda c: c.created, reverse=True)
+
+
+def set_credential_active(root: Root, access_key: str, active: bool, owner: str | None = None) -> None:
+    get_credential(root, access_key, owner).active = active
+
+
+def delete_credential(root: Root, access_key: str, owner: str | None = None) -> None:
+    get_credential(root, access_key, owner)
+    root.credentials.remove(access_key)
+
+
+ROLES = tuple(r.value for r in Role)

@@ -1,0 +1,131 @@
+"""Repositories and releases: creating and configuring repositories, yanking and deleting."""
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from . import names
+from .permissions import Role, group_principal, user_principal
+from .resources import Package, Release, ReleaseFile, Repository, Root
+from .settings import SettingsError, parse_networks
+
+MIRROR_MODES = ("stream", "redirect")
+
+
+class RepositoryError(ValueError):
+    """A repository operation that cannot be done; the message says why."""
+
+
+def get_repository(root: Root, name: str) -> Repository:
+    repository = root.repositories.get(name)
+    if repository is None:
+        raise RepositoryError(f"No repository {name!r}.")
+    return repository
+
+
+def add_repository(root: Root, name: str, *, title: str = "", upstream: str | None = None) -> Repository:
+    """A new repository: private (no anonymous reads, no networks) until configured."""
+    if not names.is_valid_name(name) or name != name.lower():
+        raise RepositoryError(
+            f"Invalid repository name {name!r}: use lower-case letters, digits, '.', '_' and '-'."
+        )
+    if name in root.repositories:
+        raise RepositoryError(f"Repository {name!r} already exists.")
+    return root.repositories.add(name, Repository(title or name, upstream=_upstream(upstream)))
+
+
+def _upstream(value: str | None) -> str | None:
+    value = (value or "").strip()
+    if not value or value.lower() == "none":
+        return None
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise RepositoryError(f"Invalid upstream {value!r}: give the http(s) URL of a simple index.")
+    return value if value.endswith("/") else value + "/"
+
+
+def configure(repository: Repository, *, title: str | None = None, upstream: str | None = None,
+              mirror_mode: str | None = None, offline: bool | None = None,
+              anonymous_read: bool | None = None, read_networks: str | None = None,
+              merge_allowed: list[str] | None = None) -> None:
+    """Change a repository's settings; pages that depend on them are rendered anew."""
+    if mirror_mode is not None and mirror_mode not in MIRROR_MODES:
+        raise RepositoryError(f"Invalid mirror mode {mirror_mode!r}: use stream or redirect.")
+    if read_networks is not None:
+        try:
+            networks = parse_networks(read_networks)
+        except SettingsError as e:
+            raise RepositoryError(str(e)) from None
+        repository.read_networks = networks
+    if title is not None:
+        repository.title = title.strip() or repository.__name__
+    if upstream is not None:
+        repository.upstream = _upstream(upstream)
+    if mirror_mode is not None:
+        repository.mirror_mode = mirror_mode
+    if offline is not None and offline != repository.offline:
+        repository.offline = offline
+        _pages_changed(repository, repository.keys())
+    if anonymous_read is not None:
+        repository.anonymous_read = anonymous_read
+    if merge_allowed is not None:
+        wanted = {names.normalize(n) for n in merge_allowed if n.strip()}
+        changed = wanted.symmetric_difference(set(repository.merge_allowed))
+        repository.merge_allowed.clear()
+        repository.merge_allowed.update(wanted)
+        _pages_changed(repository, changed)
+
+
+def _pages_changed(repository: Repository, project_keys) -> None:
+    for key in list(project_keys):
+        package = repository.get(key)
+        if package is not None:
+            package.changed()
+
+
+def set_role(repository: Repository, *, user: str | None = None, group: str | None = None,
+             role: str | None) -> None:
+    """Give a user or group a role in the repository (reader, uploader, owner), or none."""
+    if (user is None) == (group is None):
+        raise RepositoryError("Give a user or a group.")
+    principal = user_principal(user) if user is not None else group_principal(group)
+    if role in (None, "", "none"):
+        repository.roles.pop(principal, None)
+        return
+    try:
+        repository.roles[principal] = Role(role).value
+    except ValueError:
+        raise RepositoryError(f"Invalid role {role!r}: use reader, uploader or owner.") from None
+
+
+def find_release(repository: Repository, project: str, version: str) -> Release:
+    package: Package | None = repository.get(names.normalize(project))
+    if package is None:
+        raise RepositoryError(f"No project {project!r} in repository {repository.__name__}.")
+    try:
+        release = package.get(names.version_key(version))
+    except names.InvalidName as e:
+        raise RepositoryError(str(e)) from None
+    if release is None:
+        raise RepositoryError(f"No version {version} of {package.name}.")
+    return release
+
+
+def yank(target: Release | ReleaseFile, reason: str = "", yanked: bool = True) -> None:
+    """Yank (PEP 592) a release's files or one file; ``yanked=False`` undoes it."""
+    files = list(target.values()) if isinstance(target, Release) else [target]
+    for file in files:
+        file.set_yanked(yanked, reason.strip()[:500])
+
+
+def delete(target: Release | ReleaseFile) -> None:
+    """Remove a release or one file; a release left without files goes too.
+
+    The project stays, with its owners, so that a deleted hosted project never falls back
+    to upstream's files of the same name.
+    """
+    release = target if isinstance(target, Release) else target.__parent__
+    if isinstance(target, ReleaseFile):
+        release.remove(target.__name__)
+    package = release.__parent__
+    if target is release or not len(release):
+        package.remove(release.__name__)
