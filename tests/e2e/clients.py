@@ -24,10 +24,17 @@ SCRUBBED_PREFIXES = ("PIP_", "UV_", "TWINE_", "PYTHONPATH", "PYTHONHOME", "VIRTU
 class Result:
     args: list[str]
     returncode: int
-    output: str  # stdout and stderr, interleaved as the client wrote them
+    stdout: str
+    stderr: str
+
+    @property
+    def output(self) -> str:
+        """What the command printed on both streams (the tests look for messages in either)."""
+        return self.stdout + self.stderr
 
     def __str__(self) -> str:
-        return f"$ {' '.join(self.args)}\n(exit {self.returncode})\n{self.output}"
+        return (f"$ {' '.join(self.args)}\n(exit {self.returncode})\n"
+                f"--- stdout ---\n{self.stdout}--- stderr ---\n{self.stderr}")
 
 
 def client_env(home: Path, **extra: str) -> dict[str, str]:
@@ -56,10 +63,9 @@ def run(args, *, env: dict[str, str], cwd: Path | None = None, input: str | None
     args = [str(a) for a in args]
     completed = subprocess.run(
         args, cwd=cwd, env=env, input=input, text=True, timeout=timeout,
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-        stdin=None if input is not None else subprocess.DEVNULL,
+        capture_output=True, stdin=None if input is not None else subprocess.DEVNULL,
     )
-    result = Result(args, completed.returncode, completed.stdout)
+    result = Result(args, completed.returncode, completed.stdout, completed.stderr)
     if expect is not None and result.returncode != expect:
         raise AssertionError(f"expected exit {expect}:\n{result}")
     return result
