@@ -22,6 +22,8 @@ def main(global_config, **settings):
     ensure_storage_dirs(settings.get("zodbconn.uri", ""))
     settings.setdefault("tm.manager_hook", "pyramid_tm.explicit_manager")
     settings.setdefault("retry.attempts", "3")
+    # The transaction note would compute the identity of every request, even anonymous.
+    settings.setdefault("tm.annotate_user", "false")
     with Configurator(settings=settings, root_factory=root_factory) as config:
         config.registry.shop_settings = shop_settings
         # One transaction per request, aborted when the request fails or answers 4xx/5xx.

@@ -7,6 +7,7 @@ cookie. The identity is computed once per request; ACLs live on the resources.
 from __future__ import annotations
 
 import datetime
+import functools
 import hashlib
 import hmac
 import ipaddress
@@ -194,7 +195,14 @@ def repository_of(context) -> Repository | None:
     return None
 
 
+def _root(request) -> Root:
+    # Not request.root: the identity may be asked for before traversal has run.
+    return app_root(get_connection(request))
+
+
+@functools.lru_cache(maxsize=1024)
 def in_networks(address: str | None, networks: tuple[str, ...]) -> bool:
+    """Whether a client address is in one of the networks (cached: asked on every request)."""
     if not address or not networks:
         return False
     try:
@@ -226,18 +234,17 @@ class SecurityPolicy:
         return self.identity_cache.get_or_create(request)
 
     def _identity(self, request) -> Identity | None:
-        # Not request.root: pyramid_tm may ask for the identity before traversal has run.
-        root = app_root(get_connection(request))
         credentials = extract_http_basic_credentials(request)
         if credentials is not None:
             request.add_response_callback(_vary("Authorization"))
             return authenticate_basic(
-                root, credentials.username, credentials.password, self.verified,
+                _root(request), credentials.username, credentials.password, self.verified,
                 self.throttle, request.remote_addr,
             )
         if request.cookies.get(SESSION_COOKIE) is None:
-            return None
+            return None  # anonymous: the common case for pip on an open index, kept cheap
         request.add_response_callback(_vary("Cookie"))
+        root = _root(request)
         name = request.session.get("userid")
         user = root.users.get(name) if name else None
         if user is None or not user.active:

@@ -8,11 +8,14 @@ the change.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import html
 import json
 from dataclasses import dataclass
 from typing import Iterable
+
+from webob.acceptparse import create_accept_header
 
 from . import names
 from .mirror import is_visible
@@ -39,11 +42,17 @@ class Page:
 
 def negotiate(request) -> str | None:
     """The content type to answer with (PEP 691), or None when nothing offered is acceptable."""
-    wanted = request.GET.get("format")
+    wanted = request.GET.get("format") if request.query_string else None
     if wanted:
         wanted = wanted.strip()
         return LATEST.get(wanted, wanted) if wanted in OFFERS else None
-    acceptable = request.accept.acceptable_offers(OFFERS)
+    return _best_offer(request.headers.get("Accept"))
+
+
+@functools.lru_cache(maxsize=256)
+def _best_offer(accept: str | None) -> str | None:
+    # Clients send the same few Accept headers on every request: parse each once.
+    acceptable = create_accept_header(accept).acceptable_offers(OFFERS)
     if not acceptable:
         return None
     best = acceptable[0][0]
