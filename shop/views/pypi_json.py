@@ -26,7 +26,7 @@ def _file(request, file: ReleaseFile) -> dict:
         "digests": {"md5": file.md5, "sha256": file.sha256, "blake2b_256": file.blake2_256},
         "md5_digest": file.md5,
         "size": file.size,
-        "upload_time": file.upload_time.strftime("%Y-%m-%dT%H:%M:%S"),
+        "upload_time": file.upload_time.strftime("%Y-%m-%dT%H:%M:%S") if file.upload_time else None,
         "upload_time_iso_8601": upload_time(file),
         "requires_python": file.requires_python,
         "yanked": file.yanked,
