@@ -8,7 +8,7 @@ import transaction
 import ZODB
 import ZODB.DemoStorage
 
-from shop.publishing import UploadForm
+from shop.publishing import UploadForm, UploadResult, publish
 from shop.resources import bootstrap
 
 
@@ -43,6 +43,15 @@ def root(conn, tm):
 @pytest.fixture
 def repository(root):
     return root.repositories["default"]
+
+
+MAX_SIZE = 10 * 1024 * 1024
+
+
+def publish_as(repository, form: UploadForm, *, uploader: str = "admin",
+               max_size: int = MAX_SIZE, may_manage=lambda package: True) -> UploadResult:
+    """``publish()`` as the upload view calls it, by an uploader who may manage every project."""
+    return publish(repository, form, uploader, max_size, may_manage)
 
 
 def other_connection(db):

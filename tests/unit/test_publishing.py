@@ -7,13 +7,11 @@ import io
 import pytest
 from webob.multidict import MultiDict
 
-from shop.publishing import UploadError, UploadForm, check_action, publish
+from shop.publishing import UploadError, UploadForm, check_action
 from shop.resources import app_root
 from tests.factories import Dist, make_sdist, make_wheel, make_zip, metadata_text
 
-from .conftest import other_connection, upload_form
-
-MAX = 10 * 1024 * 1024
+from .conftest import other_connection, publish_as, upload_form
 
 
 def stored(db, project: str, version_key: str, filename: str):
@@ -34,7 +32,7 @@ def stored(db, project: str, version_key: str, filename: str):
 
 def test_publish_creates_package_release_and_file(db, repository, tm):
     dist = make_wheel("Foo_Bar", "1.0")
-    result = publish(repository, upload_form(dist), "admin", MAX)
+    result = publish_as(repository, upload_form(dist))
     tm.commit()
     assert result.created
     package = repository["foo-bar"]
@@ -50,7 +48,7 @@ def test_release_metadata_comes_from_the_form(repository):
     dist = make_sdist("demo", "1.0")
     form = upload_form(dist, metadata={"summary": "Hi", "requires_python": ">=3.9",
                                        "classifiers": ["A :: B", "C :: D"]})
-    result = publish(repository, form, "admin", MAX)
+    result = publish_as(repository, form)
     release = repository["demo"]["1"]
     assert release.metadata == {"summary": "Hi", "requires_python": ">=3.9",
                                 "classifiers": ["A :: B", "C :: D"], "name": "demo", "version": "1.0"}
@@ -59,27 +57,27 @@ def test_release_metadata_comes_from_the_form(repository):
 
 def test_identical_reupload_is_a_no_op(repository, tm):
     dist = make_wheel("demo", "1.0")
-    first = publish(repository, upload_form(dist), "admin", MAX)
+    first = publish_as(repository, upload_form(dist))
     tm.commit()
-    again = publish(repository, upload_form(dist), "admin", MAX)
+    again = publish_as(repository, upload_form(dist))
     assert not again.created and again.file is first.file
     assert "already stored" in again.message
     assert len(repository) == 1 and len(repository["demo"]) == 1 and len(repository["demo"]["1"]) == 1
 
 
 def test_same_filename_with_other_bytes_raises_file_already_exists(repository, tm):
-    publish(repository, upload_form(make_wheel("demo", "1.0")), "admin", MAX)
+    publish_as(repository, upload_form(make_wheel("demo", "1.0")))
     tm.commit()
     changed = make_wheel("demo", "1.0", requires_python=">=3.9")
     with pytest.raises(UploadError) as raised:
-        publish(repository, upload_form(changed), "admin", MAX)
+        publish_as(repository, upload_form(changed))
     assert raised.value.status == 400
     assert raised.value.message.startswith("File already exists: demo-1.0-py3-none-any.whl")
 
 
 def test_second_file_of_a_version_joins_the_release(repository):
-    publish(repository, upload_form(make_wheel("demo", "1.0")), "admin", MAX)
-    publish(repository, upload_form(make_sdist("demo", "1.0.0")), "admin", MAX)
+    publish_as(repository, upload_form(make_wheel("demo", "1.0")))
+    publish_as(repository, upload_form(make_sdist("demo", "1.0.0")))
     assert list(repository["demo"]) == ["1"]
     assert sorted(repository["demo"]["1"]) == ["demo-1.0-py3-none-any.whl", "demo-1.0.0.tar.gz"]
     assert repository["demo"]["1"].version == "1.0"  # the first file's spelling
@@ -88,7 +86,7 @@ def test_second_file_of_a_version_joins_the_release(repository):
 def test_wheel_metadata_is_extracted_at_upload(db, repository, tm):
     dist = make_wheel("demo", "1.0", requires_python=">=3.8")
     expected = metadata_text("demo", "1.0", requires_python=">=3.8").encode()
-    file = publish(repository, upload_form(dist), "admin", MAX).file
+    file = publish_as(repository, upload_form(dist)).file
     tm.commit()
     assert file.core_metadata_sha256 == hashlib.sha256(expected).hexdigest()
     assert file.core_metadata_size == len(expected)
@@ -97,7 +95,7 @@ def test_wheel_metadata_is_extracted_at_upload(db, repository, tm):
 
 
 def test_sdists_get_no_core_metadata(repository):
-    file = publish(repository, upload_form(make_sdist("demo", "1.0")), "admin", MAX).file
+    file = publish_as(repository, upload_form(make_sdist("demo", "1.0"))).file
     assert file.core_metadata is None and file.core_metadata_sha256 is None
 
 
@@ -108,7 +106,7 @@ def test_any_matching_digest_is_enough(repository, digests):
     dist = make_sdist("demo", "1.0")
     actual = {"sha256": dist.sha256, "md5": dist.md5, "blake2_256": dist.blake2_256}
     given = {algo: actual[algo] for algo in digests}
-    assert publish(repository, upload_form(dist, digests=given), "admin", MAX).created
+    assert publish_as(repository, upload_form(dist, digests=given)).created
 
 
 def test_digests_are_compared_case_insensitively_after_parsing():
@@ -146,7 +144,7 @@ def test_from_params_reads_plural_metadata_fields_and_the_file():
 ])
 def test_bad_uploads_raise_upload_error_and_add_nothing(repository, overrides, reason):
     with pytest.raises(UploadError, match=reason) as raised:
-        publish(repository, upload_form(make_wheel("demo", "1.0"), **overrides), "admin", MAX)
+        publish_as(repository, upload_form(make_wheel("demo", "1.0"), **overrides))
     assert raised.value.status == 400
     assert len(repository) == 0
 
@@ -154,22 +152,22 @@ def test_bad_uploads_raise_upload_error_and_add_nothing(repository, overrides, r
 def test_oversize_upload_raises_413(repository):
     dist = make_wheel("demo", "1.0", padding=5000)
     with pytest.raises(UploadError, match="File too large") as raised:
-        publish(repository, upload_form(dist), "admin", 1000)
+        publish_as(repository, upload_form(dist), max_size=1000)
     assert raised.value.status == 413 and len(repository) == 0
 
 
 def test_a_file_of_exactly_the_maximum_size_is_accepted(repository):
     dist = make_sdist("demo", "1.0")
-    assert publish(repository, upload_form(dist), "admin", len(dist.data)).created
+    assert publish_as(repository, upload_form(dist), max_size=len(dist.data)).created
 
 
 def test_failed_upload_to_an_existing_release_keeps_its_files(repository, tm):
     wheel = make_wheel("demo", "1.0")
-    publish(repository, upload_form(wheel), "admin", MAX)
+    publish_as(repository, upload_form(wheel))
     tm.commit()
     broken = make_sdist("demo", "1.0")
     with pytest.raises(UploadError):
-        publish(repository, upload_form(broken, digests={"md5": "0" * 32}), "admin", MAX)
+        publish_as(repository, upload_form(broken, digests={"md5": "0" * 32}))
     assert list(repository["demo"]["1"]) == [wheel.filename]
 
 
@@ -208,11 +206,11 @@ WHEEL = "demo-1.0-py3-none-any.whl"
 ])
 def test_files_that_are_not_what_their_name_says_are_refused(repository, dist, reason):
     with pytest.raises(UploadError, match=reason):
-        publish(repository, upload_form(dist), "admin", MAX)
+        publish_as(repository, upload_form(dist))
     assert len(repository) == 0
 
 
 def test_a_zip_sdist_is_accepted(repository):
     dist = make_zip("demo-1.0.zip", {"demo-1.0/PKG-INFO": metadata_text("demo", "1.0").encode()})
-    file = publish(repository, upload_form(dist), "admin", MAX).file
+    file = publish_as(repository, upload_form(dist)).file
     assert file.packagetype == "sdist" and file.core_metadata is None

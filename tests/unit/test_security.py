@@ -3,9 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from shop.permissions import ADMIN_PRINCIPAL
-from shop.resources import User
-from shop.security import VerifiedSecrets, authenticate, ensure_admin, hash_password
+from shop.security import VerifiedSecrets, ensure_admin, hash_password
 
 
 @pytest.fixture(scope="module")
@@ -55,26 +53,6 @@ def test_only_digests_are_remembered(stored_hash):
     verified.verify(stored_hash, "right")
     (key,) = verified._seen
     assert b"right" not in key and len(key) == 32
-
-
-def test_authenticate_gives_principals_and_admin_role(root, stored_hash):
-    root.users.add("alice", User(stored_hash))
-    root.users.add("root", User(stored_hash, admin=True))
-    verified = VerifiedSecrets()
-    alice = authenticate(root, "alice", "right", verified)
-    assert alice.userid == "alice" and not alice.admin
-    assert "user:alice" in alice.principals and ADMIN_PRINCIPAL not in alice.principals
-    assert ADMIN_PRINCIPAL in authenticate(root, "root", "right", verified).principals
-
-
-def test_authenticate_refuses_wrong_unknown_and_inactive_users(root, stored_hash):
-    user = root.users.add("alice", User(stored_hash))
-    verified = VerifiedSecrets()
-    assert authenticate(root, "alice", "wrong", verified) is None
-    assert authenticate(root, "bob", "right", verified) is None
-    assert authenticate(root, "alice", "right", verified) is not None
-    user.active = False
-    assert authenticate(root, "alice", "right", verified) is None  # even with a cached secret
 
 
 def test_ensure_admin_creates_admin_once(root):

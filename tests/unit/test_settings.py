@@ -7,8 +7,13 @@ from pypi_simple import PYPI_SIMPLE_ENDPOINT
 from shop.settings import GiB, SettingsError, ensure_storage_dirs, read_settings
 
 
+def read(**values):
+    """Settings from ini values (``shop.secret`` given: it is not what these tests are about)."""
+    return read_settings({"shop.secret": "s3cret", **values}, environ={})
+
+
 def test_defaults_when_nothing_is_set():
-    settings = read_settings({}, environ={})
+    settings = read()
     assert settings.upstream == PYPI_SIMPLE_ENDPOINT
     assert settings.upstream_timeout == (10.0, 60.0)
     assert settings.index_ttl == 600
@@ -19,7 +24,7 @@ def test_defaults_when_nothing_is_set():
 def test_values_are_parsed():
     settings = read_settings(
         {"shop.upstream": "http://mirror.invalid/simple", "shop.upstream.timeout": "2, 30",
-         "shop.mirror.index_ttl": " 0 ", "shop.max_upload_size": "1000"},
+         "shop.mirror.index_ttl": " 0 ", "shop.max_upload_size": "1000", "shop.secret": "s"},
         environ={"LOCALSHOP_ADMIN_PASSWORD": "pw"},
     )
     assert settings.upstream == "http://mirror.invalid/simple/"
@@ -29,11 +34,11 @@ def test_values_are_parsed():
 
 @pytest.mark.parametrize("value", ["none", "off", "", " None "])
 def test_upstream_can_be_switched_off(value):
-    assert read_settings({"shop.upstream": value}, environ={}).upstream is None
+    assert read(**{"shop.upstream": value}).upstream is None
 
 
 def test_one_timeout_is_both_connect_and_read():
-    assert read_settings({"shop.upstream.timeout": "5"}, environ={}).upstream_timeout == (5.0, 5.0)
+    assert read(**{"shop.upstream.timeout": "5"}).upstream_timeout == (5.0, 5.0)
 
 
 @pytest.mark.parametrize(("key", "value"), [
@@ -53,7 +58,7 @@ def test_one_timeout_is_both_connect_and_read():
 ])
 def test_bad_values_raise_settings_error_naming_the_key(key, value):
     with pytest.raises(SettingsError) as raised:
-        read_settings({key: value}, environ={})
+        read(**{key: value})
     message = str(raised.value)
     assert message.startswith(f"{key} = ") and repr(value) in message
 

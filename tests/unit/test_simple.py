@@ -8,11 +8,10 @@ import pytest
 from pyramid.request import Request
 
 from shop import simple
-from shop.publishing import publish
 from shop.resources import ReleaseFile
 from tests.factories import make_sdist, make_wheel
 
-from .conftest import upload_form
+from .conftest import publish_as, upload_form
 
 PIP_ACCEPT = (
     "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html; q=0.1, "
@@ -78,11 +77,11 @@ def test_an_explicitly_refused_type_is_not_served():
 
 @pytest.fixture
 def package(repository):
-    publish(repository, upload_form(make_sdist("Demo", "1.0")), "admin", 2**20)
-    publish(repository, upload_form(make_wheel("Demo", "1.0"),
-                                    metadata={"requires_python": ">=3.8,<4"}), "admin", 2**20)
-    publish(repository, upload_form(make_sdist("Demo", "1.10")), "admin", 2**20)
-    publish(repository, upload_form(make_sdist("Demo", "1.9")), "admin", 2**20)
+    publish_as(repository, upload_form(make_sdist("Demo", "1.0")))
+    publish_as(repository, upload_form(make_wheel("Demo", "1.0"),
+                                    metadata={"requires_python": ">=3.8,<4"}))
+    publish_as(repository, upload_form(make_sdist("Demo", "1.10")))
+    publish_as(repository, upload_form(make_sdist("Demo", "1.9")))
     return repository["demo"]
 
 

@@ -1,0 +1,141 @@
+"""Helpers for functional tests: upload through the app, read pages, look inside its database."""
+from __future__ import annotations
+
+import contextlib
+import hashlib
+from dataclasses import dataclass
+from html.parser import HTMLParser
+
+import pytest
+import transaction
+import webtest
+
+from shop import main
+from shop.resources import app_root
+from tests.conftest import ADMIN_PASSWORD, app_settings, basic_auth
+from tests.factories import Dist, upload_fields
+
+ADMIN = basic_auth("admin", ADMIN_PASSWORD)
+JSON = "application/vnd.pypi.simple.v1+json"
+HTML = "application/vnd.pypi.simple.v1+html"
+PIP_ACCEPT = f"{JSON}, {HTML}; q=0.1, text/html; q=0.01"
+# Repository "default" readable without credentials: these tests are about the index, not access.
+ANONYMOUS_READ = {"shop.default.anonymous_read": "true"}
+
+
+@pytest.fixture
+def app(make_app):
+    return make_app(**ANONYMOUS_READ)
+
+
+def upload(app, dist: Dist, *, filename: str | None = None, content: bool = True,
+           url: str = "/repo/default/", headers: dict | None = ADMIN, **fields):
+    """POST ``dist`` as twine would; ``fields`` override form fields (None drops one).
+
+    Returns the response whatever its status: tests assert it.
+    """
+    files = [("content", filename if filename is not None else dist.filename, dist.data)]
+    return app.post(url, upload_fields(dist, **fields), upload_files=files if content else None,
+                    headers=headers or {}, expect_errors=True)
+
+
+def uploaded(app, *dists: Dist, **fields) -> None:
+    """Upload each of ``dists`` and insist that it was stored."""
+    for dist in dists:
+        r = upload(app, dist, **fields)
+        assert r.status_int == 200, r.status
+
+
+def json_page(app, path: str, status: int = 200):
+    return app.get(path, headers={"Accept": JSON}, status=status)
+
+
+def project_files(app, project: str) -> dict[str, dict]:
+    """The files of a project page in JSON, by filename."""
+    return {f["filename"]: f for f in json_page(app, f"/simple/{project}/").json["files"]}
+
+
+def file_url(project: str, file: dict) -> str:
+    """The absolute path of a file listed on a project page (its URL is relative to the page)."""
+    return f"/simple/{project}/{file['url']}"
+
+
+def vary(response) -> set[str]:
+    return {v.strip() for v in response.headers.get("Vary", "").split(",") if v.strip()}
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+@contextlib.contextmanager
+def database_root(app):
+    """The application root in a connection of the app's own database, in its own transaction."""
+    db = app.app.registry._zodb_databases[""]
+    tm = transaction.TransactionManager()
+    conn = db.open(transaction_manager=tm)
+    try:
+        with tm:
+            yield app_root(conn)
+    finally:
+        conn.close()
+
+
+@dataclass(frozen=True)
+class Counts:
+    packages: int
+    releases: int
+    files: int
+
+
+def tree_counts(app, repository: str = "default") -> Counts:
+    """How many packages, releases and files the repository holds, counted in the database."""
+    with database_root(app) as root:
+        packages = root.repositories[repository]
+        releases = [r for p in packages.values() for r in p.values()]
+        return Counts(len(packages), len(releases), sum(len(r) for r in releases))
+
+
+def project_names(app) -> list[str]:
+    """The projects the JSON root page lists."""
+    return [p["name"] for p in json_page(app, "/simple/").json["projects"]]
+
+
+def yank(app, project: str, version_key: str, filename: str, reason: str = "") -> None:
+    """Yank a file through the app's database, as an administrator's tool would."""
+    with database_root(app) as root:
+        root.repositories["default"][project][version_key][filename].set_yanked(True, reason)
+
+
+@pytest.fixture(scope="module")
+def shared_app(tmp_path_factory):
+    """One app for a module's tests that only read: starting one costs an argon2 hash."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("LOCALSHOP_ADMIN_PASSWORD", ADMIN_PASSWORD)
+        wsgi = main({}, **app_settings(tmp_path_factory.mktemp("var"), **ANONYMOUS_READ))
+    yield webtest.TestApp(wsgi)
+    for db in wsgi.registry._zodb_databases.values():
+        db.close()
+
+
+class _Links(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.links: dict[str, dict[str, str | None]] = {}
+        self._attrs: dict | None = None
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "a":
+            self._attrs = dict(attrs)
+
+    def handle_data(self, data):
+        if self._attrs is not None:
+            self.links[data] = self._attrs
+            self._attrs = None
+
+
+def links(html: str) -> dict[str, dict[str, str | None]]:
+    """The attributes (unescaped) of each link of a simple page, by anchor text."""
+    parser = _Links()
+    parser.feed(html)
+    return parser.links

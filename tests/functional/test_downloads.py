@@ -1,0 +1,69 @@
+"""Downloading files and core metadata: exact bytes, validators, caching, 404s."""
+from __future__ import annotations
+
+import pytest
+
+from tests.factories import make_sdist, make_wheel
+
+from .conftest import file_url, project_files, uploaded
+
+WHEEL = make_wheel("demo", "1.0")
+SDIST = make_sdist("demo", "1.0")
+
+
+@pytest.fixture(scope="module")
+def demo(shared_app):
+    uploaded(shared_app, WHEEL, SDIST)
+    return shared_app
+
+
+@pytest.mark.parametrize("dist", [WHEEL, SDIST], ids=["wheel", "sdist"])
+def test_download_gives_exact_bytes_with_length_etag_and_immutable_caching(demo, dist):
+    r = demo.get(file_url("demo", project_files(demo, "demo")[dist.filename]))
+    assert r.body == dist.data
+    assert r.headers["Content-Length"] == str(len(dist.data))
+    assert r.headers["ETag"] == f'"{dist.sha256}"'
+    cache_control = {d.strip() for d in r.headers["Cache-Control"].split(",")}
+    assert "immutable" in cache_control and "max-age=31536000" in cache_control
+    assert r.headers["Content-Type"] == "application/octet-stream"
+
+
+@pytest.mark.parametrize("prefix", ["/simple/demo/", "/repo/default/demo/"])
+def test_files_download_under_both_index_urls(demo, prefix):
+    assert demo.get(f"{prefix}1/{SDIST.filename}").body == SDIST.data
+
+
+def test_head_gives_the_headers_without_the_bytes(demo):
+    r = demo.head(f"/simple/demo/1/{WHEEL.filename}")
+    assert r.body == b""
+    assert r.headers["Content-Length"] == str(len(WHEEL.data))
+    assert r.headers["ETag"] == f'"{WHEEL.sha256}"'
+
+
+@pytest.mark.parametrize("path", [f"/simple/demo/1/{WHEEL.filename}",
+                                  f"/simple/demo/1/{WHEEL.filename}.metadata"])
+def test_if_none_match_with_the_etag_is_a_304(demo, path):
+    etag = demo.get(path).headers["ETag"]
+    r = demo.get(path, headers={"If-None-Match": etag}, status=304)
+    assert r.body == b"" and r.headers["ETag"] == etag
+    demo.get(path, headers={"If-None-Match": '"something-else"'}, status=200)
+
+
+def test_metadata_file_is_cached_like_a_file(demo):
+    r = demo.get(f"/simple/demo/1/{WHEEL.filename}.metadata")
+    assert r.body.startswith(b"Metadata-Version: 2.1\nName: demo\nVersion: 1.0\n")
+    assert "immutable" in r.headers["Cache-Control"]
+    assert r.headers["Content-Length"] == str(len(r.body))
+
+
+@pytest.mark.parametrize("path", [
+    "/simple/demo/1/demo-1.0-py2-none-any.whl",
+    "/simple/demo/2/demo-2.0.tar.gz",
+    "/simple/demo/1/demo-1.0.tar.gz.metadata",
+    "/simple/other/1/other-1.0.tar.gz",
+    f"/simple/demo/1/{SDIST.filename}/more",
+])
+def test_unknown_files_are_404_with_a_message(demo, path):
+    r = demo.get(path, status=404)
+    assert r.status.startswith("404 Not found")
+    assert path in r.text
