@@ -94,7 +94,8 @@ class LocalshopServer:
         self.var_dir = self.base_dir / "var"
         self.ini = self.base_dir / "localshop.ini"
         self.log_path = self.base_dir / "server.log"
-        self.admin_password = admin_password or secrets.token_urlsafe(12)
+        # Never starting with "-": clients would take it for an option (`-p -x...`).
+        self.admin_password = admin_password or "admin-" + secrets.token_hex(8)
         self.settings = dict(settings or {})
         self.env = env
         self.port = free_port()

@@ -36,17 +36,21 @@ def upload(server: LocalshopServer, dist, username: str, password: str, env, exp
                         "-u", username, "-p", password, env=env, expect=expect)
 
 
-def test_admin_added_on_a_stopped_database_can_upload_once_the_server_runs(shop, env):
-    # The database does not exist yet: the command creates it (and the first admin account).
+def test_accounts_added_on_a_stopped_database_can_upload_once_the_server_runs(shop, env):
+    # The database does not exist yet: the first command creates it (and the admin account).
     added = localshop(shop, "user", "add", "bob", "--admin", "--password-stdin", input="bob-secret\n")
     assert added.stdout == "Added user bob (admin)\n"
-    assert users(shop) == ["admin (admin)", "bob (admin)"]
+    localshop(shop, "user", "add", "carol", "--password-stdin", input="carol-secret\n")
+    localshop(shop, "repository", "set", "default", "--role", "user:carol=uploader")
+    assert users(shop) == ["admin (admin)", "bob (admin)", "carol"]
 
     shop.start()
-    dist = make_wheel("bobs-project", "1.0")
-    upload(shop, dist, "bob", "bob-secret", env)
+    bobs, carols = make_wheel("bobs-project", "1.0"), make_wheel("carols-project", "1.0")
+    upload(shop, bobs, "bob", "bob-secret", env)
+    upload(shop, carols, "carol", "carol-secret", env)
 
-    assert shop.project_files("bobs-project") == {dist.filename: dist.sha256}
+    assert shop.project_files("bobs-project") == {bobs.filename: bobs.sha256}
+    assert shop.project_files("carols-project") == {carols.filename: carols.sha256}
 
 
 class UploadForbidden(AssertionError):
@@ -56,23 +60,22 @@ class UploadForbidden(AssertionError):
 @pytest.mark.xfail(
     strict=True,
     raises=UploadForbidden,
-    reason="shop bug: an account made with 'localshop user add NAME' (no --admin) gets "
-           "'403 Forbidden: NAME may not do this here' when uploading to repository default, "
-           "and no command grants it a role; README: 'uploads need an account'",
+    reason="shop bug (or README bug): an account made with 'localshop user add NAME' (no "
+           "--admin, no role) gets '403 Forbidden: NAME may not do this here' on upload to "
+           "repository default; README says 'uploads need an account'",
 )
-def test_user_added_on_a_stopped_database_can_upload_once_the_server_runs(shop, env):
-    added = localshop(shop, "user", "add", "carol", "--password-stdin", input="carol-secret\n")
-    assert added.stdout == "Added user carol\n"
-    assert users(shop) == ["admin (admin)", "carol"]
+def test_an_account_without_a_role_can_upload_as_the_readme_says(shop, env):
+    added = localshop(shop, "user", "add", "erin", "--password-stdin", input="erin-secret\n")
+    assert added.stdout == "Added user erin\n"
 
     shop.start()
-    dist = make_wheel("carols-project", "1.0")
-    result = upload(shop, dist, "carol", "carol-secret", env, expect=None)
+    dist = make_wheel("erins-project", "1.0")
+    result = upload(shop, dist, "erin", "erin-secret", env, expect=None)
 
     if "403 Forbidden" in result.output:
         raise UploadForbidden(str(result))
     assert result.returncode == 0, result
-    assert shop.project_files("carols-project") == {dist.filename: dist.sha256}
+    assert shop.project_files("erins-project") == {dist.filename: dist.sha256}
 
 
 def test_changed_password_takes_effect_when_the_server_starts_again(shop, env):
