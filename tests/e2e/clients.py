@@ -37,6 +37,11 @@ class Result:
                 f"--- stdout ---\n{self.stdout}--- stderr ---\n{self.stderr}")
 
 
+def words(text: str) -> str:
+    """``text`` with every run of white space made one space (clients wrap long messages)."""
+    return " ".join(text.split())
+
+
 def client_env(home: Path, **extra: str) -> dict[str, str]:
     """An environment without PIP_*/UV_*/TWINE_* variables and with HOME in a test directory
     (so no ~/.pypirc, ~/.netrc, ~/.config/pip or keyring of the machine's user is read)."""

@@ -65,7 +65,8 @@ def legacy_clients() -> LegacyClients:
             installed = json.loads(marker.read_text())
         except (OSError, ValueError):
             installed = None
-        if installed is None or installed.get("requirements") != LEGACY_REQUIREMENTS:
+        if (installed is None or installed.get("requirements") != LEGACY_REQUIREMENTS
+                or not (LEGACY_DIR / "bin" / "twine").exists()):
             installed = _build_legacy_clients(marker)
     bin_dir = LEGACY_DIR / "bin"
     return LegacyClients(bin_dir / "python", bin_dir / "twine", installed["versions"])

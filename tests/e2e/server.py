@@ -196,8 +196,9 @@ class LocalshopServer:
 
     def request(self, path: str, *, headers: dict[str, str] | None = None,
                 timeout: float = 10) -> tuple[int, dict[str, str], bytes]:
-        """GET ``path``: (status, headers, body), also for error statuses; no redirects."""
-        req = urllib.request.Request(self.url + path, headers=headers or {})
+        """GET ``path`` (or a full URL): (status, headers, body), also for errors; no redirects."""
+        url = path if path.startswith(("http://", "https://")) else self.url + path
+        req = urllib.request.Request(url, headers=headers or {})
         opener = urllib.request.build_opener(_NoRedirect)
         try:
             with opener.open(req, timeout=timeout) as response:

@@ -17,6 +17,7 @@ from tests.e2e.clients import (
     run,
     twine_upload,
     uv_install,
+    words,
     write_pypirc,
 )
 from tests.e2e.projects import make_self_building_sdist
@@ -26,11 +27,6 @@ from tests.factories import Dist, make_wheel
 pytestmark = pytest.mark.e2e
 
 INDEXES = ["/repo/default/", "/simple/"]
-
-
-def words(text: str) -> str:
-    """``text`` with every run of white space made one space (clients wrap long messages)."""
-    return " ".join(text.split())
 
 
 @dataclass(frozen=True)
@@ -72,17 +68,15 @@ def test_uploaded_files_download_byte_for_byte_with_the_wheel_metadata_beside(
     server, published, index
 ):
     page_url = f"{server.url}{index}{published.project}/"
-    status, _, body = server.request(page_url[len(server.url):], headers={"Accept": JSON_V1})
+    status, _, body = server.request(page_url, headers={"Accept": JSON_V1})
     assert status == 200
-    files = {f["filename"]: f for f in json.loads(body)["files"]}
+    urls = {f["filename"]: urllib.parse.urljoin(page_url, f["url"]) for f in json.loads(body)["files"]}
 
     for dist in (published.wheel, published.sdist):
-        url = urllib.parse.urljoin(page_url, files[dist.filename]["url"])
-        status, _, data = server.request(url[len(server.url):])
+        status, _, data = server.request(urls[dist.filename])
         assert (status, data) == (200, dist.data)
 
-    wheel_url = urllib.parse.urljoin(page_url, files[published.wheel.filename]["url"])
-    status, _, metadata = server.request(wheel_url[len(server.url):] + ".metadata")
+    status, _, metadata = server.request(urls[published.wheel.filename] + ".metadata")
     assert status == 200
     assert b"Name: E2E.Demo\nVersion: 1.0\n" in metadata
 

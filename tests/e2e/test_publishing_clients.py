@@ -7,16 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.clients import UV, pip_install, run, twine_upload, write_pypirc
+from tests.e2e.clients import UV, pip_install, run, twine_upload, words, write_pypirc
 from tests.e2e.projects import make_self_building_sdist
 from tests.e2e.server import LocalshopServer
 from tests.factories import Dist, make_wheel
 
 pytestmark = pytest.mark.e2e
-
-
-def words(text: str) -> str:
-    return " ".join(text.split())
 
 
 def write_dists(directory: Path, *dists: Dist) -> list[Path]:
