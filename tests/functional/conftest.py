@@ -39,6 +39,20 @@ def upload(app, dist: Dist, *, filename: str | None = None, content: bool = True
                     headers=headers or {}, expect_errors=True)
 
 
+def distutils_upload(app, dist: Dist, url: str = "/simple/", headers: dict = ADMIN):
+    """Upload as Python 2's ``setup.py upload`` did: bare ``\\n`` line breaks, md5 only."""
+    boundary = "--------------GHSKFJDLGDS7543FJKLFHRE75642756743254"
+    fields = upload_fields(dist, sha256_digest=None, metadata_version="1.0")
+    body = b""
+    for key, value in fields.items():
+        body += f'\n--{boundary}\nContent-Disposition: form-data; name="{key}"\n\n{value}'.encode()
+    body += (f'\n--{boundary}\nContent-Disposition: form-data; name="content"; '
+             f'filename="{dist.filename}"\n\n').encode() + dist.data
+    body += f"\n--{boundary}--\n".encode()
+    return app.request(url, method="POST", body=body, headers=headers, expect_errors=True,
+                       content_type=f"multipart/form-data; boundary={boundary}")
+
+
 def uploaded(app, *dists: Dist, **fields) -> None:
     """Upload each of ``dists`` and insist that it was stored."""
     for dist in dists:

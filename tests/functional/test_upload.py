@@ -12,6 +12,7 @@ from .conftest import (
     ADMIN,
     Counts,
     database_root,
+    distutils_upload,
     json_page,
     project_files,
     project_names,
@@ -88,6 +89,17 @@ def test_action_may_come_in_the_query_string(app):
                **{":action": None})
     assert r.status_int == 200
     assert tree_counts(app) == Counts(1, 1, 1)
+
+
+def test_distutils_upload_with_bare_newlines_and_md5_only_is_stored(app):
+    wheel, sdist = make_wheel("demo", "1.0"), make_sdist("demo", "1.0")
+    for dist in (wheel, sdist):
+        r = distutils_upload(app, dist)
+        assert r.status_int == 200, r.status
+    assert tree_counts(app) == Counts(1, 1, 2)
+    files = project_files(app, "demo")
+    assert {name: f["hashes"]["sha256"] for name, f in files.items()} == {
+        wheel.filename: wheel.sha256, sdist.filename: sdist.sha256}
 
 
 def test_protocol_version_may_be_left_out(app):
