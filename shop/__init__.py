@@ -42,5 +42,7 @@ def main(global_config, **settings):
         config.include(".downloads")
         # The tree and the first admin account, on first start.
         initialize(config.registry._zodb_databases[""], shop_settings)
+        # The admin pages' stylesheet, under a reserved segment no project can take.
+        config.add_static_view("+static", "shop:static", cache_max_age=3600)
         config.scan(".views")
     return config.make_wsgi_app()

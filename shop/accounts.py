@@ -4,11 +4,15 @@ from __future__ import annotations
 from . import names
 from .permissions import Role
 from .resources import Credential, Root, User
-from .security import hash_password, new_credential
+from .security import LoginThrottle, VerifiedSecrets, check_password, hash_password, new_credential
 
 
 class AccountError(ValueError):
     """An account operation that cannot be done; the message says why."""
+
+
+class LoginThrottled(AccountError):
+    """Too many failed password checks for an account from an address."""
 
 
 MIN_PASSWORD = 8
@@ -41,9 +45,43 @@ def set_password(root: Root, name: str, password: str) -> None:
     get_user(root, name).password_hash = hash_password(_check_password(password))
 
 
+def authenticate(root: Root, name: str, password: str, *, verified: VerifiedSecrets,
+                 throttle: LoginThrottle, address: str | None) -> User:
+    """The active user with this name and password; throttled per account and address."""
+    if throttle.blocked(name, address):
+        raise LoginThrottled(
+            "Too many failed attempts: wait a few minutes, or ask an admin to reset the password."
+        )
+    user = check_password(root, name, password, verified)
+    if user is None:
+        throttle.failed(name, address)
+        raise AccountError("Wrong user name or password (or the account is deactivated).")
+    throttle.succeeded(name, address)
+    return user
+
+
+def change_password(root: Root, name: str, current: str, new: str, *, verified: VerifiedSecrets,
+                    throttle: LoginThrottle, address: str | None) -> None:
+    """Change one's own password, given the current one."""
+    try:
+        authenticate(root, name, current, verified=verified, throttle=throttle, address=address)
+    except LoginThrottled:
+        raise
+    except AccountError:
+        raise AccountError("The current password is wrong.") from None
+    set_password(root, name, new)
+
+
+def _active_admins(root: Root) -> list[str]:
+    return [n for n, u in root.users.items() if u.admin and u.active]
+
+
 def set_user_flags(root: Root, name: str, *, active: bool | None = None,
                    admin: bool | None = None, groups: tuple[str, ...] | None = None) -> User:
     user = get_user(root, name)
+    if (active is False or admin is False) and _active_admins(root) == [name]:
+        # Nobody could undo it but the command line.
+        raise AccountError(f"{name} is the last active admin: make another admin first.")
     if active is not None:
         user.active = active
     if admin is not None:

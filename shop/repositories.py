@@ -1,11 +1,12 @@
 """Repositories and releases: creating and configuring repositories, yanking and deleting."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from . import names
 from .permissions import Role, group_principal, user_principal
-from .resources import Package, Release, ReleaseFile, Repository, Root
+from .resources import Package, Release, ReleaseFile, Repository, Root, User
 from .settings import SettingsError, parse_networks
 
 MIRROR_MODES = ("stream", "redirect")
@@ -95,6 +96,51 @@ def set_role(repository: Repository, *, user: str | None = None, group: str | No
         repository.roles[principal] = Role(role).value
     except ValueError:
         raise RepositoryError(f"Invalid role {role!r}: use reader, uploader or owner.") from None
+
+
+def assign_role(root: Root, repository: Repository, kind: str, name: str, role: str | None) -> None:
+    """``set_role`` for a user (who must exist) or a group, named as a form gives them."""
+    name = name.strip()
+    if kind == "user":
+        if not isinstance(root.users.get(name), User):
+            raise RepositoryError(f"No user {name!r}.")
+        set_role(repository, user=name, role=role)
+    elif kind == "group":
+        if not names.is_valid_name(name):
+            raise RepositoryError(f"Invalid group name {name!r}.")
+        set_role(repository, group=name, role=role)
+    else:
+        raise RepositoryError("Give a user or a group.")
+
+
+@dataclass(frozen=True)
+class Stats:
+    projects: int
+    files: int  # files whose bytes are stored (uploaded, or mirrored and downloaded)
+    bytes: int
+
+
+def stats(repository: Repository) -> Stats:
+    """How many projects, stored files and bytes the repository holds (walks every file)."""
+    files = size = 0
+    for package in repository.values():
+        for file in package.files():
+            if file.blob is not None:
+                files += 1
+                size += file.size or 0
+    return Stats(len(repository), files, size)
+
+
+def search(repository: Repository, query: str = "", limit: int = 500) -> tuple[list[Package], bool]:
+    """Projects whose name contains ``query`` (all when empty), by name; and whether cut at ``limit``."""
+    needle = names.normalize(query.strip()) if query.strip() else ""
+    found = []
+    for key, package in repository.items():
+        if needle in key or query.strip().lower() in package.name.lower():
+            if len(found) == limit:
+                return found, True
+            found.append(package)
+    return found, False
 
 
 def find_release(repository: Repository, project: str, version: str) -> Release:

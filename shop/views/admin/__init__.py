@@ -1,0 +1,153 @@
+"""The browser admin: ``+``-named pages in Chameleon templates around one layout.
+
+Pages are for people: a session cookie from ``/+login`` (or a password over HTTP Basic).
+Credentials are for pip and twine, so pages refuse them. Every form posts a CSRF token; a
+form that cannot be carried out is rendered again with the reason and a 4xx status, raised
+so that pyramid_tm aborts whatever the view changed.
+"""
+from __future__ import annotations
+
+import datetime
+from functools import wraps
+from urllib.parse import urlsplit
+
+from pyramid.events import BeforeRender, subscriber
+from pyramid.httpexceptions import HTTPBadRequest, HTTPForbidden
+from pyramid.interfaces import ISecurityPolicy
+from pyramid.renderers import render
+from pyramid.security import Denied
+from pyramid.view import view_config
+
+from ...permissions import Permission
+from ...resources import Repository
+from ...security import SESSION_COOKIE
+
+READ = ("GET", "HEAD")
+TEMPLATES = "shop:templates/"
+
+
+def template(name: str) -> str:
+    return TEMPLATES + name
+
+
+def people_only(view):
+    """Refuse requests authenticated by a credential: those are for installers and uploaders."""
+
+    @wraps(view)
+    def wrapper(context, request):
+        identity = request.identity
+        if identity is not None and identity.access_key is not None:
+            raise HTTPForbidden(result=Denied(
+                "credentials are for installing and uploading only; log in with your password"
+            ))
+        # Pages show private data and one-time secrets: never store them in a cache.
+        request.response.cache_control = "private, no-store"
+        return view(context, request)
+
+    return wrapper
+
+
+def page(**settings):
+    """``view_config`` for an admin page: people only, not cached."""
+    settings.setdefault("decorator", people_only)
+    return view_config(**settings)
+
+
+def form_error(request, renderer: str, values: dict, message: str, status=HTTPBadRequest):
+    """The page rendered again with ``message``, as an exception to raise (the transaction aborts)."""
+    body = render(renderer, dict(values, error=message), request=request)
+    return status(body=body, content_type="text/html", charset="utf-8")
+
+
+def policy(request):
+    """The security policy: its password cache and login throttle serve the login form too."""
+    return request.registry.getUtility(ISecurityPolicy)
+
+
+def local_path(came_from: str | None) -> str:
+    """``came_from`` if it is a path on this site, else ``/`` (no open redirects)."""
+    if not came_from or not came_from.startswith("/") or came_from.startswith("//"):
+        return "/"
+    if "\\" in came_from or any(ord(c) < 0x20 or c == "\x7f" for c in came_from):
+        return "/"
+    parts = urlsplit(came_from)
+    if parts.scheme or parts.netloc:
+        return "/"
+    return came_from
+
+
+def flag(params, key: str) -> bool:
+    """A checkbox: present and not 'off' means on."""
+    return params.get(key, "off") not in ("", "off", "false", "0")
+
+
+def size(n: int | None) -> str:
+    """A byte count as a person reads it."""
+    if n is None:
+        return "-"
+    value = float(n)
+    for unit in ("bytes", "KiB", "MiB", "GiB"):
+        if value < 1024 or unit == "GiB":
+            return f"{n} bytes" if unit == "bytes" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{n} bytes"
+
+
+def when(moment: datetime.datetime | None) -> str:
+    if moment is None:
+        return "never"
+    return moment.astimezone(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+
+
+class Layout:
+    """What the layout macro needs: who is logged in, navigation, the CSRF token, messages."""
+
+    def __init__(self, request) -> None:
+        self.request = request
+        self.identity = request.identity
+        self.user = self.identity.userid if self.identity else None
+        self.is_admin = bool(self.identity and self.identity.admin)
+        self.stylesheet = request.static_url("shop:static/localshop.css")
+        self.size = size
+        self.when = when
+
+    @property
+    def csrf_token(self) -> str:
+        return self.request.session.get_csrf_token()
+
+    @property
+    def messages(self) -> list[str]:
+        """Flash messages; the session is only looked at when the browser has one."""
+        if SESSION_COOKIE not in self.request.cookies:
+            return []
+        session = self.request.session
+        return session.pop_flash() if session.peek_flash() else []
+
+    def url(self, path: str = "") -> str:
+        return self.request.application_url + "/" + path
+
+    @property
+    def nav(self) -> list[tuple[str, str, bool]]:
+        """(label, URL, current) for the navigation bar."""
+        items = [("Dashboard", "")]
+        if self.user:
+            items += [("Credentials", "+credentials"), ("Account", "+account")]
+        if self.is_admin:
+            items += [("Repositories", "+repositories"), ("Users", "+users")]
+        here = self.request.view_name if self.request.context is self.request.root else None
+        return [(label, self.url(path), here == path) for label, path in items]
+
+
+@subscriber(BeforeRender)
+def add_layout(event) -> None:
+    """Give every page template its ``layout``; other renderers (JSON) are left alone."""
+    request = event.get("request")
+    if request is not None and str(event.get("renderer_name", "")).endswith(".pt"):
+        event["layout"] = Layout(request)
+        event["error"] = None  # a page's own ``error`` value, when it has one, wins
+
+
+def viewable_repositories(request) -> list[Repository]:
+    """The repositories this request may read, by name."""
+    return [r for r in request.root.repositories.values()
+            if request.has_permission(Permission.VIEW, r)]

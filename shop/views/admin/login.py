@@ -1,0 +1,43 @@
+"""Logging in and out of the browser admin."""
+from __future__ import annotations
+
+from pyramid.httpexceptions import HTTPFound, HTTPTooManyRequests
+from pyramid.security import forget, remember
+
+from ... import accounts
+from ...resources import Root
+from . import READ, form_error, local_path, page, policy, template
+
+LOGIN = template("login.pt")
+
+
+@page(context=Root, name="+login", renderer=LOGIN, request_method=READ)
+def login_form(context: Root, request) -> dict:
+    return {"came_from": local_path(request.params.get("came_from")), "username": "", "error": None}
+
+
+@page(context=Root, name="+login", renderer=LOGIN, request_method="POST")
+def login(context: Root, request):
+    username = request.POST.get("username", "").strip()
+    came_from = local_path(request.POST.get("came_from"))
+    security = policy(request)
+    try:
+        accounts.authenticate(
+            context, username, request.POST.get("password", ""), verified=security.verified,
+            throttle=security.throttle, address=request.remote_addr,
+        )
+    except accounts.LoginThrottled as e:
+        raise form_error(request, LOGIN, {"came_from": came_from, "username": username}, str(e),
+                         HTTPTooManyRequests) from None
+    except accounts.AccountError as e:
+        raise form_error(request, LOGIN, {"came_from": came_from, "username": username}, str(e)) from None
+    headers = remember(request, username)
+    # came_from is a path as the forbidden view saw it (with any script name).
+    location = request.host_url + came_from if came_from != "/" else request.application_url + "/"
+    return HTTPFound(location=location, headers=headers)
+
+
+@page(context=Root, name="+logout", request_method="POST")
+def logout(context: Root, request):
+    headers = forget(request)
+    return HTTPFound(location=request.application_url + "/", headers=headers)

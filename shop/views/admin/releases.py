@@ -1,0 +1,82 @@
+"""Yanking, unyanking and deleting a release or one file: a confirmation page, then a POST."""
+from __future__ import annotations
+
+from pyramid.httpexceptions import HTTPFound
+
+from ... import repositories
+from ...permissions import Permission
+from ...resources import Package, Release, ReleaseFile
+from . import READ, page, template
+
+CONFIRM = template("confirm.pt")
+
+ACTIONS = {
+    "+yank": ("Yank", "Installers skip a yanked version unless it is pinned exactly (PEP 592). "
+                      "The files stay downloadable."),
+    "+unyank": ("Unyank", "Installers will consider this version again."),
+    "+delete": ("Delete", "The files are removed for good: pinned installs of this version will "
+                          "fail, and the same filenames can be uploaded again."),
+}
+
+
+def _package(target: Release | ReleaseFile) -> Package:
+    release = target if isinstance(target, Release) else target.__parent__
+    return release.__parent__
+
+
+def _describe(target: Release | ReleaseFile) -> str:
+    if isinstance(target, Release):
+        return f"{target.__parent__.name} {target.version} ({len(target)} files)"
+    return target.filename
+
+
+@page(context=Release, name="+yank", renderer=CONFIRM, request_method=READ, permission=Permission.MANAGE)
+@page(context=Release, name="+unyank", renderer=CONFIRM, request_method=READ, permission=Permission.MANAGE)
+@page(context=Release, name="+delete", renderer=CONFIRM, request_method=READ, permission=Permission.MANAGE)
+@page(context=ReleaseFile, name="+yank", renderer=CONFIRM, request_method=READ, permission=Permission.MANAGE)
+@page(context=ReleaseFile, name="+unyank", renderer=CONFIRM, request_method=READ,
+      permission=Permission.MANAGE)
+@page(context=ReleaseFile, name="+delete", renderer=CONFIRM, request_method=READ,
+      permission=Permission.MANAGE)
+def confirm(target, request) -> dict:
+    verb, explanation = ACTIONS[request.view_name]
+    package = _package(target)
+    return {
+        "verb": verb,
+        "explanation": explanation,
+        "what": _describe(target),
+        "is_release": isinstance(target, Release),
+        "ask_reason": request.view_name == "+yank",
+        "action_url": request.resource_url(target, request.view_name),
+        "back_url": request.resource_url(package, "+browse"),
+        "package": package,
+    }
+
+
+def _done(target, request, message: str) -> HTTPFound:
+    request.session.flash(message)
+    return HTTPFound(location=request.resource_url(_package(target), "+browse"))
+
+
+@page(context=Release, name="+yank", request_method="POST", permission=Permission.MANAGE)
+@page(context=ReleaseFile, name="+yank", request_method="POST", permission=Permission.MANAGE)
+def yank(context, request):
+    repositories.yank(context, request.POST.get("reason", ""))
+    return _done(context, request, f"Yanked {_describe(context)}.")
+
+
+@page(context=Release, name="+unyank", request_method="POST", permission=Permission.MANAGE)
+@page(context=ReleaseFile, name="+unyank", request_method="POST", permission=Permission.MANAGE)
+def unyank(context, request):
+    repositories.yank(context, yanked=False)
+    return _done(context, request, f"Unyanked {_describe(context)}.")
+
+
+@page(context=Release, name="+delete", request_method="POST", permission=Permission.MANAGE)
+@page(context=ReleaseFile, name="+delete", request_method="POST", permission=Permission.MANAGE)
+def delete(context, request):
+    what = _describe(context)
+    package = _package(context)
+    repositories.delete(context)
+    request.session.flash(f"Deleted {what}.")
+    return HTTPFound(location=request.resource_url(package, "+browse"))
