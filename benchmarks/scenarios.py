@@ -127,16 +127,16 @@ def upload_download(start_server: StartServer, options: Options) -> list[Row]:
             twine_upload(server, path)
             upload_s = time.perf_counter() - start
         url = file_url(server, fixtures.canonical(dist.name), dist.filename)
-        times = []
+        times, expected = [], (len(dist.data), dist.sha256)
         with RssSampler(server.pid) as down:
             for _ in range(DOWNLOADS):
                 start = time.perf_counter()
                 got_size, got_sha256 = stream_get(url)
                 times.append(time.perf_counter() - start)
-                if (got_size, got_sha256) != (len(dist.data), dist.sha256):
+                if (got_size, got_sha256) != expected:
                     raise RuntimeError(
                         f"downloaded {got_size} bytes with sha256 {got_sha256}, "
-                        f"uploaded {len(dist.data)} bytes with sha256 {dist.sha256}"
+                        f"uploaded {expected[0]} bytes with sha256 {expected[1]}"
                     )
         download_s = statistics.median(times)
     mb = len(dist.data) / MB
@@ -154,7 +154,7 @@ def upload_download(start_server: StartServer, options: Options) -> list[Row]:
         row(f"download (streaming GET) wall time, median of {DOWNLOADS}", download_s, "s"),
         row("download throughput", mb / download_s, "MB/s"),
         row("server peak RSS growth during download", down.growth / MiB, "MiB"),
-        row("server RSS after download", down.peak / MiB, "MiB"),
+        row("server peak RSS during download", down.peak / MiB, "MiB"),
         row("sha256 of download", "matches"),
     ]
 
