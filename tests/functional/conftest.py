@@ -115,6 +115,13 @@ def project_names(app) -> list[str]:
     return [p["name"] for p in json_page(app, "/simple/").json["projects"]]
 
 
+def assert_nothing_stored(app) -> None:
+    """The default repository is still empty: in the database, on the root page, at /simple/demo/."""
+    assert tree_counts(app) == Counts(0, 0, 0)
+    assert project_names(app) == []
+    json_page(app, "/simple/demo/", status=404)
+
+
 def yank(app, project: str, version_key: str, filename: str, reason: str = "") -> None:
     """Yank a file through the app's database, as an administrator's tool would."""
     with database_root(app) as root:

@@ -11,6 +11,7 @@ from tests.factories import make_sdist, make_wheel
 from .conftest import (
     ADMIN,
     Counts,
+    assert_nothing_stored,
     database_root,
     distutils_upload,
     json_page,
@@ -74,14 +75,14 @@ def test_a_new_version_is_a_new_release(app):
 def test_submit_is_accepted_as_a_no_op(app):
     r = upload(app, make_sdist("demo", "1.0"), content=False, **{":action": "submit"})
     assert r.status_int == 200
-    assert tree_counts(app) == Counts(0, 0, 0)
+    assert_nothing_stored(app)
 
 
 def test_doc_upload_is_gone(app):
     r = upload(app, make_sdist("demo", "1.0"), **{":action": "doc_upload"})
     assert r.status_int == 410
     assert "Documentation upload is not supported" in r.status
-    assert tree_counts(app) == Counts(0, 0, 0)
+    assert_nothing_stored(app)
 
 
 def test_action_may_come_in_the_query_string(app):
@@ -138,7 +139,7 @@ def test_an_upload_without_credentials_is_challenged(app):
     assert r.status_int == 401
     assert r.headers["WWW-Authenticate"].startswith('Basic realm="')
     assert "Authentication required" in r.status
-    assert tree_counts(app) == Counts(0, 0, 0)
+    assert_nothing_stored(app)
 
 
 @pytest.mark.parametrize("auth", [basic_auth("admin", "wrong"), basic_auth("nobody", "secret")])
@@ -147,7 +148,7 @@ def test_an_upload_with_wrong_credentials_is_401(app, auth):
     assert r.status_int == 401
     assert r.headers["WWW-Authenticate"].startswith('Basic realm="')
     assert "Invalid credentials" in r.status
-    assert tree_counts(app) == Counts(0, 0, 0)
+    assert_nothing_stored(app)
 
 
 def test_upload_answers_in_plain_text(app):

@@ -3,19 +3,21 @@ from __future__ import annotations
 
 import pytest
 
-from tests.factories import Dist, make_sdist, make_wheel, make_zip, metadata_text
+from tests.factories import Dist, make_sdist, make_wheel, make_zip, metadata_text, upload_fields
 
-from .conftest import ANONYMOUS_READ, Counts, json_page, project_files, project_names, tree_counts, upload
+from .conftest import (
+    ADMIN,
+    ANONYMOUS_READ,
+    Counts,
+    assert_nothing_stored,
+    project_files,
+    tree_counts,
+    upload,
+)
 
 WHEEL = make_wheel("demo", "1.0")
 WHEEL_NAME = WHEEL.filename
 SDIST = make_sdist("demo", "1.0")
-
-
-def assert_nothing_stored(app) -> None:
-    assert tree_counts(app) == Counts(0, 0, 0)
-    assert project_names(app) == []
-    json_page(app, "/simple/demo/", status=404)
 
 
 @pytest.fixture(scope="module")
@@ -97,6 +99,32 @@ def test_an_oversize_upload_is_413_and_stores_nothing(make_app):
 def test_a_file_within_the_size_limit_is_accepted(make_app):
     app = make_app(**ANONYMOUS_READ, **{"shop.max_upload_size": "1000"})
     assert upload(app, SDIST).status_int == 200
+
+
+def test_a_form_that_is_not_multipart_is_400_missing_content(empty):
+    r = empty.post("/simple/", upload_fields(SDIST), headers=ADMIN, expect_errors=True)
+    assert r.status_int == 400 and "Missing 'content'" in r.status
+    assert_nothing_stored(empty)
+
+
+def test_content_sent_as_a_plain_field_is_400_missing_content(empty):
+    r = empty.post("/simple/", dict(upload_fields(SDIST), content="not a file"), headers=ADMIN,
+                   expect_errors=True)
+    assert r.status_int == 400 and "Missing 'content'" in r.status
+    assert_nothing_stored(empty)
+
+
+def test_a_malformed_multipart_body_is_400(empty):
+    r = empty.request("/simple/", method="POST", body=b"garbage", headers=ADMIN, expect_errors=True,
+                      content_type="multipart/form-data")
+    assert r.status_int == 400 and "Malformed upload form" in r.status
+    assert_nothing_stored(empty)
+
+
+def test_an_upload_to_an_unknown_repository_is_404(empty):
+    r = upload(empty, SDIST, url="/repo/nothing/")
+    assert r.status_int == 404
+    assert_nothing_stored(empty)
 
 
 # --- a failure next to what exists -------------------------------------------------------------
