@@ -93,10 +93,11 @@ def size(n: int | None) -> str:
     return f"{n} bytes"
 
 
-def when(moment: datetime.datetime | None) -> str:
+def when(moment: datetime.datetime | None, zone: bool = True) -> str:
+    """A moment in UTC, to the minute."""
     if moment is None:
         return "never"
-    return moment.astimezone(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    return moment.astimezone(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M" + (" UTC" if zone else ""))
 
 
 class Layout:
