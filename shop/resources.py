@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import datetime
-import time
 from typing import Iterator
 
 from BTrees.Length import Length
@@ -183,7 +182,9 @@ class Package(Folder):
         self.name = name  # the spelling it was first uploaded (or mirrored) with
         self.created = utcnow()
         self.hosted = False
-        self.modified = time.time()
+        # Counts changes to what the project's pages show; keys the per-process page cache.
+        # A Length, so that concurrent uploads to one project merge instead of conflicting.
+        self.serial = Length()
         self.owners = OOTreeSet()  # user names; the first uploader, then whoever they add
 
     @property
@@ -202,9 +203,8 @@ class Package(Folder):
         return key
 
     def changed(self) -> None:
-        """Mark the package modified: its pages are rendered anew, in every process."""
-        self.modified = time.time()
-        self.__dict__.pop("_v_pages", None)
+        """Mark the package changed: its pages are rendered anew, in every process."""
+        self.serial.change(1)
 
     def releases(self) -> list["Release"]:
         """Releases, newest first by PEP 440."""

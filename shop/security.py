@@ -71,10 +71,13 @@ class VerifiedSecrets:
     only a digest of the secret is kept.
     """
 
-    def __init__(self, size: int = 4096) -> None:
+    def __init__(self, size: int = 4096, concurrency: int = 2) -> None:
         self._seen: OrderedDict[bytes, None] = OrderedDict()
         self._size = size
         self._lock = threading.Lock()
+        # argon2 takes 64 MiB and ~100 ms per check: a burst of wrong passwords must queue
+        # rather than multiply the server's memory.
+        self._slots = threading.BoundedSemaphore(concurrency)
 
     def verify(self, stored_hash: str, secret: str) -> bool:
         key = hashlib.sha256(f"{stored_hash}\0{secret}".encode()).digest()
@@ -83,7 +86,8 @@ class VerifiedSecrets:
                 self._seen.move_to_end(key)
                 return True
         try:
-            _hasher.verify(stored_hash, secret)
+            with self._slots:
+                _hasher.verify(stored_hash, secret)
         except (VerificationError, InvalidHashError):
             return False
         with self._lock:
@@ -94,10 +98,15 @@ class VerifiedSecrets:
 
 
 class LoginThrottle:
-    """Refuses password checks for an account from an address after repeated failures."""
+    """Refuses password checks after repeated failures: for an account from one address, and
+    for any account from one address (password spraying).
 
-    def __init__(self, per_address: int = 5, per_account: int = 20, window: float = 900.0):
-        self.per_address, self.per_account, self.window = per_address, per_account, window
+    There is deliberately no lock on an account as such: anyone could then lock its owner
+    out by failing on purpose. Counts are per process.
+    """
+
+    def __init__(self, per_account: int = 5, per_address: int = 30, window: float = 900.0):
+        self.per_account, self.per_address, self.window = per_account, per_address, window
         self._failures: dict[tuple, deque] = defaultdict(deque)
         self._lock = threading.Lock()
 
@@ -113,19 +122,19 @@ class LoginThrottle:
         now = time.monotonic()
         with self._lock:
             return (
-                self._recent(("addr", username, address), now) >= self.per_address
-                or self._recent(("user", username), now) >= self.per_account
+                self._recent(("account", username, address), now) >= self.per_account
+                or self._recent(("address", address), now) >= self.per_address
             )
 
     def failed(self, username: str, address: str | None) -> None:
         now = time.monotonic()
         with self._lock:
-            self._failures[("addr", username, address)].append(now)
-            self._failures[("user", username)].append(now)
+            self._failures[("account", username, address)].append(now)
+            self._failures[("address", address)].append(now)
 
     def succeeded(self, username: str, address: str | None) -> None:
         with self._lock:
-            self._failures.pop(("addr", username, address), None)
+            self._failures.pop(("account", username, address), None)
 
 
 @dataclass(frozen=True)

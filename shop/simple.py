@@ -2,9 +2,9 @@
 
 Links on the pages are relative (``<version>/<filename>``), so one rendering serves every host
 name, and ``/simple/`` as well as ``/repo/default/``. Rendered pages are kept in ``_v_``
-attributes of the persistent object they describe: ZODB drops those whenever the object
-changes, in every process, and ``Package.changed()`` drops them in the process that made
-the change.
+attributes (per process and connection, never stored), keyed by a change counter of the
+object they describe (``Package.serial``, ``Repository.generation``): every change bumps the
+counter, and every process sees the new value in its next transaction.
 """
 from __future__ import annotations
 
@@ -91,9 +91,11 @@ def visible_files(package: Package) -> list[ReleaseFile]:
 
 def project_page(package: Package, content_type: str) -> Page:
     """The project page in ``content_type``, rendered at most once per change of the package."""
-    pages = getattr(package, "_v_pages", None)
-    if pages is None:
-        pages = package._v_pages = {}
+    serial = package.serial()
+    cached = getattr(package, "_v_pages", None)
+    if cached is None or cached[0] != serial:
+        cached = package._v_pages = (serial, {})
+    pages = cached[1]
     page = pages.get(content_type)
     if page is None:
         files = visible_files(package)

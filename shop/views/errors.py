@@ -9,11 +9,13 @@ from pyramid.httpexceptions import (
     HTTPFound,
     HTTPMovedPermanently,
     HTTPNotFound,
+    HTTPServiceUnavailable,
     HTTPUnauthorized,
 )
 from pyramid.renderers import render_to_response
 from pyramid.security import Denied
-from pyramid.view import forbidden_view_config, notfound_view_config
+from pyramid.view import exception_view_config, forbidden_view_config, notfound_view_config
+from ZODB.POSException import ConflictError
 
 from .. import mirror, names, simple
 from ..permissions import Permission
@@ -99,3 +101,13 @@ def missing_project(repository: Repository, request):
     content_type = negotiated(request)
     package = current_package(request, repository, name)
     return page_response(request, simple.project_page(package, content_type))
+
+
+@exception_view_config(ConflictError, last_retry_attempt=True)
+def conflict(request):
+    """Concurrent writers kept colliding and every retry was used up: ask to try again."""
+    return http_error(
+        HTTPServiceUnavailable,
+        "Busy: concurrent changes to the same project collided; nothing was stored. Try again.",
+        headers={"Retry-After": "1"},
+    )
