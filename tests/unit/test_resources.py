@@ -19,7 +19,9 @@ from shop.resources import (
     bootstrap,
 )
 
-from .conftest import other_connection
+from tests.factories import make_sdist, make_wheel, make_zip
+
+from .conftest import other_connection, publish_as, upload_form
 
 
 def release_file(filename: str = "demo-1.0.tar.gz", *, metadata: bytes | None = None) -> ReleaseFile:
@@ -222,11 +224,9 @@ def test_project_pages_are_rendered_once_per_change(repository):
 def test_package_changed_drops_the_cached_pages(repository):
     package = project(repository, "demo", ("1.0", "demo-1.0.tar.gz"))
     page = simple.project_page(package, simple.JSON_V1)
-    modified = package.modified
     package.changed()
-    assert not hasattr(package, "_v_pages")
-    assert package.modified >= modified
-    assert simple.project_page(package, simple.JSON_V1) is not page
+    again = simple.project_page(package, simple.JSON_V1)
+    assert again is not page and again.body == page.body  # rendered anew, same content
 
 
 def test_a_new_file_invalidates_the_project_page(repository):
@@ -289,26 +289,54 @@ def test_adding_and_removing_projects_invalidates_the_root_page(repository):
 # --- concurrency ----------------------------------------------------------------------------
 
 
-def test_concurrent_new_projects_in_one_repository_do_not_conflict(tmp_path):
-    # FileStorage, not DemoStorage: only a storage that resolves conflicts shows this.
+@pytest.fixture
+def file_db(tmp_path):
+    # FileStorage, not DemoStorage: only a storage that resolves conflicts shows them resolved.
     storage = ZODB.FileStorage.FileStorage(str(tmp_path / "Data.fs"), blob_dir=str(tmp_path / "blobs"))
     db = ZODB.DB(storage)
+    yield db
+    db.close()
+
+
+def test_concurrent_new_projects_in_one_repository_do_not_conflict(file_db):
+    with file_db.transaction() as conn:
+        bootstrap(conn.root(), None)
+    first, second = other_connection(file_db), other_connection(file_db)
     try:
-        with db.transaction() as conn:
-            bootstrap(conn.root(), None)
-        first, second = other_connection(db), other_connection(db)
-        try:
-            for conn, name in ((first, "alpha"), (second, "beta")):
-                conn.transaction_manager.begin()
-                app_root(conn).repositories["default"].add(name, Package(name))
-            first.transaction_manager.commit()
-            second.transaction_manager.commit()  # resolved by OOBTree and Length, no ConflictError
-        finally:
-            first.close()
-            second.close()
-        with db.transaction() as conn:
-            default = app_root(conn).repositories["default"]
-            assert list(default) == ["alpha", "beta"] and len(default) == 2
-            assert default.generation() == 2  # both bumps survive: both root pages are redone
+        for conn, name in ((first, "alpha"), (second, "beta")):
+            conn.transaction_manager.begin()
+            app_root(conn).repositories["default"].add(name, Package(name))
+        first.transaction_manager.commit()
+        second.transaction_manager.commit()  # resolved by OOBTree and Length, no ConflictError
     finally:
-        db.close()
+        first.close()
+        second.close()
+    with file_db.transaction() as conn:
+        default = app_root(conn).repositories["default"]
+        assert list(default) == ["alpha", "beta"] and len(default) == 2
+        assert default.generation() == 2  # both bumps survive: both root pages are redone
+
+
+@pytest.mark.parametrize("dists", [
+    (make_sdist("demo", "2.0"), make_sdist("demo", "3.0")),  # two new releases
+    (make_wheel("demo", "1.0"), make_zip("demo-1.0.zip", {"demo-1.0/PKG-INFO": b""})),  # one release
+], ids=["new releases", "files of one release"])
+def test_concurrent_uploads_to_one_project_do_not_conflict(file_db, dists):
+    with file_db.transaction() as conn:
+        root, _ = bootstrap(conn.root(), None)
+        publish_as(root.repositories["default"], upload_form(make_sdist("demo", "1.0")))
+    first, second = other_connection(file_db), other_connection(file_db)
+    try:
+        for conn, dist in zip((first, second), dists):
+            conn.transaction_manager.begin()
+            publish_as(app_root(conn).repositories["default"], upload_form(dist))
+        first.transaction_manager.commit()
+        package = app_root(first).repositories["default"]["demo"]
+        simple.project_page(package, simple.JSON_V1)  # cached in first, without second's file
+        second.transaction_manager.commit()  # no ConflictError: nothing to retry
+        first.transaction_manager.begin()
+        body = simple.project_page(package, simple.JSON_V1).body.decode()
+        assert all(name in body for name in ("demo-1.0.tar.gz", *(d.filename for d in dists)))
+    finally:
+        first.close()
+        second.close()
