@@ -16,23 +16,28 @@ from pathlib import Path
 BIN = Path(sys.executable).parent
 JSON_V1 = "application/vnd.pypi.simple.v1+json"
 
+# [app:main] unless a test's settings say otherwise.
+APP_SETTINGS = {
+    "use": "egg:localshop",
+    "tm.commit_veto": "pyramid_tm.default_commit_veto",
+    "retry.attempts": "3",
+    # Tests never reach the internet: no upstream index unless a test gives a loopback one.
+    "shop.upstream": "none",
+    # Anyone may read repository 'default' (as in tests/conftest.py); uploads need an account.
+    "shop.default.anonymous_read": "true",
+}
+# [server:main] unless a test's server_settings say otherwise (``listen`` is the server's own).
+SERVER_SETTINGS = {
+    "use": "egg:waitress#main",
+    "threads": "4",
+}
+
 INI_TEMPLATE = """\
 # Written by tests/e2e/server.py for one end-to-end test server.
 [app:main]
-use = egg:localshop
-zodbconn.uri = file://{var_dir}/Data.fs?blobstorage_dir={var_dir}/blobs&blobstorage_layout=bushy
-tm.commit_veto = pyramid_tm.default_commit_veto
-retry.attempts = 3
-# Tests never reach the internet: no upstream index unless a test gives a loopback one.
-shop.upstream = none
-# Anyone may read repository 'default' (as in tests/conftest.py); uploads need an account.
-shop.default.anonymous_read = true
-{extra}
+{app}
 [server:main]
-use = egg:waitress#main
-listen = 127.0.0.1:{port}
-threads = 4
-
+{server}
 [loggers]
 keys = root, shop
 
@@ -69,9 +74,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def _ini_value(value: str) -> str:
+def _ini_section(settings: dict[str, str]) -> str:
     # pserve reads the ini with %-interpolation: a literal % must be doubled.
-    return str(value).replace("%", "%%")
+    return "".join(f"{key} = {str(value).replace('%', '%%')}\n" for key, value in settings.items())
 
 
 class ServerError(AssertionError):
@@ -82,12 +87,14 @@ class LocalshopServer:
     """One localshop instance: an ini file and a database under ``base_dir``, served by pserve.
 
     ``settings`` adds or overrides ``[app:main]`` keys (e.g. ``shop.upstream`` pointing at a
-    loopback upstream). ``start()`` and ``stop()`` may be called repeatedly; the database and
-    the port persist across restarts, so a test can stop the server, use the command line on
-    the database, and start it again.
+    loopback upstream), ``server_settings`` those of ``[server:main]`` (e.g. ``threads``).
+    ``start()`` and ``stop()`` may be called repeatedly; the database and the port persist
+    across restarts, so a test can stop the server, use the command line on the database,
+    and start it again.
     """
 
     def __init__(self, base_dir: Path, *, settings: dict[str, str] | None = None,
+                 server_settings: dict[str, str] | None = None,
                  admin_password: str | None = None, env: dict[str, str] | None = None) -> None:
         self.base_dir = Path(base_dir)
         self.base_dir.mkdir(parents=True, exist_ok=True)
@@ -97,6 +104,7 @@ class LocalshopServer:
         # Never starting with "-": clients would take it for an option (`-p -x...`).
         self.admin_password = admin_password or "admin-" + secrets.token_hex(8)
         self.settings = dict(settings or {})
+        self.server_settings = dict(server_settings or {})
         self.env = env
         self.port = free_port()
         self.process: subprocess.Popen | None = None
@@ -108,10 +116,14 @@ class LocalshopServer:
         return f"http://127.0.0.1:{self.port}"
 
     def write_ini(self) -> None:
-        extra = "".join(f"{key} = {_ini_value(value)}\n" for key, value in self.settings.items())
-        self.ini.write_text(
-            INI_TEMPLATE.format(var_dir=_ini_value(self.var_dir), port=self.port, extra=extra)
-        )
+        app = {
+            **APP_SETTINGS,
+            "zodbconn.uri": (f"file://{self.var_dir}/Data.fs?blobstorage_dir={self.var_dir}/blobs"
+                             "&blobstorage_layout=bushy"),
+            **self.settings,
+        }
+        server = {**SERVER_SETTINGS, "listen": f"127.0.0.1:{self.port}", **self.server_settings}
+        self.ini.write_text(INI_TEMPLATE.format(app=_ini_section(app), server=_ini_section(server)))
 
     def process_env(self) -> dict[str, str]:
         """The environment of the server and of ``localshop`` commands run against its ini."""
