@@ -108,7 +108,8 @@ class Layout:
         self.identity = request.identity
         self.user = self.identity.userid if self.identity else None
         self.is_admin = bool(self.identity and self.identity.admin)
-        self.stylesheet = request.static_url("shop:static/localshop.css")
+        # Not static_url(): it would quote the "+" of the reserved segment.
+        self.stylesheet = request.application_url + "/+static/localshop.css"
         self.size = size
         self.when = when
 

@@ -1,7 +1,6 @@
 """Browsing: the dashboard, a repository's projects, a project's versions and files."""
 from __future__ import annotations
 
-import datetime
 from dataclasses import dataclass
 from urllib.parse import quote, urlsplit
 
@@ -52,7 +51,6 @@ def repository_page(context: Repository, request) -> dict:
         "access": access_summary(context),
         "index_url": request.resource_url(context),
         "may_configure": bool(request.has_permission(Permission.MANAGE, context)),
-        "modified": lambda p: datetime.datetime.fromtimestamp(p.modified, datetime.timezone.utc),
     }
 
 
