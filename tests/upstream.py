@@ -288,3 +288,101 @@ def _html_page(project: str, files: list[UpstreamFile]) -> tuple[bytes, str]:
         + "".join(links) + "</body></html>"
     )
     return body.encode(), "text/html"
+
+
+# --- appended for the mirror's tests: upstream's progress, in this process's clock ----------
+
+
+class TimedUpstreamServer(UpstreamServer):
+    """An UpstreamServer that also records its progress on each GET, and stops promptly.
+
+    ``finished`` holds ``(time.monotonic(), path)`` for every answer upstream has completed
+    (sent or given up on); ``body_sent(path)`` says how many body bytes it has written so
+    far for that path. A test can so order upstream's progress against what a client saw,
+    without asserting on absolute timings.
+
+    One more fault: ``Fault("corrupt", seconds=s)`` sends the corrupted file slowly (in
+    pieces, as "slow" does), so a mirror streams most of it before it can know.
+    """
+
+    def __init__(self, *args, **kw):
+        super().__init__(*args, **kw)
+        self.finished: list[tuple[float, str]] = []
+        self._sent: Counter = Counter()
+
+    def start(self) -> "TimedUpstreamServer":
+        server = _Server((self._host, self._port), _timed_handler(self))
+        server.daemon_threads = True
+        self._port = server.server_address[1]
+        self._server = server
+        # A short poll: stop() (shutdown) waits for serve_forever to notice, 0.5 s by default.
+        self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
+                                        daemon=True)
+        self._thread.start()
+        return self
+
+    def finished_at(self, path_suffix: str) -> list[float]:
+        """When upstream finished answering GETs of paths ending in ``path_suffix``."""
+        with self._lock:
+            return [t for t, p in self.finished if p.endswith(path_suffix)]
+
+    def body_sent(self, path_suffix: str) -> int:
+        """Body bytes written so far, over all GETs of paths ending in ``path_suffix``."""
+        with self._lock:
+            return sum(n for p, n in self._sent.items() if p.endswith(path_suffix))
+
+
+class _CountingWriter:
+    """Wraps a handler's ``wfile``: counts what is written once the headers are out."""
+
+    def __init__(self, raw, handler, upstream: TimedUpstreamServer):
+        self._raw, self._handler, self._upstream = raw, handler, upstream
+
+    def write(self, data):
+        written = self._raw.write(data)
+        if self._handler.body_started:
+            with self._upstream._lock:
+                self._upstream._sent[self._handler.current_path] += len(data)
+        return written
+
+    def __getattr__(self, name):
+        return getattr(self._raw, name)
+
+
+def _timed_handler(upstream: TimedUpstreamServer):
+    base = _handler(upstream)
+
+    class Handler(base):
+        def setup(self):
+            super().setup()
+            self.wfile = _CountingWriter(self.wfile, self, upstream)
+
+        def end_headers(self):
+            super().end_headers()  # writes the buffered headers: not counted
+            self.body_started = True
+
+        def _file(self, name: str, fault: Fault | None):
+            f = upstream.index.file(name)
+            if fault is None or fault.kind != "corrupt" or not fault.seconds or f is None:
+                return super()._file(name, fault)
+            data = bytes([f.data[0] ^ 0xFF]) + f.data[1:]
+            self.send_response(200)
+            self.send_header("Content-Type", "application/octet-stream")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            step = max(1, len(data) // 20)
+            for i in range(0, len(data), step):
+                self.wfile.write(data[i: i + step])
+                self.wfile.flush()
+                time.sleep(fault.seconds)
+
+        def do_GET(self):
+            self.current_path = unquote(urlsplit(self.path).path)
+            self.body_started = False
+            try:
+                super().do_GET()
+            finally:
+                with upstream._lock:
+                    upstream.finished.append((time.monotonic(), self.current_path))
+
+    return Handler
