@@ -3,13 +3,25 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN = $(VENV)/bin
 
-.PHONY: run test bench clean
+CHROMIUM ?= /usr/bin/chromium
+
+.PHONY: run test bench clean browser
 
 run: $(VENV)/.installed
 	$(BIN)/pserve development.ini
 
-test: $(VENV)/.installed-test
+test: $(VENV)/.installed-test browser
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The admin's end-to-end tests drive Debian's Chromium: installed here when we are root,
+# otherwise those tests are skipped with the reason.
+browser:
+	@if [ -x $(CHROMIUM) ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; \
+	else \
+		echo "No Chromium at $(CHROMIUM): run 'sudo apt-get install -y chromium' for the browser tests (skipped now)."; \
+	fi
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/run.py

@@ -12,7 +12,7 @@ requires = [
     "pyramid_retry",
     "pyramid_tm>=2.4",
     "pyramid_zodbconn",
-    "readme_renderer",
+    "readme_renderer[md]",  # [md]: Markdown descriptions on the project pages
     "requests",
     "transaction",
     "waitress>=3",
@@ -22,6 +22,7 @@ requires = [
 
 tests_require = [
     "build",
+    "playwright",  # drives the system's Chromium (never its own browser downloads)
     "pytest",
     "pytest-timeout",
     "twine",
