@@ -138,6 +138,7 @@ def test_logout_ends_the_session(app):
 def test_logout_without_csrf_token_is_refused(app):
     login(app)
     app.post("/+logout", status=400)
+    app.get("/+logout", status=(404, 405))  # a link cannot log anybody out
     app.get("/+account", status=200)
 
 
@@ -287,6 +288,9 @@ def test_project_page_lists_versions_newest_first_with_file_details(app):
     assert "<td>admin</td>" in page.text  # the uploader
     # Anonymous readers see no management links.
     assert "+yank" not in page.text
+    # A version's own page is the project page at that version.
+    response = app.get(f"/repo/default/demo/{version_key('1.10')}/+browse", status=302)
+    assert response.location == "http://localhost/repo/default/demo/+browse#v1.10"
 
 
 def test_private_repository_pages_need_a_login(app):
