@@ -117,6 +117,7 @@ def test_login_never_redirects_off_site(app, came_from):
 def test_wrong_password_renders_the_form_again(app):
     response = login(app, password="wrong-password", status=400)
     assert "Wrong user name or password" in error(response)
+    assert response.content_type == "text/html" and "no-store" in response.headers["Cache-Control"]
     assert response.forms["login-form"]["username"].value == "admin"
     app.get("/+credentials", status=302)  # still not logged in
 

@@ -56,7 +56,8 @@ def page(**settings):
 def form_error(request, renderer: str, values: dict, message: str, status=HTTPBadRequest):
     """The page rendered again with ``message``, as an exception to raise (the transaction aborts)."""
     body = render(renderer, dict(values, error=message), request=request)
-    return status(body=body, content_type="text/html", charset="utf-8")
+    return status(body=body, content_type="text/html", charset="utf-8",
+                  cache_control="private, no-store")
 
 
 def policy(request):
