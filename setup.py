@@ -12,6 +12,7 @@ requires = [
     "pyramid_retry",
     "pyramid_tm>=2.4",
     "pyramid_zodbconn",
+    "python-multipart>=0.0.13",
     "readme_renderer[md]",  # [md]: Markdown descriptions on the project pages
     "requests",
     "transaction",

@@ -4,7 +4,7 @@ from __future__ import annotations
 from pyramid.config import Configurator
 from pyramid_zodbconn import get_connection
 
-from .database import initialize
+from .database import close_at_exit, initialize
 from .resources import app_root
 from .settings import ensure_storage_dirs, read_settings
 
@@ -42,7 +42,30 @@ def main(global_config, **settings):
         config.include(".downloads")
         # The tree and the first admin account, on first start.
         initialize(config.registry._zodb_databases[""], shop_settings)
+        close_at_exit(config.registry._zodb_databases.values())
         # The admin pages' stylesheet, under a reserved segment no project can take.
         config.add_static_view("+static", "shop:static", cache_max_age=3600)
         config.scan(".views")
-    return config.make_wsgi_app()
+    return seekable_input(config.make_wsgi_app())
+
+
+def seekable_input(app):
+    """Tell WebOb that waitress's request body is already a seekable file.
+
+    pyramid_retry makes every body seekable so a retried request can read it again; without
+    this, WebOb copies each upload into one more temporary file first.
+    """
+
+    def wrapper(environ, start_response):
+        body = environ.get("wsgi.input")
+        if environ.get("CONTENT_LENGTH") and getattr(body, "seekable", lambda: False)():
+            environ["webob.is_body_seekable"] = True
+        try:
+            return app(environ, start_response)
+        finally:
+            copy = environ.get("wsgi.input")
+            if copy is not body and copy is not None:  # WebOb's copy: close it now, not at GC
+                copy.close()
+
+    wrapper.registry = app.registry  # tests and scripts reach the registry through the app
+    return wrapper

@@ -1,7 +1,12 @@
 """Opening the database outside a request (start-up, command line) and creating the tree."""
 from __future__ import annotations
 
+import atexit
 import logging
+import signal
+import sys
+import threading
+import weakref
 
 import transaction
 from zc.lockfile import LockError
@@ -58,3 +63,27 @@ def initialize(db: DB, settings: Settings) -> None:
             "Created account 'admin' with password %s (shown once; change it with "
             "'localshop -c INI user passwd admin')", generated,
         )
+
+
+def close_at_exit(databases) -> None:
+    """Close the databases when the process ends, so FileStorage saves its index.
+
+    Without this a stopped server leaves an outdated ``Data.fs.index`` and the next start
+    re-reads the whole file. pserve exits normally on Ctrl-C; SIGTERM (systemd, docker stop)
+    is turned into a normal exit too, unless the process already handles it.
+    """
+    refs = [weakref.ref(db) for db in databases]
+
+    def close() -> None:
+        for ref in refs:
+            db = ref()
+            if db is not None:
+                try:
+                    db.close()
+                except Exception:  # closing at exit must never mask how the process ended
+                    log.exception("closing the database at exit")
+
+    atexit.register(close)
+    if (threading.current_thread() is threading.main_thread()
+            and signal.getsignal(signal.SIGTERM) is signal.SIG_DFL):
+        signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))

@@ -14,6 +14,7 @@ import logging
 import os
 import tempfile
 import threading
+import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Callable, Iterator
@@ -23,7 +24,7 @@ from ZODB.blob import Blob
 from ZODB.POSException import ConflictError
 
 from .mirror import Upstream, UpstreamError
-from .resources import ReleaseFile, app_root
+from .resources import ReleaseFile, app_root, blob_from_file
 
 log = logging.getLogger(__name__)
 
@@ -223,8 +224,8 @@ class Downloads:
         key = FileKey.of(file)
         with self._lock:
             download = self._running.get(key)
-            if download is not None:
-                return download
+            if download is not None and download.state != "failed":
+                return download  # a failed one is leaving: the next request starts anew
             download = Download(key, file.upstream_url, file.sha256, file.size,
                                 self.db.storage.temporaryDirectory())
             self._running[key] = download
@@ -240,22 +241,43 @@ class Downloads:
             download.run(self.upstream, self._store)
         finally:
             with self._lock:
-                self._running.pop(download.key, None)
+                if self._running.get(download.key) is download:  # not a successor's
+                    del self._running[download.key]
 
     def _store(self, download: Download, sha256: str) -> str:
         """Hand the verified file to the database in a short transaction; return its blob path."""
 
+        metadata = _wheel_metadata(download.tmp_path) if download.key.filename.endswith(".whl") else None
+
         def attach(file: ReleaseFile, path: str) -> None:
-            blob = Blob()
-            blob.consumeFile(path)
-            file.blob = blob
-            file.sha256 = sha256
-            file.size = download.written
+            file.blob = blob_from_file(file._p_jar, path)
+            changed = (file.sha256, file.size) != (sha256, download.written)
+            # Upstream had not said (an HTML page without hashes or sizes): now we know.
+            file.sha256, file.size = sha256, download.written
+            if metadata is not None and not file.core_metadata_sha256:
+                # Upstream offers no .metadata for this wheel: serve the wheel's own.
+                file.core_metadata = Blob(metadata)
+                file.core_metadata_sha256 = hashlib.sha256(metadata).hexdigest()
+                file.core_metadata_size = len(metadata)
+                changed = True
+            if changed:
+                file.__parent__.changed()
 
         return store_blob(self.db, download.key, download.tmp_path, attach, lambda f: f.blob)
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _wheel_metadata(path: str) -> bytes | None:
+    """The ``*.dist-info/METADATA`` of a wheel, or None when it has none (or is no zip)."""
+    try:
+        with zipfile.ZipFile(path) as wheel:
+            names = [n for n in wheel.namelist()
+                     if n.count("/") == 1 and n.endswith(".dist-info/METADATA")]
+            return wheel.read(names[0]) if len(names) == 1 else None
+    except (zipfile.BadZipFile, OSError, KeyError):
+        return None
 
 
 def store_blob(db, key: FileKey, source: str, attach: Callable[[ReleaseFile, str], None],
@@ -338,8 +360,7 @@ class MetadataFetches:
             f.write(data)
 
         def attach(file: ReleaseFile, link: str) -> None:
-            file.core_metadata = Blob()
-            file.core_metadata.consumeFile(link)
+            file.core_metadata = blob_from_file(file._p_jar, link)
             file.core_metadata_sha256 = sha256
             file.core_metadata_size = len(data)
 

@@ -16,6 +16,9 @@ from packaging.version import InvalidVersion, Version
 
 _VALID_NAME = re.compile(r"^([A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])$", re.IGNORECASE)
 
+# What wheel and sdist names can hold (PEP 427/625 names, PEP 440 versions, tags); it keeps
+# every file URL safe without quoting.
+_FILENAME_CHARS = re.compile(r"^[A-Za-z0-9._+!-]+$")
 SDIST_EXTENSIONS = (".tar.gz", ".zip")
 FILE_EXTENSIONS = (".whl",) + SDIST_EXTENSIONS
 
@@ -85,6 +88,11 @@ def check_filename(filename: str) -> str:
         raise InvalidName(f"Invalid filename {filename!r}: a distribution filename has no path.")
     if any(ord(c) < 32 or ord(c) == 127 for c in filename):
         raise InvalidName(f"Invalid filename {filename!r}: it contains control characters.")
+    if not _FILENAME_CHARS.match(filename):
+        raise InvalidName(
+            f"Invalid filename {filename!r}: a distribution filename has only letters, digits "
+            "and '.', '_', '-', '+', '!'."
+        )
     return filename
 
 

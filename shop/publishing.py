@@ -12,9 +12,8 @@ from packaging.version import InvalidVersion, Version
 from ZODB.blob import Blob
 
 from . import names
-from .resources import Package, Release, ReleaseFile, Repository
-
-CHUNK = 1024 * 1024
+from .receiving import ReceivedFile, ReceiveError, receive_stream
+from .resources import Package, Release, ReleaseFile, Repository, blob_from_file
 
 # Core-metadata fields a client may send more than once (twine sends them plural).
 MULTI_FIELDS = (
@@ -50,14 +49,18 @@ class UploadForm:
     filetype: str | None
     pyversion: str | None
     filename: str | None
-    content: BinaryIO | None
+    content: ReceivedFile | BinaryIO | None
     digests: dict[str, str] = field(default_factory=dict)
     metadata: dict = field(default_factory=dict)
 
     @classmethod
-    def from_params(cls, params) -> "UploadForm":
-        """Read an upload from a webob MultiDict (form fields, plus the query for ``:action``)."""
-        content = params.get("content")
+    def from_params(cls, params, received: ReceivedFile | None = None) -> "UploadForm":
+        """Read an upload from form fields (a webob MultiDict, plus the query for ``:action``).
+
+        The file is ``received`` when the form was parsed by ``shop.receiving``, otherwise
+        the ``content`` field (a webob/cgi file part).
+        """
+        content = params.get("content") if received is None else None
         has_file = hasattr(content, "file") and hasattr(content, "filename")
         metadata: dict = {key: params.getall(key) for key in MULTI_FIELDS if key in params}
         metadata.update({key: params[key] for key in SINGLE_FIELDS if params.get(key)})
@@ -68,8 +71,8 @@ class UploadForm:
             version=(params.get("version") or "").strip() or None,
             filetype=params.get("filetype"),
             pyversion=params.get("pyversion"),
-            filename=content.filename if has_file else None,
-            content=content.file if has_file else None,
+            filename=received.filename if received else content.filename if has_file else None,
+            content=received or (content.file if has_file else None),
             digests={
                 algo: params[key].strip().lower()
                 for algo, key in (
@@ -126,10 +129,24 @@ def publish(repository: Repository, form: UploadForm, uploader: str, max_size: i
     release = package.get(key) if package is not None else None
     existing = release.get(dist.filename) if release is not None else None
 
-    blob, size, hashes = _stream_to_blob(form.content, max_size)
+    received = form.content
+    if not isinstance(received, ReceivedFile):  # a file object: receive it beside the blobs
+        try:
+            received = receive_stream(form.content, dist.filename, _blob_tmp_dir(repository), max_size)
+        except ReceiveError as e:
+            raise UploadError(str(e), e.status) from None
+    try:
+        return _store(repository, form, dist, key, package, release, existing, received, uploader)
+    finally:
+        received.discard()  # a no-op once the blob has consumed it
+
+
+def _store(repository, form, dist, key, package, release, existing, received: ReceivedFile,
+           uploader: str) -> UploadResult:
+    size, hashes = received.size, received.hashes
     if size == 0:
         raise UploadError(f"Empty file: {dist.filename} has no bytes.")
-    _check_digests(form.digests, hashes, dist.filename)
+    _check_digests(form.digests, hashes, received)
     if existing is not None:
         if existing.origin == "mirror":
             raise UploadError(
@@ -144,7 +161,7 @@ def publish(repository: Repository, form: UploadForm, uploader: str, max_size: i
             status=400,
         )
 
-    with blob.open("r") as f:
+    with open(received.path, "rb") as f:
         core_metadata = _check_contents(f, dist)
 
     message = f"Stored {dist.filename} in {repository.__name__}."
@@ -168,7 +185,7 @@ def publish(repository: Repository, form: UploadForm, uploader: str, max_size: i
         uploader=uploader,
         requires_python=form.metadata.get("requires_python") or None,
         python_version=form.pyversion or ("source" if dist.packagetype == "sdist" else None),
-        blob=blob,
+        blob=blob_from_file(repository._p_jar, received.path),
     )
     if core_metadata is not None:
         file.core_metadata = Blob(core_metadata)
@@ -213,40 +230,35 @@ def _check_form(form: UploadForm) -> names.DistFilename:
     return dist
 
 
-def _stream_to_blob(source: BinaryIO, max_size: int) -> tuple[Blob, int, dict[str, str]]:
-    """Copy ``source`` into a new blob in chunks, hashing as the bytes pass."""
-    digests = {
-        "md5": hashlib.md5(usedforsecurity=False),
-        "sha256": hashlib.sha256(),
-        "blake2_256": hashlib.blake2b(digest_size=32),
-    }
-    size = 0
-    blob = Blob()
-    source.seek(0)
-    with blob.open("w") as out:
-        while chunk := source.read(CHUNK):
-            size += len(chunk)
-            if size > max_size:
-                raise UploadError(
-                    f"File too large: more than {max_size} bytes (shop.max_upload_size).", 413
-                )
-            for digest in digests.values():
-                digest.update(chunk)
-            out.write(chunk)
-    return blob, size, {algo: digest.hexdigest() for algo, digest in digests.items()}
+def _blob_tmp_dir(repository: Repository) -> str | None:
+    """The blob storage's temporary directory: files received there become blobs by rename."""
+    jar = repository._p_jar
+    return jar.db().storage.temporaryDirectory() if jar is not None else None
 
 
-def _check_digests(given: dict[str, str], actual: dict[str, str], filename: str) -> None:
+def _check_digests(given: dict[str, str], actual: dict[str, str], received: ReceivedFile) -> None:
     if not given:
         raise UploadError(
             "Missing digest: send at least one of md5_digest, sha256_digest, blake2_256_digest."
         )
     for algo, value in given.items():
-        if value != actual[algo]:
+        computed = actual[algo]
+        if algo == "blake2_256" and len(value) == 128:
+            # distutils' upload command sends a full BLAKE2b-512 under this name.
+            computed = _blake2b_512(received.path)
+        if value != computed:
             raise UploadError(
-                f"Wrong {algo}_digest for {filename}: the client sent {value}, "
-                f"the received bytes hash to {actual[algo]}. The upload was damaged; try again."
+                f"Wrong {algo}_digest for {received.filename}: the client sent {value}, "
+                f"the received bytes hash to {computed}. The upload was damaged; try again."
             )
+
+
+def _blake2b_512(path: str) -> str:
+    digest = hashlib.blake2b()
+    with open(path, "rb") as f:
+        while chunk := f.read(1024 * 1024):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def _check_contents(f: BinaryIO, dist: names.DistFilename) -> bytes | None:

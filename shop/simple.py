@@ -44,7 +44,7 @@ def negotiate(request) -> str | None:
     """The content type to answer with (PEP 691), or None when nothing offered is acceptable."""
     wanted = request.GET.get("format") if request.query_string else None
     if wanted:
-        wanted = wanted.strip()
+        wanted = wanted.strip().replace(" ", "+")  # an unencoded "+" arrives as a space
         return LATEST.get(wanted, wanted) if wanted in OFFERS else None
     return _best_offer(request.headers.get("Accept"))
 
@@ -91,7 +91,8 @@ def visible_files(package: Package) -> list[ReleaseFile]:
 
 def project_page(package: Package, content_type: str) -> Page:
     """The project page in ``content_type``, rendered at most once per change of the package."""
-    serial = package.serial()
+    # Offline, a repository offers only cached files: the same serial shows another page.
+    serial = (package.serial(), package.__parent__.offline)
     cached = getattr(package, "_v_pages", None)
     if cached is None or cached[0] != serial:
         cached = package._v_pages = (serial, {})

@@ -1,17 +1,19 @@
 """Answers for what traversal or the security policy refused: 401/403, 301 to canonical, 404."""
 from __future__ import annotations
 
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from pyramid.httpexceptions import (
     HTTPException,
     HTTPForbidden,
+    HTTPMethodNotAllowed,
     HTTPFound,
     HTTPMovedPermanently,
     HTTPNotFound,
     HTTPServiceUnavailable,
     HTTPUnauthorized,
 )
+from pyramid.exceptions import PredicateMismatch
 from pyramid.renderers import render_to_response
 from pyramid.security import Denied
 from pyramid.view import exception_view_config, forbidden_view_config, notfound_view_config
@@ -19,7 +21,7 @@ from ZODB.POSException import ConflictError
 
 from .. import mirror, names, simple
 from ..permissions import Permission
-from ..resources import Repository
+from ..resources import Package, Repository
 from ..security import REALM
 from . import ensure_trailing_slash, http_error, traversed_url
 from .pypi_json import latest_release, project_json
@@ -51,6 +53,13 @@ def forbidden(request):
     reason = getattr(request.exception, "result", None)
     # Our own Denied reasons are for people; an ACLDenied's would show ACL internals.
     why = f": {reason.msg}" if type(reason) is Denied and reason.msg else ""
+    context = getattr(request, "context", None)
+    if not why and isinstance(context, Repository) and request.method == "POST":
+        name, user = context.__name__, request.identity.userid
+        why = (
+            f": {user} has no uploader role in repository {name}; an admin can grant one "
+            f"(localshop -c INI repository set {name} --role user:{user}=uploader)"
+        )
     return http_error(
         HTTPForbidden,
         f"Forbidden: {request.identity.userid} may not do this here ({request.path}){why}.",
@@ -61,6 +70,12 @@ def forbidden(request):
 def notfound(request):
     """A project traversal did not find may be a non-canonical name, or one to look up upstream."""
     context = getattr(request, "context", None)
+    if isinstance(request.exception, PredicateMismatch) and request.method not in READ:
+        return http_error(HTTPMethodNotAllowed, f"Method not allowed: {request.method} {request.path}")
+    if isinstance(context, Package):
+        response = _canonical_version(context, request)
+        if response is not None:
+            return response
     if isinstance(context, Repository):
         try:
             response = missing_project(context, request)
@@ -84,7 +99,7 @@ def missing_project(repository: Repository, request):
     if canonical != name:
         if not might_exist:
             return None
-        location = traversed_url(request, canonical, *subpath)
+        location = traversed_url(request, canonical) + "/".join(subpath)
         if request.query_string:
             location += "?" + request.query_string
         return HTTPMovedPermanently(location=location)
@@ -111,3 +126,23 @@ def conflict(request):
         "Busy: concurrent changes to the same project collided; nothing was stored. Try again.",
         headers={"Retry-After": "1"},
     )
+
+
+def _canonical_version(package: Package, request):
+    """A 301 from a version as spelled (``1.0``) to its release's canonical key (``1``)."""
+    try:
+        key = names.version_key(request.view_name)
+    except names.InvalidName:
+        return None
+    if key == request.view_name or key not in package or request.method not in READ:
+        return None
+    if request.subpath == ("json",):  # PyPI's JSON API answers for any spelling of a version
+        return render_to_response(
+            "json", project_json(request, package, package[key]), request=request
+        )
+    location = traversed_url(request, key)
+    if request.subpath:
+        location += "/".join(quote(s, safe="") for s in request.subpath)
+    if request.query_string:
+        location += "?" + request.query_string
+    return HTTPMovedPermanently(location=location)

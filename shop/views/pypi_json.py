@@ -6,6 +6,7 @@ from urllib.parse import quote
 from pyramid.view import view_config
 
 from .. import names
+from ..mirror import is_visible
 from ..permissions import Permission
 from ..resources import Package, Release, ReleaseFile
 from ..simple import upload_time
@@ -48,9 +49,14 @@ def _project_urls(values) -> dict:
 
 def latest_release(package: Package) -> Release | None:
     """The newest release that is not yanked, preferring final releases (as PyPI does)."""
-    releases = [r for r in package.releases() if len(r) and not r.yanked]
+    releases = [r for r in package.releases() if _visible(r) and not r.yanked]
     finals = [r for r in releases if not names.parse_version(r.version).is_prerelease]
     return (finals or releases or package.releases() or [None])[0]
+
+
+def _visible(release: Release) -> list[ReleaseFile]:
+    repository = release.__parent__.__parent__
+    return [f for f in release.values() if is_visible(f, repository)]
 
 
 def project_json(request, package: Package, release: Release | None) -> dict:
@@ -69,9 +75,10 @@ def project_json(request, package: Package, release: Release | None) -> dict:
         "info": info,
         "last_serial": 0,
         "releases": {
-            r.version: [_file(request, f) for f in r.values()] for r in reversed(package.releases())
+            r.version: [_file(request, f) for f in files]
+            for r in reversed(package.releases()) if (files := _visible(r))
         },
-        "urls": [_file(request, f) for f in release.values()] if release is not None else [],
+        "urls": [_file(request, f) for f in _visible(release)] if release is not None else [],
         "vulnerabilities": [],
     }
 

@@ -4,9 +4,12 @@ from __future__ import annotations
 from pyramid.httpexceptions import HTTPBadRequest, HTTPRequestEntityTooLarge, status_map
 from pyramid.response import Response
 from pyramid.view import view_config
+from pyramid_zodbconn import get_connection
+from webob.multidict import NestedMultiDict
 
 from ..permissions import Permission
 from ..publishing import UploadError, UploadForm, check_action, publish
+from ..receiving import ReceiveError, parse_form
 from ..resources import Repository
 from . import http_error
 
@@ -18,6 +21,35 @@ def _text(message: str, status: int = 200) -> Response:
     return Response(message + "\n", status=status, content_type="text/plain", charset="utf-8")
 
 
+def _error(status: int, message: str):
+    return http_error(status_map.get(status, HTTPBadRequest), message)
+
+
+def read_form(request, max_size: int) -> UploadForm:
+    """The upload form; its file streamed to the blob filesystem while being hashed."""
+    if request.content_type != "multipart/form-data":  # a form without a file part at all
+        return UploadForm.from_params(request.params)
+    tmp_dir = get_connection(request).db().storage.temporaryDirectory()
+    try:
+        fields, received = parse_form(
+            request.body_file_seekable, request.headers["Content-Type"],
+            request.content_length, tmp_dir, max_size,
+        )
+    except ReceiveError as e:
+        if e.status != 400:
+            raise _error(e.status, str(e)) from None
+        # Very old clients frame their forms loosely; the stdlib's parser is lenient.
+        try:
+            form = UploadForm.from_params(request.params)
+        except ValueError:
+            form = None
+        if form is None or form.content is None:
+            raise _error(400, str(e)) from None
+        return form
+    # ``:action`` may come in the query string.
+    return UploadForm.from_params(NestedMultiDict(fields, request.GET), received)
+
+
 @view_config(context=Repository, request_method="POST", permission=Permission.UPLOAD, require_csrf=False)
 def upload(context: Repository, request) -> Response:
     max_size = request.registry.shop_settings.max_upload_size
@@ -27,8 +59,8 @@ def upload(context: Repository, request) -> Response:
             f"Upload too large: {request.content_length} bytes, more than the {max_size} bytes "
             "this index accepts (shop.max_upload_size).",
         )
+    form = read_form(request, max_size)
     try:
-        form = UploadForm.from_params(request.params)
         action = check_action(form)
         if action == "submit":
             return _text("OK: registering a project is not needed here; upload its files.")
@@ -39,8 +71,8 @@ def upload(context: Repository, request) -> Response:
             may_manage=lambda package: bool(request.has_permission(Permission.MANAGE, package)),
         )
     except UploadError as e:
-        raise http_error(status_map.get(e.status, HTTPBadRequest), e.message) from None
-    except ValueError as e:  # a malformed multipart body
-        raise http_error(HTTPBadRequest, f"Malformed upload form: {e}") from None
+        raise _error(e.status, e.message) from None
+    finally:
+        if hasattr(form.content, "discard"):
+            form.content.discard()
     return _text(result.message)
-

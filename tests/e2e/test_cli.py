@@ -53,28 +53,21 @@ def test_accounts_added_on_a_stopped_database_can_upload_once_the_server_runs(sh
     assert shop.project_files("carols-project") == {carols.filename: carols.sha256}
 
 
-class UploadForbidden(AssertionError):
-    """The server knew the account but answered 403 to its upload (the bug below)."""
-
-
-@pytest.mark.xfail(
-    strict=True,
-    raises=UploadForbidden,
-    reason="shop bug (or README bug): an account made with 'localshop user add NAME' (no "
-           "--admin, no role) gets '403 Forbidden: NAME may not do this here' on upload to "
-           "repository default; README says 'uploads need an account'",
-)
-def test_an_account_without_a_role_can_upload_as_the_readme_says(shop, env):
+def test_an_account_needs_an_uploader_role_and_the_refusal_says_how_to_grant_it(shop, env):
     added = localshop(shop, "user", "add", "erin", "--password-stdin", input="erin-secret\n")
     assert added.stdout == "Added user erin\n"
 
     shop.start()
     dist = make_wheel("erins-project", "1.0")
-    result = upload(shop, dist, "erin", "erin-secret", env, expect=None)
+    refused = upload(shop, dist, "erin", "erin-secret", env, expect=1)
+    assert "403" in refused.output
+    assert "repository set default --role user:erin=uploader" in refused.output
+    assert shop.project_files("erins-project") == {}
 
-    if "403 Forbidden" in result.output:
-        raise UploadForbidden(str(result))
-    assert result.returncode == 0, result
+    shop.stop()
+    localshop(shop, "repository", "set", "default", "--role", "user:erin=uploader")
+    shop.start()
+    upload(shop, dist, "erin", "erin-secret", env)
     assert shop.project_files("erins-project") == {dist.filename: dist.sha256}
 
 
@@ -119,13 +112,6 @@ class StaleIndex(AssertionError):
     """The next process found the FileStorage index out of date (the bug below)."""
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=StaleIndex,
-    reason="shop bug: the server never closes its database on shutdown, so after Ctrl-C "
-           "(SIGINT) Data.fs.index is stale and the next open logs 'Ignoring index for "
-           ".../Data.fs' and rebuilds the index by reading the whole Data.fs",
-)
 def test_server_stopped_with_ctrl_c_leaves_the_database_index_current(shop, env):
     shop.start()
     upload(shop, make_wheel("indexed", "1.0"), "admin", shop.admin_password, env)

@@ -133,13 +133,6 @@ class DigestRefused(AssertionError):
     """localshop refused distutils' upload over its blake2_256_digest (the bug below)."""
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=DigestRefused,
-    reason="shop bug: distutils' upload sends a 512-bit BLAKE2b hex digest as "
-           "blake2_256_digest; localshop compares it with BLAKE2b-256 and answers 400 "
-           "'Wrong blake2_256_digest', so every setup.py upload is refused",
-)
 @pytest.mark.parametrize("index", ["/repo/default/", "/simple/"])
 def test_setup_py_sdist_upload_with_the_documented_pypirc(
     server, legacy_clients, index, tmp_path, env

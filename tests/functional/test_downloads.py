@@ -71,10 +71,6 @@ def test_unknown_files_are_404_with_a_message(demo, path):
     assert path in r.text
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "shop bug: wheel filenames whose tags hold '#', '?' or '%' are accepted, and the simple "
-    "API lists their URLs without percent-encoding, so the listed URL does not fetch the file"
-))
 @pytest.mark.parametrize("tag", ["any#1", "any?1", "any%41"])
 def test_a_stored_file_downloads_from_the_url_its_page_lists(app, tag):
     wheel = make_wheel("demo", "1.0")

@@ -273,17 +273,12 @@ def test_bad_upstream_bytes_never_reach_a_client_whole_nor_the_store(mirror, ups
     assert_app_store_consistent(app)
 
     # The fault is gone: the next request downloads again, and this time stores the file.
-    # (Once the failed download has left the registry: see the xfail test just below.)
-    wait_until(lambda: not app.app.registry.downloads._running, what="the failed download to end")
     assert app.get(url).body == wheel.data
     assert upstream.count("/files/" + wheel.filename) == 2
     assert stored(app, wheel.filename).blob_sha256 == wheel.sha256
     assert_app_store_consistent(app)
 
 
-@pytest.mark.xfail(strict=True, reason="shop bug: Download._finish tells clients of a failure "
-                   "before Downloads._run removes the download from _running; a request in between "
-                   "is answered 502 with the old failure instead of starting a new download")
 def test_request_right_after_a_failed_download_starts_a_new_one(mirror, upstream, monkeypatch):
     from shop.downloads import Download
 

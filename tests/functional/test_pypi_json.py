@@ -78,10 +78,6 @@ def test_release_json_describes_that_release(foo, version):
         f["filename"] for f in data["releases"][expected]}
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "shop bug: releases are keyed by canonical version only, so the version spelled as in "
-    "'releases' (1.0) is a 404, where PyPI looks releases up by canonical version"
-))
 def test_release_json_answers_for_the_version_as_listed(foo):
     assert foo.get("/pypi/foo-bar/1.0/json").json["info"]["version"] == "1.0"
 

@@ -159,10 +159,6 @@ def test_upload_answers_in_plain_text(app):
     assert r.text.startswith("Missing 'name'")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "shop bug: a request body over webob's 10 KB tempfile limit is copied into a TemporaryFile "
-    "(pyramid_retry's make_body_seekable) that nothing closes: ResourceWarning when collected"
-))
 def test_a_large_upload_leaves_no_unclosed_temporary_file(app):
     r = upload(app, make_wheel("demo", "1.0", padding=20_000))
     assert r.status_int == 200
