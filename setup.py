@@ -23,6 +23,7 @@ requires = [
 
 tests_require = [
     "build",
+    "ZEO",
     "playwright",  # drives the system's Chromium (never its own browser downloads)
     "pytest",
     "pytest-timeout",

@@ -1,0 +1,109 @@
+"""Several processes on one database (ZEO): what production.ini describes, for real."""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.e2e.server import LocalshopServer, free_port
+from tests.factories import make_wheel
+from tests.upstream import FakeIndex, Fault, UpstreamServer
+
+pytestmark = pytest.mark.e2e
+
+BIN = Path(sys.executable).parent
+
+
+@pytest.fixture
+def zeo(tmp_path):
+    """A ZEO server on loopback holding a FileStorage and its blobs; yields its address."""
+    port = free_port()
+    config = tmp_path / "zeo.conf"
+    config.write_text(
+        f"<zeo>\n  address 127.0.0.1:{port}\n</zeo>\n"
+        f"<filestorage>\n  path {tmp_path / 'Data.fs'}\n  blob-dir {tmp_path / 'blobs'}\n</filestorage>\n"
+    )
+    with open(tmp_path / "zeo.log", "wb") as log:
+        process = subprocess.Popen([str(BIN / "runzeo"), "-C", str(config)],
+                                   stdout=log, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            assert process.poll() is None and time.monotonic() < deadline, (
+                (tmp_path / "zeo.log").read_text())
+            time.sleep(0.1)
+    yield f"127.0.0.1:{port}", tmp_path / "blobs"
+    process.terminate()
+    process.wait(10)
+
+
+def _zeo_settings(address: str, cache: Path, upstream: UpstreamServer) -> dict:
+    return {
+        "zodbconn.uri": f"zeo://{address}?blob_dir={cache}&shared_blob_dir=false",
+        "shop.upstream": upstream.url,
+        "shop.secret": "one-secret-for-every-process",
+    }
+
+
+def test_two_processes_downloading_one_file_store_exactly_one_copy(tmp_path, zeo):
+    address, blob_dir = zeo
+    wheel = make_wheel("shared", "1.0", padding=3 * 1024 * 1024)
+    index = FakeIndex()
+    index.add("shared", wheel)
+    with UpstreamServer(index) as upstream:
+        # Slow enough that both processes are downloading at the same time.
+        upstream.faults["/files/" + wheel.filename] = Fault("slow", seconds=0.05)
+        servers = [
+            LocalshopServer(tmp_path / f"p{i}", settings=_zeo_settings(address, tmp_path / f"cache{i}", upstream))
+            for i in range(2)
+        ]
+        for server in servers:
+            server.start()
+        try:
+            for server in servers:
+                assert server.project_json("shared")["files"][0]["filename"] == wheel.filename
+            url = "/repo/default/shared/1.0/" + wheel.filename
+            with ThreadPoolExecutor(4) as pool:
+                bodies = list(pool.map(
+                    lambda s: requests.get(s.url + url, timeout=60).content, servers * 2
+                ))
+            assert {len(b) for b in bodies} == {len(wheel.data)}
+            assert all(b == wheel.data for b in bodies)
+            # Per-process locking: each process fetched once, at most.
+            assert upstream.count("/files/" + wheel.filename) <= 2
+            # Afterwards both serve the stored copy, and upstream is not asked again.
+            fetched = upstream.count("/files/" + wheel.filename)
+            for server in servers:
+                assert requests.get(server.url + url, timeout=60).content == wheel.data
+            assert upstream.count("/files/" + wheel.filename) == fetched
+        finally:
+            for server in servers:
+                server.stop()
+    stored = [p for p in blob_dir.rglob("*.blob") if p.stat().st_size == len(wheel.data)]
+    assert len(stored) == 1, stored
+
+
+def test_the_command_line_works_while_the_server_runs(tmp_path, zeo):
+    address, _ = zeo
+    with UpstreamServer(FakeIndex()) as upstream:
+        server = LocalshopServer(tmp_path / "p", settings=_zeo_settings(address, tmp_path / "cache", upstream))
+        with server:
+            result = subprocess.run(
+                [str(BIN / "localshop"), "-c", str(server.ini), "user", "add", "dora", "--password-stdin"],
+                input="dora-secret\n", capture_output=True, text=True, env=server.process_env(),
+            )
+            assert result.returncode == 0, result.stderr
+            # The running server sees the new account at once.
+            r = requests.get(server.url + "/repo/default/", auth=("dora", "dora-secret"), timeout=10)
+            assert r.status_code == 200
+            assert os.path.exists(server.ini)
