@@ -38,10 +38,15 @@ class Folder(Persistent):
         self._items = OOBTree()
         self._count = Length()
 
+    # The canonical form of a key, where keys have one (names, versions): only it is stored.
+    canonical = None
+
     def check_key(self, key: str, obj) -> str:
         """Validate a key before it is added; subclasses say what a valid key is."""
         if not isinstance(key, str) or not key or key.startswith("+") or "/" in key:
             raise KeyError(f"Invalid name: {key!r}")
+        if self.canonical is not None and key != self.canonical(key):
+            raise KeyError(f"Key {key!r} is not in canonical form ({self.canonical(key)!r})")
         return key
 
     def add(self, key: str, obj):
@@ -145,7 +150,7 @@ class Repository(Folder):
         self.offline = False
         self.merge_allowed = OOTreeSet()
         # Bumped on every change to the project list; keys the per-process root page cache.
-        self.generation = Length()
+        self.serial = Length()
         # Access: anonymous reads, networks (CIDR) that read without credentials, and
         # roles (reader, uploader, owner) by principal ("user:NAME", "group:NAME").
         self.anonymous_read = False
@@ -164,14 +169,10 @@ class Repository(Folder):
         acl.append(DENY_ALL)
         return acl
 
-    def check_key(self, key: str, obj) -> str:
-        key = super().check_key(key, obj)
-        if key != names.normalize(key):
-            raise KeyError(f"Project key {key!r} is not normalized")
-        return key
+    canonical = staticmethod(names.normalize)
 
     def changed(self) -> None:
-        self.generation.change(1)
+        self.serial.change(1)
 
 
 class Package(Folder):
@@ -196,11 +197,7 @@ class Package(Folder):
     upstream_etag: str | None = None
     upstream_last_modified: str | None = None
 
-    def check_key(self, key: str, obj) -> str:
-        key = super().check_key(key, obj)
-        if key != names.version_key(key):
-            raise KeyError(f"Release key {key!r} is not a canonical version")
-        return key
+    canonical = staticmethod(names.version_key)
 
     def changed(self) -> None:
         """Mark the package changed: its pages are rendered anew, in every process."""

@@ -3,7 +3,7 @@
 Links on the pages are relative (``<version>/<filename>``), so one rendering serves every host
 name, and ``/simple/`` as well as ``/repo/default/``. Rendered pages are kept in ``_v_``
 attributes (per process and connection, never stored), keyed by a change counter of the
-object they describe (``Package.serial``, ``Repository.generation``): every change bumps the
+object they describe (``Package.serial``, ``Repository.serial``): every change bumps the
 counter, and every process sees the new value in its next transaction.
 """
 from __future__ import annotations
@@ -172,10 +172,10 @@ def _project_html(package: Package, files: list[ReleaseFile]) -> str:
 
 def root_page(repository: Repository, content_type: str) -> Page:
     """The list of projects, rendered once per change of the project list (in each process)."""
-    generation = repository.generation()
+    serial = repository.serial()
     cached = getattr(repository, "_v_root_pages", None)
-    if cached is None or cached[0] != generation:
-        cached = (generation, {})
+    if cached is None or cached[0] != serial:
+        cached = (serial, {})
         repository._v_root_pages = cached
     pages = cached[1]
     page = pages.get(content_type)

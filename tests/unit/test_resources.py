@@ -108,7 +108,7 @@ def test_repository_names_must_be_valid_and_lower_case(root):
 
 
 def test_project_keys_must_be_normalized(repository):
-    with pytest.raises(KeyError, match="not normalized"):
+    with pytest.raises(KeyError, match="not in canonical form"):
         repository.add("Foo_Bar", Package("Foo_Bar"))
     repository.add("foo-bar", Package("Foo_Bar"))
     assert list(repository) == ["foo-bar"]
@@ -117,7 +117,7 @@ def test_project_keys_must_be_normalized(repository):
 
 def test_release_keys_must_be_canonical_versions():
     package = Package("demo")
-    with pytest.raises(KeyError, match="not a canonical version"):
+    with pytest.raises(KeyError, match="not in canonical form"):
         package.add("1.0", Release("1.0"))
     with pytest.raises(names.InvalidName):
         package.add("nonsense", Release("nonsense"))
@@ -314,7 +314,7 @@ def test_concurrent_new_projects_in_one_repository_do_not_conflict(file_db):
     with file_db.transaction() as conn:
         default = app_root(conn).repositories["default"]
         assert list(default) == ["alpha", "beta"] and len(default) == 2
-        assert default.generation() == 2  # both bumps survive: both root pages are redone
+        assert default.serial() == 2  # both bumps survive: both root pages are redone
 
 
 @pytest.mark.parametrize("dists", [
