@@ -13,14 +13,16 @@ run: $(VENV)/.installed
 test: $(VENV)/.installed-test browser
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-# The admin's end-to-end tests drive Debian's Chromium: installed here when we are root,
-# otherwise those tests are skipped with the reason.
+NGINX ?= /usr/sbin/nginx
+
+# End-to-end tests drive Debian's Chromium (the admin) and nginx (shop.sendfile): installed
+# here when we are root, otherwise those tests are skipped with the reason.
 browser:
-	@if [ -x $(CHROMIUM) ]; then :; \
+	@if [ -x $(CHROMIUM) ] && [ -x $(NGINX) ]; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; \
+		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium nginx; \
 	else \
-		echo "No Chromium at $(CHROMIUM): run 'sudo apt-get install -y chromium' for the browser tests (skipped now)."; \
+		echo "No Chromium at $(CHROMIUM) or nginx at $(NGINX): run 'sudo apt-get install -y chromium nginx' for those tests (skipped now)."; \
 	fi
 
 bench: $(VENV)/.installed-test

@@ -27,6 +27,9 @@ class Settings:
     cookie_secure: bool
     default_anonymous_read: bool  # for repository ``default`` when it is created
     default_read_networks: tuple[str, ...]
+    # Let a front-end web server send blob files itself: ("x-accel-redirect", prefix, blob
+    # directory) for nginx, ("x-sendfile", "", blob directory) for Apache or lighttpd.
+    sendfile: tuple[str, str, str] | None = None
 
 
 def _int(settings: dict, key: str, default: int, minimum: int = 0) -> int:
@@ -123,6 +126,34 @@ def _file_storage_dir(uri: str) -> str | None:
     return os.path.dirname(unquote(parts.path)) or "."
 
 
+def _sendfile(settings: dict, key: str) -> tuple[str, str, str] | None:
+    words = str(settings.get(key) or "").split()
+    if not words or words[0].lower() in ("off", "none", "false"):
+        return None
+    kind = words[0].lower()
+    if kind not in ("x-accel-redirect", "x-sendfile") or (
+        kind == "x-accel-redirect" and (len(words) != 2 or not words[1].startswith("/"))
+    ) or (kind == "x-sendfile" and len(words) != 1):
+        raise SettingsError(
+            f"{key} = {settings.get(key)!r}: expected 'x-accel-redirect /INTERNAL/PREFIX/', "
+            "'x-sendfile' or 'off'"
+        )
+    blob_dir = _blob_dir(settings.get("zodbconn.uri", ""))
+    if blob_dir is None:
+        raise SettingsError(f"{key}: zodbconn.uri names no blob directory to send files from")
+    prefix = words[1].rstrip("/") + "/" if kind == "x-accel-redirect" else ""
+    return kind, prefix, os.path.realpath(blob_dir)
+
+
+def _blob_dir(uri: str) -> str | None:
+    """The blob directory a zodburi URI names (FileStorage's, or a ZEO client's cache)."""
+    for item in urlsplit(uri).query.split("&"):
+        key, _, value = item.partition("=")
+        if key in ("blobstorage_dir", "blob_dir") and value:
+            return unquote(value)
+    return None
+
+
 def read_settings(settings: dict, environ: dict | None = None) -> Settings:
     """Validate the ``shop.*`` keys of the ini file; raise SettingsError naming a bad key."""
     environ = os.environ if environ is None else environ
@@ -138,6 +169,7 @@ def read_settings(settings: dict, environ: dict | None = None) -> Settings:
         default_read_networks=parse_networks(
             str(settings.get("shop.default.read_networks") or ""), "shop.default.read_networks"
         ),
+        sendfile=_sendfile(settings, "shop.sendfile"),
     )
 
 

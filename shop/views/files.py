@@ -6,6 +6,9 @@ is sent upstream while the file is stored in the background.
 """
 from __future__ import annotations
 
+import os
+from urllib.parse import quote
+
 from pyramid.httpexceptions import HTTPBadGateway, HTTPFound, HTTPNotFound
 from pyramid.response import FileIter, Response
 from pyramid.view import view_config
@@ -24,17 +27,33 @@ IMMUTABLE = "public, max-age=31536000, immutable"
 
 def blob_response(request, blob: Blob, *, sha256: str, size: int, content_type: str) -> Response:
     """Stream a committed blob with its length, a sha256 ETag and an immutable cache policy."""
-    # Opened by path: the file stays readable after the request's connection is closed.
-    f = open(blob.committed(), "rb")
-    wrapper = request.environ.get("wsgi.file_wrapper")
-    response = Response(
-        app_iter=wrapper(f, CHUNK) if wrapper else FileIter(f, CHUNK),
-        headerlist=[("Content-Type", content_type)],
-        content_length=size,
-    )
+    sendfile = request.registry.shop_settings.sendfile
+    if sendfile is not None:
+        response = _sendfile_response(blob.committed(), sendfile, content_type)
+    else:
+        # Opened by path: the file stays readable after the request's connection is closed.
+        f = open(blob.committed(), "rb")
+        wrapper = request.environ.get("wsgi.file_wrapper")
+        response = Response(
+            app_iter=wrapper(f, CHUNK) if wrapper else FileIter(f, CHUNK),
+            headerlist=[("Content-Type", content_type)],
+            content_length=size,
+        )
     response.etag = sha256
     response.cache_control = IMMUTABLE
     response.conditional_response = True
+    return response
+
+
+def _sendfile_response(path: str, sendfile: tuple[str, str, str], content_type: str) -> Response:
+    """An empty response telling the front-end server which file to send (shop.sendfile)."""
+    kind, prefix, blob_dir = sendfile
+    response = Response(headerlist=[("Content-Type", content_type)])
+    if kind == "x-sendfile":
+        response.headers["X-Sendfile"] = path
+    else:
+        relative = os.path.relpath(os.path.realpath(path), blob_dir)
+        response.headers["X-Accel-Redirect"] = prefix + quote(relative)
     return response
 
 
