@@ -1,7 +1,9 @@
-"""Starting an index server for a benchmark: a fresh localshop on loopback, in a temp directory.
+"""Starting index servers for a benchmark: localshop here, the peers in ``peers.py``.
 
-A peer (devpi, pypiserver, proxpi, nginx...) gets its own ``start_*`` context manager that
-yields a ``Server``; scenarios only use what ``Server`` describes.
+Every server is a ``Peer``: ``prepare()`` installs what it needs (or raises ``Unavailable``),
+and ``start(setup)`` is a context manager that starts it on 127.0.0.1 loaded with
+``setup`` (a hosted fixture of N projects, or a mirror of the loopback upstream) and yields a
+``Server``. Scenarios only use what ``Server`` describes.
 """
 from __future__ import annotations
 
@@ -15,25 +17,136 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
+from typing import TYPE_CHECKING, ContextManager, Iterator
+
+if TYPE_CHECKING:
+    from .fixtures import HostedFixture
 
 REPO = Path(__file__).resolve().parent.parent
-BIN = Path(sys.executable).parent  # the virtualenv's bin/, where pserve and twine live
-ADMIN_PASSWORD = "bench-secret"
+BIN = Path(sys.executable).parent  # the project's virtualenv: pserve, twine, pip
 GiB = 1024**3
+
+
+class Unavailable(Exception):
+    """A server that could not be installed or started: reported in the table, not dropped."""
+
+
+@dataclass(frozen=True)
+class Setup:
+    """What a server is started with: a hosted repository, or a mirror of an upstream."""
+
+    kind: str  # "hosted" or "mirror"
+    fixture: "HostedFixture | None" = None
+    upstream_url: str | None = None  # the loopback upstream's simple index
+
+    @property
+    def label(self) -> str:
+        return f"{self.fixture.projects:,} projects" if self.kind == "hosted" else "mirror"
+
+
+@dataclass(frozen=True)
+class Server:
+    """A running index server, as a scenario sees it."""
+
+    name: str  # the server's column in the results table
+    base_url: str  # http://127.0.0.1:PORT, no trailing slash
+    pid: int  # the process whose memory is sampled (with its children)
+    simple_url: str  # the simple index root, with a trailing slash
+    upload_url: str | None  # where twine POSTs; None for a server that takes no uploads
+    username: str = ""
+    password: str = ""
+    log: Path | None = None  # the server's output, for a failed run
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    def project_url(self, project: str) -> str:
+        return f"{self.simple_url}{project}/"
+
+
+class Peer:
+    """A kind of index server: what it can do, how to install it, how to start it."""
+
+    name = ""
+    kinds: tuple[str, ...] = ()  # "hosted", "mirror"
+    version = ""
+
+    def prepare(self) -> None:
+        """Install what the server needs; raise Unavailable saying why it cannot be had."""
+
+    def start(self, setup: Setup) -> ContextManager[Server]:
+        raise NotImplementedError
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on (a small race, acceptable here)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until_up(url: str, proc: subprocess.Popen, log: Path, timeout: float = 60.0) -> None:
+    """Poll ``url`` until it answers; fail with the server's log if it exits or never answers."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise Unavailable(f"server exited with {proc.returncode}: {tail(log)}")
+        try:
+            with urllib.request.urlopen(url, timeout=5) as r:
+                r.read()
+                return
+        except urllib.error.HTTPError:
+            return  # it answered
+        except OSError:
+            time.sleep(0.1)
+    raise Unavailable(f"server did not answer {url} within {timeout:.0f} s: {tail(log)}")
+
+
+def tail(log: Path, lines: int = 15) -> str:
+    try:
+        return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
+
+
+def stop(proc: subprocess.Popen) -> None:
+    """Stop a server we started (its process group): SIGTERM, then SIGKILL."""
+    if proc.poll() is not None:
+        return
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
+def spawn(cmd: list[str], log: Path, **kw) -> subprocess.Popen:
+    """Start ``cmd`` in its own process group (so stop() ends its workers too), output to ``log``."""
+    with open(log, "ab") as log_file:
+        return subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log_file,
+                                stderr=subprocess.STDOUT, start_new_session=True, **kw)
+
+
+# --- localshop -------------------------------------------------------------------------------
 
 INI = """\
 # localshop for a benchmark: written by benchmarks/server.py, deleted after the run
 [app:main]
 use = egg:localshop
-zodbconn.uri = file://{var}/Data.fs?blobstorage_dir={var}/blobs&blobstorage_layout=bushy
+pyramid.reload_templates = false
+zodbconn.uri = {uri}
 tm.commit_veto = pyramid_tm.default_commit_veto
 retry.attempts = 3
-shop.upstream = none
+shop.upstream = {upstream}
+shop.upstream.timeout = 10 60
+shop.mirror.index_ttl = 600
 # A public index, as the peers are out of the box: reads need no credentials.
 shop.default.anonymous_read = true
+shop.secret = {secret}
 shop.max_upload_size = {max_upload}
 
 [server:main]
@@ -56,7 +169,7 @@ level = WARN
 handlers = console
 
 [logger_shop]
-level = INFO
+level = WARN
 handlers =
 qualname = shop
 
@@ -71,88 +184,46 @@ format = %(asctime)s %(levelname)-5.5s [%(name)s][%(threadName)s] %(message)s
 """
 
 
-@dataclass(frozen=True)
-class Server:
-    """A running index server, as a scenario sees it."""
+class Localshop(Peer):
+    """``pserve`` with the production ini's settings (waitress, 8 threads) on a copy of the fixture."""
 
-    name: str  # the "server" column of the results table
-    base_url: str  # http://127.0.0.1:PORT, no trailing slash
-    pid: int  # the process whose memory is sampled
-    upload_url: str  # where twine and the legacy upload API POST
-    simple_url: str  # the simple index root, with a trailing slash
-    username: str
-    password: str
-    log: Path  # the server's stderr, for a failed run
+    name = "localshop"
+    kinds = ("hosted", "mirror")
+    threads = 8
 
-    def project_url(self, project: str) -> str:
-        return f"{self.simple_url}{project}/"
+    def prepare(self) -> None:
+        if not (BIN / "pserve").exists():
+            raise Unavailable(f"{BIN / 'pserve'} is missing: run 'make' first")
+        self.version = subprocess.run(
+            ["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+        ).stdout.strip()
 
+    @contextlib.contextmanager
+    def start(self, setup: Setup) -> Iterator[Server]:
+        from . import shopdb
 
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on (a small race, acceptable here)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_until_up(url: str, proc: subprocess.Popen, log: Path, timeout: float = 30.0) -> None:
-    """Poll ``url`` until it answers; fail with the server's log if it exits or never answers."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited with {proc.returncode}:\n{log.read_text()}")
-        try:
-            with urllib.request.urlopen(url, timeout=1) as r:
-                r.read()
-                return
-        except urllib.error.HTTPError:
-            return  # it answered
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError(f"server did not answer {url} within {timeout} s:\n{log.read_text()}")
-
-
-def stop(proc: subprocess.Popen) -> None:
-    """Stop the server we started: SIGTERM (waitress exits cleanly), then SIGKILL."""
-    if proc.poll() is not None:
-        return
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-
-
-@contextlib.contextmanager
-def start_localshop(*, threads: int = 8, max_upload: int = 2 * GiB) -> Iterator[Server]:
-    """A freshly started localshop (``pserve``) on an empty database in a temp directory."""
-    with tempfile.TemporaryDirectory(prefix="localshop-bench-") as tmp:
-        tmp_path = Path(tmp)
-        port = free_port()
-        ini = tmp_path / "bench.ini"
-        ini.write_text(INI.format(
-            var=tmp_path / "var", port=port, threads=threads,
-            max_upload=max_upload, max_body=max_upload + 64 * 1024**2,
-        ))
-        log = tmp_path / "server.log"
-        env = dict(os.environ, LOCALSHOP_ADMIN_PASSWORD=ADMIN_PASSWORD)
-        with open(log, "wb") as log_file:
-            proc = subprocess.Popen(
-                [str(BIN / "pserve"), str(ini)], cwd=REPO, env=env,
-                stdin=subprocess.DEVNULL, stdout=log_file, stderr=subprocess.STDOUT,
-            )
-        base = f"http://127.0.0.1:{port}"
-        try:
-            wait_until_up(base + "/simple/", proc, log)
-            yield Server(
-                name="localshop", base_url=base, pid=proc.pid,
-                upload_url=base + "/simple/", simple_url=base + "/simple/",
-                username="admin", password=ADMIN_PASSWORD, log=log,
-            )
-        finally:
-            stop(proc)
-
-
-# Servers a scenario can be run against, by the name given to --server.
-SERVERS = {"localshop": start_localshop}
+        with tempfile.TemporaryDirectory(prefix="localshop-bench-") as tmp:
+            var = Path(tmp) / "var"
+            if setup.fixture is not None:
+                shopdb.copy_database(shopdb.cached_database(setup.fixture), var)
+            port = free_port()
+            ini = Path(tmp) / "bench.ini"
+            max_upload = 2 * GiB
+            ini.write_text(INI.format(
+                uri=shopdb.storage_uri(var), upstream=setup.upstream_url or "none",
+                secret=shopdb.SECRET, port=port, threads=self.threads,
+                max_upload=max_upload, max_body=max_upload + 64 * 1024**2,
+            ))
+            log = Path(tmp) / "server.log"
+            env = dict(os.environ, LOCALSHOP_ADMIN_PASSWORD=shopdb.ADMIN_PASSWORD)
+            proc = spawn([str(BIN / "pserve"), str(ini)], log, cwd=REPO, env=env)
+            base = f"http://127.0.0.1:{port}"
+            try:
+                wait_until_up(base + "/simple/", proc, log)
+                yield Server(
+                    name=self.name, base_url=base, pid=proc.pid, simple_url=base + "/simple/",
+                    upload_url=base + "/simple/", username="admin",
+                    password=shopdb.ADMIN_PASSWORD, log=log,
+                )
+            finally:
+                stop(proc)
