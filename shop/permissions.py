@@ -10,8 +10,9 @@ class Permission(str, enum.Enum):
     """What a request may want to do; used in ``__acl__`` and ``view_config(permission=...)``."""
 
     VIEW = "view"  # read simple pages, files, metadata
-    UPLOAD = "upload"  # upload into a repository (a new project, or one's own)
-    MANAGE = "manage"  # upload new versions of a project, yank and delete its files
+    UPLOAD = "upload"  # upload into a repository: new projects
+    RELEASE = "release"  # add files to a project someone already hosts (its owners)
+    MANAGE = "manage"  # yank and delete a project's files; configure a repository
     ACCOUNT = "account"  # one's own account page and credentials
     ADMIN = "admin"  # repositories, users: the whole site
 
@@ -27,7 +28,7 @@ class Role(str, enum.Enum):
 ROLE_PERMISSIONS = {
     Role.READER: (Permission.VIEW,),
     Role.UPLOADER: (Permission.VIEW, Permission.UPLOAD),
-    Role.OWNER: (Permission.VIEW, Permission.UPLOAD, Permission.MANAGE),
+    Role.OWNER: (Permission.VIEW, Permission.UPLOAD, Permission.RELEASE, Permission.MANAGE),
 }
 
 

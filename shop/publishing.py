@@ -105,10 +105,10 @@ def check_action(form: UploadForm) -> str:
 
 
 def publish(repository: Repository, form: UploadForm, uploader: str, max_size: int,
-            may_manage: Callable[[Package], bool] | None = None) -> UploadResult:
+            may_release: Callable[[Package], bool] | None = None) -> UploadResult:
     """Store an uploaded distribution in ``repository``; raise UploadError if it is refused.
 
-    ``may_manage(package)`` says whether the uploader may add to a project someone already
+    ``may_release(package)`` says whether the uploader may add to a project someone already
     hosts here (the view asks the security policy: its owners, the repository's owners,
     admins); without it, only the project's owners may. Nothing is added to the tree
     until every check has passed; the caller's transaction (pyramid_tm) discards the blob
@@ -117,9 +117,9 @@ def publish(repository: Repository, form: UploadForm, uploader: str, max_size: i
     dist = _check_form(form)
     key = names.version_key(form.version)
     package = repository.get(dist.project)
-    if may_manage is None:
-        may_manage = lambda package: uploader in package.owners  # noqa: E731
-    if package is not None and package.hosted and not may_manage(package):
+    if may_release is None:
+        may_release = lambda package: uploader in package.owners  # noqa: E731
+    if package is not None and package.hosted and not may_release(package):
         owners = ", ".join(package.owners) or "nobody"
         raise UploadError(
             f"Forbidden: {uploader} may not upload to project {package.name}: it belongs to "

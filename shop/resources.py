@@ -190,8 +190,12 @@ class Package(Folder):
 
     @property
     def __acl__(self) -> list:
-        # Owners manage the project; everything else comes from the repository.
-        return [(Allow, user_principal(name), Permission.MANAGE) for name in self.owners]
+        # Owners release and manage the project; everything else comes from the repository.
+        return [
+            (Allow, user_principal(name), permission)
+            for name in self.owners
+            for permission in (Permission.RELEASE, Permission.MANAGE)
+        ]
 
     # What the upstream index last said (mirrored projects); validators for conditional GETs.
     upstream_etag: str | None = None

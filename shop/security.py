@@ -195,6 +195,11 @@ def authenticate_basic(root: Root, username: str, password: str, verified: Verif
     return identity_for(username, user)
 
 
+def password_fingerprint(user: User) -> str:
+    """Ties a browser session to the password it logged in with (a digest of its hash)."""
+    return hash_secret(user.password_hash)[:16]
+
+
 def repository_of(context) -> Repository | None:
     """The repository a resource belongs to, if any."""
     while context is not None:
@@ -258,6 +263,8 @@ class SecurityPolicy:
         user = root.users.get(name) if name else None
         if user is None or not user.active:
             return None
+        if request.session.get("password") != password_fingerprint(user):
+            return None  # the password changed since this session logged in: it is over
         return identity_for(name, user)
 
     def authenticated_userid(self, request) -> str | None:
@@ -279,6 +286,8 @@ class SecurityPolicy:
     def remember(self, request, userid, **kw):
         request.session.invalidate()  # a new session at login: no fixation
         request.session["userid"] = userid
+        user = _root(request).users.get(userid)
+        request.session["password"] = password_fingerprint(user) if user is not None else None
         return []
 
     def forget(self, request, **kw):
@@ -288,7 +297,7 @@ class SecurityPolicy:
 
 def _credential_denies(identity: Identity, repository: Repository | None, permission) -> str | None:
     """Why a credential may not do this (it narrows its owner's rights), or None."""
-    if permission not in (Permission.VIEW, Permission.UPLOAD, Permission.MANAGE):
+    if permission not in (Permission.VIEW, Permission.UPLOAD, Permission.RELEASE):
         return "credentials are for installing and uploading only"
     if permission != Permission.VIEW and not identity.credential_upload:
         return "this credential is read-only"

@@ -8,6 +8,7 @@ from pyramid.httpexceptions import (
     HTTPForbidden,
     HTTPMethodNotAllowed,
     HTTPFound,
+    HTTPSeeOther,
     HTTPMovedPermanently,
     HTTPNotFound,
     HTTPServiceUnavailable,
@@ -37,10 +38,15 @@ def is_browser_page(request) -> bool:
 def forbidden(request):
     """No or bad credentials: 401 with a Basic challenge (pip and twine then send some), or
     the login page for a browser; authenticated but not allowed: 403."""
-    if request.identity is None and is_browser_page(request) and request.method in READ:
-        return HTTPFound(location=request.application_url + "/+login?" + urlencode(
-            {"came_from": request.path_qs}
-        ))
+    if isinstance(request.exception, HTTPForbidden) and request.exception.result is None:
+        return request.exception  # a view's own refusal, which already says why
+    if request.identity is None and is_browser_page(request):
+        # A browser goes to the login page (after a POST, e.g. an expired session: 303).
+        if request.method in READ:
+            return HTTPFound(location=request.application_url + "/+login?" + urlencode(
+                {"came_from": request.path_qs}
+            ))
+        return HTTPSeeOther(location=request.application_url + "/+login")
     if request.identity is None:
         if request.authorization is not None:
             message = "Invalid credentials: the user name or password is wrong, or the account is disabled."

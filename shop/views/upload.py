@@ -68,7 +68,7 @@ def upload(context: Repository, request) -> Response:
             raise UploadError("Documentation upload is not supported by this index.", 410)
         result = publish(
             context, form, request.authenticated_userid, max_size,
-            may_manage=lambda package: bool(request.has_permission(Permission.MANAGE, package)),
+            may_release=lambda package: bool(request.has_permission(Permission.RELEASE, package)),
         )
     except UploadError as e:
         raise _error(e.status, e.message) from None

@@ -405,6 +405,8 @@ def test_admin_manages_users(app):
     f = form_with(app.get("/+users"), user="erin", action="password")
     f["password"] = "another-password"
     f.submit(status=302)
+    erin.get("/+account", status=302)  # a reset password ends the sessions of the old one
+    login(erin, "erin", "another-password")
     form_with(app.get("/+users"), user="erin", action="admin").submit(status=302)
     with database_root(app) as root:
         user = root.users["erin"]
@@ -448,7 +450,9 @@ def test_change_own_password(app):
         PASSWORD, "new-password-1", "new-password-2")
     assert "do not match" in error(form.submit(status=400))
     form["repeat_password"] = "new-password-1"
-    assert flash(form.submit(status=302).follow()) == ["Your password is changed."]
+    assert flash(form.submit(status=302).follow()) == [
+        "Your password is changed; other sessions are logged out."]
+    app.get("/+account", status=200)  # this session goes on with the new password
     app.get("/+account", headers=basic_auth("gina", "new-password-1"), status=200)
     app.get("/+account", headers=basic_auth("gina", PASSWORD), status=302)
 

@@ -49,9 +49,9 @@ MAX_SIZE = 10 * 1024 * 1024
 
 
 def publish_as(repository, form: UploadForm, *, uploader: str = "admin",
-               max_size: int = MAX_SIZE, may_manage=lambda package: True) -> UploadResult:
+               max_size: int = MAX_SIZE, may_release=lambda package: True) -> UploadResult:
     """``publish()`` as the upload view calls it, by an uploader who may manage every project."""
-    return publish(repository, form, uploader, max_size, may_manage)
+    return publish(repository, form, uploader, max_size, may_release)
 
 
 def other_connection(db):

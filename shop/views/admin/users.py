@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from pyramid.httpexceptions import HTTPFound, HTTPTooManyRequests
+from pyramid.security import remember
 
 from ... import accounts
 from ...permissions import Permission
@@ -98,5 +99,7 @@ def change_password(context: Root, request):
         raise form_error(request, ACCOUNT, _account(request), str(e), HTTPTooManyRequests) from None
     except accounts.AccountError as e:
         raise form_error(request, ACCOUNT, _account(request), str(e)) from None
-    request.session.flash("Your password is changed.")
+    # Sessions of the old password end; this one goes on, logged in with the new password.
+    remember(request, request.authenticated_userid)
+    request.session.flash("Your password is changed; other sessions are logged out.")
     return HTTPFound(location=request.application_url + "/+account")
