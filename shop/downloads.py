@@ -157,7 +157,15 @@ class Download:
             if self.state == "failed":
                 raise DownloadFailed(self.error)
             fd = os.dup(self._read_fd)
-        return _Follower(self, fd, idle_timeout)
+        follower = _Follower(self, fd, idle_timeout)
+        try:
+            # Wait for the first bytes here, in the view: a download that fails before any
+            # byte could be sent is a clear 502, not a server error half-way into a response.
+            follower.prime()
+        except BaseException:
+            follower.close()
+            raise
+        return follower
 
 
 class _Follower:
@@ -168,9 +176,17 @@ class _Follower:
         self.fd = fd
         self.offset = 0
         self.idle_timeout = idle_timeout
+        self._first: list[bytes] = []
 
     def __iter__(self):
         return self
+
+    def prime(self) -> None:
+        """Read the first chunk now (it is returned first); raises if the download failed."""
+        try:
+            self._first.append(self._read())
+        except StopIteration:  # an empty file
+            pass
 
     def _available(self) -> int | None:
         d = self.download
@@ -183,6 +199,11 @@ class _Follower:
         return d.written
 
     def __next__(self) -> bytes:
+        if self._first:
+            return self._first.pop()
+        return self._read()
+
+    def _read(self) -> bytes:
         d = self.download
         with d.cond:
             while True:
