@@ -2,18 +2,20 @@
 from __future__ import annotations
 
 import atexit
+import contextlib
 import logging
 import signal
 import sys
 import threading
 import weakref
+from typing import Iterator
 
 import transaction
 from zc.lockfile import LockError
 from ZODB import DB
 from zodburi import resolve_uri
 
-from .resources import DEFAULT_REPOSITORY, bootstrap
+from .resources import DEFAULT_REPOSITORY, Root, app_root, bootstrap
 from .security import ensure_admin
 from .settings import Settings, ensure_storage_dirs
 
@@ -37,6 +39,21 @@ def open_database(uri: str) -> DB:
             "with ZEO and point zodbconn.uri at zeo://... so several processes can share it."
         ) from None
     return DB(storage, **dbkw)
+
+
+@contextlib.contextmanager
+def root_transaction(db: DB) -> Iterator[Root]:
+    """The application root in a connection of its own, outside any request.
+
+    The transaction commits when the block ends and aborts if it raises.
+    """
+    tm = transaction.TransactionManager()
+    conn = db.open(transaction_manager=tm)
+    try:
+        with tm:
+            yield app_root(conn)
+    finally:
+        conn.close()
 
 
 def initialize(db: DB, settings: Settings) -> None:

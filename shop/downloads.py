@@ -23,6 +23,7 @@ import transaction
 from ZODB.blob import Blob
 from ZODB.POSException import ConflictError
 
+from .database import root_transaction
 from .mirror import Upstream, UpstreamError
 from .resources import ReleaseFile, app_root, blob_from_file
 
@@ -392,17 +393,12 @@ class MetadataFetches:
         return data
 
     def _stored(self, key: FileKey) -> bytes | None:
-        tm = transaction.TransactionManager()
-        conn = self.db.open(transaction_manager=tm)
-        try:
-            with tm:
-                file = key.locate(app_root(conn))
-                if file is None or file.core_metadata is None:
-                    return None
-                with file.core_metadata.open("r") as f:
-                    return f.read()
-        finally:
-            conn.close()
+        with root_transaction(self.db) as root:
+            file = key.locate(root)
+            if file is None or file.core_metadata is None:
+                return None
+            with file.core_metadata.open("r") as f:
+                return f.read()
 
 
 def includeme(config) -> None:

@@ -11,9 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
-import transaction
-
-from shop.resources import app_root
+from shop.database import root_transaction
 
 
 @dataclass(frozen=True)
@@ -44,16 +42,9 @@ def _blob_digest(blob) -> tuple[str | None, int | None]:
     return digest.hexdigest(), size
 
 
-@contextmanager
-def opened_db(db) -> Iterator:
+def opened_db(db):
     """The application root in a connection of its own; committed (if changed) on exit."""
-    tm = transaction.TransactionManager()
-    conn = db.open(transaction_manager=tm)
-    try:
-        with tm:
-            yield app_root(conn)
-    finally:
-        conn.close()
+    return root_transaction(db)
 
 
 def app_db(app):

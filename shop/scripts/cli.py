@@ -6,12 +6,10 @@ import getpass
 import json
 import sys
 
-import transaction
 from pyramid.paster import get_appsettings
 
 from .. import accounts, repositories
-from ..database import DatabaseBusy, initialize, open_database
-from ..resources import app_root
+from ..database import DatabaseBusy, initialize, open_database, root_transaction
 from ..settings import SettingsError, read_settings
 
 
@@ -262,13 +260,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         initialize(db, shop_settings)
-        tm = transaction.TransactionManager()
-        conn = db.open(transaction_manager=tm)
-        try:
-            with tm:
-                output = args.func(app_root(conn), args)
-        finally:
-            conn.close()
+        with root_transaction(db) as root:
+            output = args.func(root, args)
     except (CommandError, accounts.AccountError, repositories.RepositoryError) as e:
         print(f"localshop: {e}", file=sys.stderr)
         return 1

@@ -1,17 +1,15 @@
 """Helpers for functional tests: upload through the app, read pages, look inside its database."""
 from __future__ import annotations
 
-import contextlib
 import hashlib
 from dataclasses import dataclass
 from html.parser import HTMLParser
 
 import pytest
-import transaction
 import webtest
 
 from shop import main
-from shop.resources import app_root
+from shop.database import root_transaction
 from tests.conftest import ADMIN_PASSWORD, app_settings, basic_auth
 from tests.factories import Dist, upload_fields
 
@@ -82,17 +80,9 @@ def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-@contextlib.contextmanager
 def database_root(app):
     """The application root in a connection of the app's own database, in its own transaction."""
-    db = app.app.registry._zodb_databases[""]
-    tm = transaction.TransactionManager()
-    conn = db.open(transaction_manager=tm)
-    try:
-        with tm:
-            yield app_root(conn)
-    finally:
-        conn.close()
+    return root_transaction(app.app.registry._zodb_databases[""])
 
 
 @dataclass(frozen=True)
