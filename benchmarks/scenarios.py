@@ -353,23 +353,26 @@ class profiling:
                 print(f"    py-spy {self.name}: " + "; ".join(top_frames(self.out)), flush=True)
 
 
-def top_frames(collapsed: Path, count: int = 6) -> list[str]:
-    """The functions with the most samples on the stack of busy (non-idle) threads, as percentages."""
-    inclusive: dict[str, int] = {}
-    total = 0
+def top_frames(collapsed: Path, count: int = 4) -> list[str]:
+    """Where the busy (non-waiting) samples went: the Pyramid app, socket sends, top self frames."""
+    busy = app = send = 0
+    own: dict[str, int] = {}
     for line in collapsed.read_text().splitlines():
-        stack, _, n = line.rpartition(" ")
-        frames = stack.split(";")
-        if any(idle in frames[-1] for idle in ("wait (threading", "select (", "poll (", "_worker (waitress",
-                                               "handler_thread", "acquire")):
-            continue
-        total += int(n)
-        for frame in set(frames):
-            inclusive[frame] = inclusive.get(frame, 0) + int(n)
-    interesting = [(n, f) for f, n in inclusive.items()
-                   if "/shop/" in f or "webob" in f or "pyramid" in f or "ZODB" in f or "waitress" in f]
-    interesting.sort(reverse=True)
-    return [f"{f.split(' (')[0]} {100 * n / total:.0f}%" for n, f in interesting[:count]] if total else []
+        stack, _, n_text = line.rpartition(" ")
+        frames, n = stack.split(";"), int(n_text)
+        if "Condition.wait" in frames[-1]:
+            continue  # an idle worker thread
+        busy += n
+        app += n if any("Router.__call__" in f for f in frames) else 0
+        send += n if "dispatcher.send" in frames[-1] else 0
+        leaf = frames[-1].split(" (")[0] + " (" + frames[-1].rsplit("/", 1)[-1]
+        own[leaf] = own.get(leaf, 0) + n
+    if not busy:
+        return []
+    top = sorted(own.items(), key=lambda item: -item[1])[:count]
+    return [f"{busy} busy samples", f"in the Pyramid app {100 * app / busy:.0f}%",
+            f"in socket send {100 * send / busy:.0f}%",
+            "top self: " + ", ".join(f"{f} {100 * n / busy:.0f}%" for f, n in top)]
 
 
 PROJECT_PAGE = Scenario("(a) project page, 100 files", "hosted", project_page)

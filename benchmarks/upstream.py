@@ -16,13 +16,18 @@ from . import fixtures
 
 
 class BenchUpstream(UpstreamServer):
-    """An UpstreamServer whose ``/simple/`` lists its projects."""
+    """An UpstreamServer whose ``/simple/`` lists its projects and that answers without delay."""
 
     def start(self) -> "BenchUpstream":
         base = _handler(self)
         index = self.index
 
         class Handler(base):
+            # TCP_NODELAY: http.server writes the headers and the body separately, and on a
+            # keep-alive connection Nagle's algorithm then holds the body back until the client's
+            # delayed ACK (40 ms): pip straight from the upstream took 2.2 s instead of 0.47 s.
+            disable_nagle_algorithm = True
+
             def do_GET(self):
                 if unquote(urlsplit(self.path).path) != "/simple/":
                     return super().do_GET()
