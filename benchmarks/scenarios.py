@@ -11,7 +11,6 @@ import hashlib
 import http.client
 import os
 import re
-import shutil
 import statistics
 import subprocess
 import tempfile

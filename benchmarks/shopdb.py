@@ -83,7 +83,7 @@ def load(var: Path, files: tuple[WheelFile, ...]) -> None:
     import transaction
 
     from shop.database import initialize, open_database
-    from shop.publishing import UploadForm, publish
+    from shop.publishing import publish
     from shop.resources import DEFAULT_REPOSITORY, app_root
     from shop.settings import read_settings
 
