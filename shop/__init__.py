@@ -1,6 +1,8 @@
 """localshop: a private Python package index with a caching mirror of an upstream index."""
 from __future__ import annotations
 
+import ctypes
+
 from pyramid.config import Configurator
 from pyramid_zodbconn import get_connection
 
@@ -19,6 +21,7 @@ def root_factory(request):
 def main(global_config, **settings):
     """The WSGI application (the ``paste.app_factory`` entry point)."""
     shop_settings = read_settings(settings)  # stops start-up naming any bad shop.* key
+    limit_malloc_arenas()
     ensure_storage_dirs(settings.get("zodbconn.uri", ""))
     settings.setdefault("tm.manager_hook", "pyramid_tm.explicit_manager")
     settings.setdefault("retry.attempts", "3")
@@ -47,6 +50,24 @@ def main(global_config, **settings):
         config.add_static_view("+static", "shop:static", cache_max_age=3600)
         config.scan(".views")
     return seekable_input(config.make_wsgi_app())
+
+
+def limit_malloc_arenas(arenas: int = 2) -> None:
+    """Keep glibc from giving each of waitress's threads a memory arena of its own.
+
+    Sending a large file allocates buffers of hundreds of KiB in the thread that sends it;
+    by default glibc keeps them, freed, in that thread's own arena for good, so every
+    waitress thread ends up holding several MiB. Two shared arenas keep the server's memory
+    flat. Does nothing where the C library is not glibc.
+    """
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        libc.mallopt(M_ARENA_MAX, arenas)
+    except (OSError, AttributeError):
+        pass
+
+
+M_ARENA_MAX = -8  # glibc's mallopt parameter number
 
 
 def seekable_input(app):
