@@ -1,6 +1,8 @@
 """The simple index (PEP 503/691): repository root pages and project pages."""
 from __future__ import annotations
 
+import io
+
 from pyramid.httpexceptions import HTTPBadGateway, HTTPNotAcceptable, HTTPNotFound
 from pyramid.response import Response
 from pyramid.view import view_config
@@ -13,9 +15,22 @@ from . import ensure_trailing_slash, http_error
 READ = ("GET", "HEAD")
 
 
+# Bodies above this go to waitress as a file: it sends them without copying them into its
+# output buffer first (a 20,000-project root page is a megabyte).
+LARGE_BODY = 64 * 1024
+
+
 def page_response(request, page: simple.Page) -> Response:
     """A rendered page with its ETag; webob answers If-None-Match with a 304."""
-    response = Response(body=page.body, headerlist=[("Content-Type", page.content_type)])
+    wrapper = request.environ.get("wsgi.file_wrapper")
+    if wrapper is not None and len(page.body) > LARGE_BODY:
+        response = Response(
+            app_iter=wrapper(io.BytesIO(page.body), LARGE_BODY),
+            headerlist=[("Content-Type", page.content_type)],
+            content_length=len(page.body),
+        )
+    else:
+        response = Response(body=page.body, headerlist=[("Content-Type", page.content_type)])
     response.etag = page.etag
     response.vary = ("Accept",)
     response.cache_control = "max-age=0, must-revalidate"
