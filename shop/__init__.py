@@ -2,8 +2,11 @@
 from __future__ import annotations
 
 import ctypes
+import random
+import time
 
 from pyramid.config import Configurator
+from pyramid_retry import BeforeRetry
 from pyramid_zodbconn import get_connection
 
 from .database import close_at_exit, initialize
@@ -24,15 +27,16 @@ def main(global_config, **settings):
     limit_malloc_arenas()
     ensure_storage_dirs(settings.get("zodbconn.uri", ""))
     settings.setdefault("tm.manager_hook", "pyramid_tm.explicit_manager")
-    settings.setdefault("retry.attempts", "3")
+    settings.setdefault("retry.attempts", "5")
     # The transaction note would compute the identity of every request, even anonymous.
     settings.setdefault("tm.annotate_user", "false")
     with Configurator(settings=settings, root_factory=root_factory) as config:
         config.registry.shop_settings = shop_settings
         # One transaction per request, aborted when the request fails or answers 4xx/5xx.
         config.include("pyramid_tm")
-        # Replay requests that lost a ConflictError to a concurrent writer.
+        # Replay requests that lost a ConflictError to a concurrent writer, after a pause.
         config.include("pyramid_retry")
+        config.add_subscriber(back_off, BeforeRetry)
         # The ZODB database named by zodbconn.uri; one connection per request.
         config.include("pyramid_zodbconn")
         # Page templates for the browser pages.
@@ -50,6 +54,13 @@ def main(global_config, **settings):
         config.add_static_view("+static", "shop:static", cache_max_age=3600)
         config.scan(".views")
     return seekable_input(config.make_wsgi_app())
+
+
+def back_off(event) -> None:
+    """Wait a little, at random, before a retry: writers that collided once (uploads to one
+    project) would otherwise collide again at once."""
+    attempt = event.environ.get("retry.attempt", 0) + 1
+    time.sleep(random.uniform(0, 0.02 * 2**attempt))
 
 
 def limit_malloc_arenas(arenas: int = 2) -> None:

@@ -30,9 +30,11 @@ def read_form(request, max_size: int) -> UploadForm:
     if request.content_type != "multipart/form-data":  # a form without a file part at all
         return UploadForm.from_params(request.params)
     tmp_dir = get_connection(request).db().storage.temporaryDirectory()
+    body = request.body_file_seekable
+    body.seek(0)  # a retried request (ConflictError) reads the same body again
     try:
         fields, received = parse_form(
-            request.body_file_seekable, request.headers["Content-Type"],
+            body, request.headers["Content-Type"],
             request.content_length, tmp_dir, max_size,
         )
     except ReceiveError as e:

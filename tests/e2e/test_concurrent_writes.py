@@ -39,3 +39,17 @@ def test_concurrent_uploads_of_new_projects_all_land(server):
     for dist, response in zip(dists, responses):
         if response.status_code == 200:
             assert server.project_files(dist.name) == {dist.filename: dist.sha256}
+
+
+def test_a_large_page_arrives_whole_and_answers_if_none_match(server):
+    # 160 files make a JSON page of more than 64 KiB: waitress sends it as a file.
+    dists = [make_wheel("large-page", f"2.{i}") for i in range(160)]
+    with ThreadPoolExecutor(8) as pool:
+        assert {r.status_code for r in pool.map(lambda d: _upload(server, d), dists)} == {200}
+    url = server.url + "/repo/default/large-page/"
+    headers = {"Accept": "application/vnd.pypi.simple.v1+json"}
+    r = requests.get(url, headers=headers, timeout=30)
+    assert len(r.content) > 64 * 1024 and int(r.headers["Content-Length"]) == len(r.content)
+    assert {f["filename"] for f in r.json()["files"]} == {d.filename for d in dists}
+    again = requests.get(url, headers={**headers, "If-None-Match": r.headers["ETag"]}, timeout=30)
+    assert again.status_code == 304 and again.content == b""
