@@ -20,7 +20,7 @@ JSON_V1 = "application/vnd.pypi.simple.v1+json"
 APP_SETTINGS = {
     "use": "egg:localshop",
     "tm.commit_veto": "pyramid_tm.default_commit_veto",
-    "retry.attempts": "3",
+    "retry.attempts": "5",
     # Tests never reach the internet: no upstream index unless a test gives a loopback one.
     "shop.upstream": "none",
     # Anyone may read repository 'default' (as in tests/conftest.py); uploads need an account.
