@@ -173,6 +173,9 @@ class _Server(ThreadingHTTPServer):
 def _handler(upstream: UpstreamServer):
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        # Headers and body go out in separate writes: without TCP_NODELAY every keep-alive
+        # answer waits for the client's delayed ACK (about 40 ms).
+        disable_nagle_algorithm = True
 
         def log_message(self, *args):  # quiet: the test reads upstream.log instead
             pass
