@@ -4,7 +4,6 @@ from __future__ import annotations
 import json
 import urllib.parse
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 

@@ -356,7 +356,7 @@ def test_read_only_credential_for_all_repositories(app):
     login(app)
     page, key, secret = _create_credential(app)
     assert "Read-only, all repositories" in page.text
-    assert f"@localhost/repo/default/" in page.html.find(id="index-url").text
+    assert "@localhost/repo/default/" in page.html.find(id="index-url").text
     app.post("/repo/default/", upload_fields(make_wheel("x", "1.0")), headers=basic_auth(key, secret),
              upload_files=[("content", "x-1.0-py3-none-any.whl", make_wheel("x", "1.0").data)],
              status=403)
