@@ -13,7 +13,7 @@ import pytest
 import requests
 
 from tests.e2e.server import LocalshopServer, free_port
-from tests.factories import make_wheel
+from tests.factories import make_wheel, upload_fields
 from tests.upstream import FakeIndex, Fault, UpstreamServer
 
 pytestmark = pytest.mark.e2e
@@ -107,3 +107,32 @@ def test_the_command_line_works_while_the_server_runs(tmp_path, zeo):
             r = requests.get(server.url + "/repo/default/", auth=("dora", "dora-secret"), timeout=10)
             assert r.status_code == 200
             assert os.path.exists(server.ini)
+
+
+def test_a_page_cached_in_one_process_changes_when_another_uploads(tmp_path, zeo):
+    address, _ = zeo
+    with UpstreamServer(FakeIndex()) as upstream:
+        servers = [
+            LocalshopServer(tmp_path / f"p{i}", settings=_zeo_settings(address, tmp_path / f"cache{i}", upstream))
+            for i in range(2)
+        ]
+        for server in servers:
+            server.start()
+        try:
+            writer, reader = servers
+
+            def upload(version):
+                dist = make_wheel("across", version)
+                r = requests.post(writer.url + "/repo/default/", data=upload_fields(dist),
+                                  files={"content": (dist.filename, dist.data)},
+                                  auth=("admin", writer.admin_password), timeout=30)
+                assert r.status_code == 200, r.text
+                return dist
+
+            first = upload("1.0")
+            assert set(reader.project_files("across")) == {first.filename}  # now cached there
+            second = upload("2.0")
+            assert set(reader.project_files("across")) == {first.filename, second.filename}
+        finally:
+            for server in servers:
+                server.stop()
