@@ -63,9 +63,8 @@ def configure(repository: Repository, *, title: str | None = None, upstream: str
         repository.upstream = _upstream(upstream)
     if mirror_mode is not None:
         repository.mirror_mode = mirror_mode
-    if offline is not None and offline != repository.offline:
-        repository.offline = offline
-        _pages_changed(repository, repository.keys())
+    if offline is not None:
+        repository.offline = offline  # pages are cached per offline state: nothing to redo
     if anonymous_read is not None:
         repository.anonymous_read = anonymous_read
     if merge_allowed is not None:

@@ -142,9 +142,10 @@ def repository_list(root, args) -> str:
     for name, r in root.repositories.items():
         access = "anonymous" if r.anonymous_read else ("networks " + " ".join(r.read_networks) if r.read_networks else "private")
         roles = " ".join(f"{p}={role}" for p, role in r.roles.items())
+        merged = f"  merge: {' '.join(r.merge_allowed)}" if len(r.merge_allowed) else ""
         rows.append(
             f"{name}  projects {len(r)}  upstream {r.upstream or '-'} ({r.mirror_mode}"
-            f"{', offline' if r.offline else ''})  read: {access}  {roles}"
+            f"{', offline' if r.offline else ''}){merged}  read: {access}  {roles}"
         )
     return "\n".join(rows)
 
