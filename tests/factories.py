@@ -117,6 +117,11 @@ def make_sdist(name: str = "demo", version: str = "1.0", *, filename: str | None
         f"{base}/pyproject.toml": pyproject.encode(),
         f"{base}/{dist_name}/__init__.py": f"VERSION = {version!r}\n".encode(),
     }
+    return Dist(filename or f"{base}.tar.gz", tar_gz(files), name, version)
+
+
+def tar_gz(files: dict[str, bytes]) -> bytes:
+    """A gzipped tar archive of ``{path: bytes}``, with fixed dates (same input, same bytes)."""
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
         for path, data in files.items():
@@ -124,7 +129,7 @@ def make_sdist(name: str = "demo", version: str = "1.0", *, filename: str | None
             info.size = len(data)
             info.mtime = 1704067200
             tar.addfile(info, io.BytesIO(data))
-    return Dist(filename or f"{base}.tar.gz", buffer.getvalue(), name, version)
+    return buffer.getvalue()
 
 
 def upload_fields(dist: Dist, **overrides) -> dict:

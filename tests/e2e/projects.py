@@ -6,13 +6,11 @@ their own PEP 517 backend (``backend-path``) and need nothing from any index to 
 """
 from __future__ import annotations
 
-import io
-import tarfile
 import textwrap
 
 from packaging.utils import canonicalize_name
 
-from tests.factories import Dist, metadata_text
+from tests.factories import Dist, metadata_text, tar_gz
 
 BACKEND = textwrap.dedent('''\
     """A PEP 517 backend without dependencies: zips the package into a py3-none-any wheel."""
@@ -73,11 +71,4 @@ def make_self_building_sdist(name: str, version: str) -> Dist:
         ).encode(),
         f"{base}/{dist_name}/__init__.py": f'VERSION = {version!r}\nORIGIN = "sdist"\n'.encode(),
     }
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
-        for path, data in files.items():
-            info = tarfile.TarInfo(path)
-            info.size = len(data)
-            info.mtime = 1704067200
-            tar.addfile(info, io.BytesIO(data))
-    return Dist(f"{base}.tar.gz", buffer.getvalue(), name, version)
+    return Dist(f"{base}.tar.gz", tar_gz(files), name, version)

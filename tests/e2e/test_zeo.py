@@ -1,7 +1,6 @@
 """Several processes on one database (ZEO): what production.ini describes, for real."""
 from __future__ import annotations
 
-import os
 import socket
 import subprocess
 import sys
@@ -47,92 +46,82 @@ def zeo(tmp_path):
     process.wait(10)
 
 
-def _zeo_settings(address: str, cache: Path, upstream: UpstreamServer) -> dict:
-    return {
-        "zodbconn.uri": f"zeo://{address}?blob_dir={cache}&shared_blob_dir=false",
-        "shop.upstream": upstream.url,
-        "shop.secret": "one-secret-for-every-process",
-    }
+@pytest.fixture
+def processes(tmp_path, zeo):
+    """Start localshop processes sharing the ZEO database (each with its own blob cache)."""
+    address, _ = zeo
+    started = []
+
+    def start(upstream: UpstreamServer, count: int = 2) -> list[LocalshopServer]:
+        for i in range(len(started), len(started) + count):
+            started.append(LocalshopServer(tmp_path / f"p{i}", settings={
+                "zodbconn.uri": f"zeo://{address}?blob_dir={tmp_path / f'cache{i}'}&shared_blob_dir=false",
+                "shop.upstream": upstream.url,
+                "shop.secret": "one-secret-for-every-process",
+            }).start())
+        return started[-count:]
+
+    yield start
+    for server in started:
+        server.stop()
 
 
-def test_two_processes_downloading_one_file_store_exactly_one_copy(tmp_path, zeo):
-    address, blob_dir = zeo
+def test_two_processes_downloading_one_file_store_exactly_one_copy(zeo, processes):
+    _, blob_dir = zeo
     wheel = make_wheel("shared", "1.0", padding=3 * 1024 * 1024)
     index = FakeIndex()
     index.add("shared", wheel)
     with UpstreamServer(index) as upstream:
         # Slow enough that both processes are downloading at the same time.
         upstream.faults["/files/" + wheel.filename] = Fault("slow", seconds=0.05)
-        servers = [
-            LocalshopServer(tmp_path / f"p{i}", settings=_zeo_settings(address, tmp_path / f"cache{i}", upstream))
-            for i in range(2)
-        ]
+        servers = processes(upstream)
         for server in servers:
-            server.start()
-        try:
-            for server in servers:
-                assert server.project_json("shared")["files"][0]["filename"] == wheel.filename
-            url = "/repo/default/shared/1.0/" + wheel.filename
-            with ThreadPoolExecutor(4) as pool:
-                bodies = list(pool.map(
-                    lambda s: requests.get(s.url + url, timeout=60).content, servers * 2
-                ))
-            assert {len(b) for b in bodies} == {len(wheel.data)}
-            assert all(b == wheel.data for b in bodies)
-            # Per-process locking: each process fetched once, at most.
-            assert upstream.count("/files/" + wheel.filename) <= 2
-            # Afterwards both serve the stored copy, and upstream is not asked again.
-            fetched = upstream.count("/files/" + wheel.filename)
-            for server in servers:
-                assert requests.get(server.url + url, timeout=60).content == wheel.data
-            assert upstream.count("/files/" + wheel.filename) == fetched
-        finally:
-            for server in servers:
-                server.stop()
+            assert server.project_json("shared")["files"][0]["filename"] == wheel.filename
+        url = "/repo/default/shared/1.0/" + wheel.filename
+        with ThreadPoolExecutor(4) as pool:
+            bodies = list(pool.map(
+                lambda s: requests.get(s.url + url, timeout=60).content, servers * 2
+            ))
+        assert all(b == wheel.data for b in bodies)
+        # Per-process locking: each process fetched once, at most.
+        fetched = upstream.count("/files/" + wheel.filename)
+        assert fetched <= 2
+        # Afterwards both serve the stored copy, and upstream is not asked again.
+        for server in servers:
+            assert requests.get(server.url + url, timeout=60).content == wheel.data
+        assert upstream.count("/files/" + wheel.filename) == fetched
+        for server in servers:
+            server.stop()
     stored = [p for p in blob_dir.rglob("*.blob") if p.stat().st_size == len(wheel.data)]
     assert len(stored) == 1, stored
 
 
-def test_the_command_line_works_while_the_server_runs(tmp_path, zeo):
-    address, _ = zeo
+def test_the_command_line_works_while_the_server_runs(processes):
     with UpstreamServer(FakeIndex()) as upstream:
-        server = LocalshopServer(tmp_path / "p", settings=_zeo_settings(address, tmp_path / "cache", upstream))
-        with server:
-            result = subprocess.run(
-                [str(BIN / "localshop"), "-c", str(server.ini), "user", "add", "dora", "--password-stdin"],
-                input="dora-secret\n", capture_output=True, text=True, env=server.process_env(),
-            )
-            assert result.returncode == 0, result.stderr
-            # The running server sees the new account at once.
-            r = requests.get(server.url + "/repo/default/", auth=("dora", "dora-secret"), timeout=10)
-            assert r.status_code == 200
-            assert os.path.exists(server.ini)
+        [server] = processes(upstream, 1)
+        result = subprocess.run(
+            [str(BIN / "localshop"), "-c", str(server.ini), "user", "add", "dora", "--password-stdin"],
+            input="dora-secret\n", capture_output=True, text=True, env=server.process_env(),
+        )
+        assert result.returncode == 0, result.stderr
+        # The running server sees the new account at once.
+        r = requests.get(server.url + "/repo/default/", auth=("dora", "dora-secret"), timeout=10)
+        assert r.status_code == 200
 
 
-def test_a_page_cached_in_one_process_changes_when_another_uploads(tmp_path, zeo):
-    address, _ = zeo
+def test_a_page_cached_in_one_process_changes_when_another_uploads(processes):
     with UpstreamServer(FakeIndex()) as upstream:
-        servers = [
-            LocalshopServer(tmp_path / f"p{i}", settings=_zeo_settings(address, tmp_path / f"cache{i}", upstream))
-            for i in range(2)
-        ]
-        for server in servers:
-            server.start()
-        try:
-            writer, reader = servers
+        writer, reader = processes(upstream)
 
-            def upload(version):
-                dist = make_wheel("across", version)
-                r = requests.post(writer.url + "/repo/default/", data=upload_fields(dist),
-                                  files={"content": (dist.filename, dist.data)},
-                                  auth=("admin", writer.admin_password), timeout=30)
-                assert r.status_code == 200, r.text
-                return dist
+        def upload(version):
+            dist = make_wheel("across", version)
+            r = requests.post(writer.url + "/repo/default/", data=upload_fields(dist),
+                              files={"content": (dist.filename, dist.data)},
+                              auth=("admin", writer.admin_password), timeout=30)
+            assert r.status_code == 200, r.text
+            return dist
 
-            first = upload("1.0")
-            assert set(reader.project_files("across")) == {first.filename}  # now cached there
-            second = upload("2.0")
-            assert set(reader.project_files("across")) == {first.filename, second.filename}
-        finally:
-            for server in servers:
-                server.stop()
+        first = upload("1.0")
+        assert set(reader.project_files("across")) == {first.filename}  # now cached there
+        second = upload("2.0")
+        assert set(reader.project_files("across")) == {first.filename, second.filename}
