@@ -142,10 +142,28 @@ def search(repository: Repository, query: str = "", limit: int = 500) -> tuple[l
     return found, False
 
 
-def find_release(repository: Repository, project: str, version: str) -> Release:
+def find_package(repository: Repository, project: str) -> Package:
     package: Package | None = repository.get(names.normalize(project))
     if package is None:
         raise RepositoryError(f"No project {project!r} in repository {repository.__name__}.")
+    return package
+
+
+def change_owners(root: Root, package: Package, *, add: tuple[str, ...] = (),
+                  remove: tuple[str, ...] = ()) -> None:
+    """Add or remove owners of a project: they upload its new versions, yank and delete."""
+    for name in add:
+        if name not in root.users:
+            raise RepositoryError(f"No user {name!r}.")
+        package.owners.add(name)
+    for name in remove:
+        if name not in package.owners:
+            raise RepositoryError(f"{name} is not an owner of {package.name}.")
+        package.owners.remove(name)
+
+
+def find_release(repository: Repository, project: str, version: str) -> Release:
+    package = find_package(repository, project)
     try:
         release = package.get(names.version_key(version))
     except names.InvalidName as e:

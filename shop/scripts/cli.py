@@ -172,6 +172,15 @@ def release_delete(root, args) -> str:
     return f"Deleted {args.project} {args.version}"
 
 
+# --- projects -----------------------------------------------------------------------------
+
+def project_owners(root, args) -> str:
+    repository = repositories.get_repository(root, args.repository)
+    package = repositories.find_package(repository, args.project)
+    repositories.change_owners(root, package, add=tuple(args.add or ()), remove=tuple(args.remove or ()))
+    return f"Owners of {package.name}: {', '.join(package.owners) or 'none (repository owners only)'}"
+
+
 def _bool(value: str) -> bool:
     if value.lower() in ("true", "yes", "on", "1"):
         return True
@@ -236,6 +245,14 @@ def parser() -> argparse.ArgumentParser:
                          help="reader, uploader, owner or none; repeatable; group:NAME=ROLE too")
         sub.set_defaults(func=func)
     repo.add_parser("list", help="list repositories").set_defaults(func=repository_list)
+
+    project = commands.add_parser("project", help="projects").add_subparsers(dest="action", required=True)
+    owners = project.add_parser("owners", help="show, add or remove a project's owners")
+    owners.add_argument("repository")
+    owners.add_argument("project")
+    owners.add_argument("--add", action="append", metavar="USER", help="repeatable")
+    owners.add_argument("--remove", action="append", metavar="USER", help="repeatable")
+    owners.set_defaults(func=project_owners)
 
     release = commands.add_parser("release", help="yank, unyank or delete a release")
     release = release.add_subparsers(dest="action", required=True)

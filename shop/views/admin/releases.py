@@ -1,11 +1,12 @@
 """Yanking, unyanking and deleting a release or one file: a confirmation page, then a POST."""
 from __future__ import annotations
 
-from pyramid.httpexceptions import HTTPFound
+from pyramid.httpexceptions import HTTPBadRequest, HTTPFound
 
 from ... import repositories
 from ...permissions import Permission
 from ...resources import Package, Release, ReleaseFile
+from .. import http_error
 from . import READ, page, template
 
 CONFIRM = template("confirm.pt")
@@ -80,3 +81,16 @@ def delete(context, request):
     repositories.delete(context)
     request.session.flash(f"Deleted {what}.")
     return HTTPFound(location=request.resource_url(package, "+browse"))
+
+
+@page(context=Package, name="+owners", request_method="POST", permission=Permission.MANAGE)
+def owners(context: Package, request):
+    """Add or remove an owner of the project (the form on its page)."""
+    user = request.POST.get("user", "").strip()
+    adding = request.POST.get("action") == "add"
+    try:
+        repositories.change_owners(request.root, context, **{"add" if adding else "remove": (user,)})
+    except repositories.RepositoryError as e:
+        raise http_error(HTTPBadRequest, str(e)) from None
+    request.session.flash(f"{'Added' if adding else 'Removed'} {user} as an owner of {context.name}.")
+    return HTTPFound(location=request.resource_url(context, "+browse"))
