@@ -4,8 +4,9 @@ One download per file per process. It writes to a temporary file on the blob fil
 hashing as the bytes pass; every client that asks meanwhile reads along from that file
 (``os.pread`` on its own descriptor), the first one included. The last byte is held back
 until size and sha256 are verified, so a bad download never reaches a client as a
-complete-looking file. A verified file becomes a blob with ``consumeFile`` in its own short
-transaction ("transaction-aware mirror"); anything else leaves no trace in the store.
+complete-looking file; once they are, the clients finish while the verified file becomes a
+blob with ``consumeFile`` in its own short transaction ("transaction-aware mirror").
+Anything else leaves no trace in the store.
 """
 from __future__ import annotations
 
@@ -71,6 +72,7 @@ class Download:
         self.started = False  # upstream answered with headers (size known if it said)
         self.written = 0
         self.state = "running"  # then "done" or "failed"
+        self.verified = False  # size and sha256 checked: clients may have the last byte
         self.error: str | None = None
         self.final_path: str | None = None
         fd, self.tmp_path = tempfile.mkstemp(dir=tmp_dir, prefix="mirror-", suffix=".part")
@@ -102,6 +104,9 @@ class Download:
                         self.cond.notify_all()
             self._write.close()
             self._verify(digest.hexdigest())
+            with self.cond:  # the clients finish now; storing is for the next ones
+                self.verified = True
+                self.cond.notify_all()
             final_path = store(self, digest.hexdigest())
         except Exception as e:  # any failure: readers abort, nothing is stored
             message = str(e) if isinstance(e, (DownloadFailed, UpstreamError)) else (
@@ -191,6 +196,8 @@ class _Follower:
 
     def _available(self) -> int | None:
         d = self.download
+        if d.verified:  # good bytes, even if storing them fails afterwards
+            return d.written
         if d.state == "failed":
             raise DownloadFailed(d.error)
         if d.state == "done":
@@ -211,7 +218,7 @@ class _Follower:
                 available = self._available()
                 if self.offset < available:
                     break
-                if d.state == "done":
+                if d.verified or d.state == "done":
                     raise StopIteration
                 if not d.cond.wait(self.idle_timeout):
                     raise DownloadFailed(f"no bytes from upstream for {self.idle_timeout:.0f} s")
@@ -257,6 +264,11 @@ class Downloads:
             threading.Thread(target=self._run, args=(download,), daemon=True,
                              name=f"mirror-{key.filename}").start()
         return download
+
+    def busy(self) -> bool:
+        """Whether a download is still running (or storing what it fetched)."""
+        with self._lock:
+            return bool(self._running)
 
     def _run(self, download: Download) -> None:
         try:

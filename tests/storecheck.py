@@ -6,6 +6,7 @@ open the stopped server's FileStorage read-only (``opened_storage(var_dir)``).
 from __future__ import annotations
 
 import hashlib
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,7 +55,11 @@ def app_db(app):
 
 @contextmanager
 def opened(app) -> Iterator:
-    """``opened_db`` for a WebTest app."""
+    """``opened_db`` for a WebTest app, once its downloads are stored (clients finish first)."""
+    downloads = app.app.registry.downloads
+    deadline = time.monotonic() + 10
+    while downloads.busy() and time.monotonic() < deadline:
+        time.sleep(0.01)
     with opened_db(app_db(app)) as root:
         yield root
 
