@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from . import names
-from .permissions import Role
 from .resources import Credential, Root, User
 from .security import LoginThrottle, VerifiedSecrets, check_password, hash_password, new_credential
 
@@ -129,5 +128,3 @@ def delete_credential(root: Root, access_key: str, owner: str | None = None) -> 
     get_credential(root, access_key, owner)
     root.credentials.remove(access_key)
 
-
-ROLES = tuple(r.value for r in Role)

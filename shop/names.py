@@ -20,7 +20,6 @@ _VALID_NAME = re.compile(r"^([A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])$", re.IGNORE
 # every file URL safe without quoting.
 _FILENAME_CHARS = re.compile(r"^[A-Za-z0-9._+!-]+$")
 SDIST_EXTENSIONS = (".tar.gz", ".zip")
-FILE_EXTENSIONS = (".whl",) + SDIST_EXTENSIONS
 
 
 class InvalidName(ValueError):

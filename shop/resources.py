@@ -299,10 +299,6 @@ class ReleaseFile(Persistent):
         self.yanked = False
         self.yanked_reason = ""
 
-    @property
-    def release(self) -> Release | None:
-        return self.__parent__
-
     def set_yanked(self, yanked: bool, reason: str = "") -> None:
         self.yanked = yanked
         self.yanked_reason = reason if yanked else ""

@@ -5,6 +5,8 @@ from urllib.parse import quote
 
 from pyramid.httpexceptions import HTTPMovedPermanently
 
+READ = ("GET", "HEAD")  # the methods of views that only read
+
 
 def http_error(cls, message: str, **kw):
     """An HTTP error whose reason phrase and plain-text body both say what was wrong."""

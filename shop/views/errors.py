@@ -24,9 +24,9 @@ from .. import mirror, names, simple
 from ..permissions import Permission
 from ..resources import Package, Repository
 from ..security import REALM
-from . import ensure_trailing_slash, http_error, traversed_url
+from . import READ, ensure_trailing_slash, http_error, traversed_url
 from .pypi_json import latest_release, project_json
-from .simple import READ, current_package, negotiated, page_response
+from .simple import current_package, negotiated, page_response
 
 
 def is_browser_page(request) -> bool:

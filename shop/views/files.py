@@ -18,9 +18,7 @@ from ..downloads import DownloadFailed
 from ..mirror import UpstreamError, is_visible
 from ..permissions import Permission
 from ..resources import CoreMetadata, ReleaseFile, Repository
-from . import http_error
-
-READ = ("GET", "HEAD")
+from . import READ, http_error
 CHUNK = 256 * 1024
 IMMUTABLE = "public, max-age=31536000, immutable"
 

@@ -10,9 +10,7 @@ from pyramid.view import view_config
 from .. import mirror, simple
 from ..permissions import Permission
 from ..resources import Package, Repository
-from . import ensure_trailing_slash, http_error
-
-READ = ("GET", "HEAD")
+from . import READ, ensure_trailing_slash, http_error
 
 
 # Bodies above this go to waitress as a file: it sends them without copying them into its

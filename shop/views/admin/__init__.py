@@ -21,8 +21,8 @@ from pyramid.view import view_config
 from ...permissions import Permission
 from ...resources import Repository
 from ...security import SESSION_COOKIE
+from .. import READ  # noqa: F401 (the admin modules import it from here)
 
-READ = ("GET", "HEAD")
 TEMPLATES = "shop:templates/"
 
 
