@@ -245,20 +245,13 @@ def _check_digests(given: dict[str, str], actual: dict[str, str], received: Rece
         computed = actual[algo]
         if algo == "blake2_256" and len(value) == 128:
             # distutils' upload command sends a full BLAKE2b-512 under this name.
-            computed = _blake2b_512(received.path)
+            with open(received.path, "rb") as f:
+                computed = hashlib.file_digest(f, "blake2b").hexdigest()
         if value != computed:
             raise UploadError(
                 f"Wrong {algo}_digest for {received.filename}: the client sent {value}, "
                 f"the received bytes hash to {computed}. The upload was damaged; try again."
             )
-
-
-def _blake2b_512(path: str) -> str:
-    digest = hashlib.blake2b()
-    with open(path, "rb") as f:
-        while chunk := f.read(1024 * 1024):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _check_contents(f: BinaryIO, dist: names.DistFilename) -> bytes | None:
