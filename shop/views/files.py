@@ -19,6 +19,7 @@ from ..mirror import UpstreamError, is_visible
 from ..permissions import Permission
 from ..resources import CoreMetadata, ReleaseFile, Repository
 from . import READ, http_error
+
 CHUNK = 256 * 1024
 IMMUTABLE = "public, max-age=31536000, immutable"
 
@@ -33,7 +34,7 @@ def blob_response(request, blob: Blob, *, sha256: str, size: int, content_type: 
         f = open(blob.committed(), "rb")
         wrapper = request.environ.get("wsgi.file_wrapper")
         response = Response(
-            app_iter=wrapper(f, CHUNK) if wrapper else FileIter(f, CHUNK),
+            app_iter=wrapper(ChunkedReads(f), CHUNK) if wrapper else FileIter(f, CHUNK),
             headerlist=[("Content-Type", content_type)],
             content_length=size,
         )
@@ -41,6 +42,37 @@ def blob_response(request, blob: Blob, *, sha256: str, size: int, content_type: 
     response.cache_control = IMMUTABLE
     response.conditional_response = True
     return response
+
+
+class ChunkedReads:
+    """A file for ``wsgi.file_wrapper`` that reads at most ``CHUNK`` bytes at a time.
+
+    waitress sends a file by asking it for as many bytes as the socket's send buffer holds
+    (``SO_SNDBUF``: 4 MiB on a loopback connection of a Linux machine), and then reads the part
+    it sent a second time only to step past it. So every connection downloading a file held
+    up to 8 MiB of copies. Here each read is capped, and the second read of the same bytes is
+    answered from the chunk just read: one ``CHUNK`` per connection, read from disk once.
+    """
+
+    def __init__(self, f) -> None:
+        self.file = f
+        self.seek, self.tell, self.close = f.seek, f.tell, f.close
+        self._last: bytes = b""
+        self._last_at = -1
+
+    def read(self, size: int = -1) -> bytes:
+        at = self.file.tell()
+        if at == self._last_at and 0 <= size <= len(self._last):
+            data = self._last if size == len(self._last) else self._last[:size]
+            self.file.seek(at + len(data))
+            self._last, self._last_at = b"", -1
+            return data
+        data = self.file.read(CHUNK if size < 0 or size > CHUNK else size)
+        self._last, self._last_at = data, at
+        return data
+
+    def seekable(self) -> bool:
+        return True
 
 
 def _sendfile_response(path: str, sendfile: tuple[str, str, str], content_type: str) -> Response:
