@@ -12,6 +12,7 @@ from pyramid_zodbconn import get_connection
 from .database import close_at_exit, initialize
 from .resources import app_root
 from .settings import ensure_storage_dirs, read_settings
+from .simple import PageCache
 
 __version__ = "2.0.0.dev0"
 
@@ -32,6 +33,8 @@ def main(global_config, **settings):
     settings.setdefault("tm.annotate_user", "false")
     with Configurator(settings=settings, root_factory=root_factory) as config:
         config.registry.shop_settings = shop_settings
+        # Simple pages, rendered once per change and shared by all threads.
+        config.registry.page_cache = PageCache(shop_settings.page_cache_size)
         # One transaction per request, aborted when the request fails or answers 4xx/5xx.
         config.include("pyramid_tm")
         # Replay requests that lost a ConflictError to a concurrent writer, after a pause.

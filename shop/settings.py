@@ -30,6 +30,8 @@ class Settings:
     # Let a front-end web server send blob files itself: ("x-accel-redirect", prefix, blob
     # directory) for nginx, ("x-sendfile", "", blob directory) for Apache or lighttpd.
     sendfile: tuple[str, str, str] | None = None
+    # Bytes of rendered simple pages each process keeps (least recently used go first).
+    page_cache_size: int = 256 * 1024**2
 
 
 def _int(settings: dict, key: str, default: int, minimum: int = 0) -> int:
@@ -170,6 +172,7 @@ def read_settings(settings: dict, environ: dict | None = None) -> Settings:
             str(settings.get("shop.default.read_networks") or ""), "shop.default.read_networks"
         ),
         sendfile=_sendfile(settings, "shop.sendfile"),
+        page_cache_size=_int(settings, "shop.page_cache_size", 256 * 1024**2),
     )
 
 

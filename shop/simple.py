@@ -1,10 +1,10 @@
 """The simple repository API: PEP 503 HTML and PEP 691 JSON pages, rendered once per change.
 
 Links on the pages are relative (``<version>/<filename>``), so one rendering serves every host
-name, and ``/simple/`` as well as ``/repo/default/``. Rendered pages are kept in ``_v_``
-attributes (per process and connection, never stored), keyed by a change counter of the
-object they describe (``Package.serial``, ``Repository.serial``): every change bumps the
-counter, and every process sees the new value in its next transaction.
+name, and ``/simple/`` as well as ``/repo/default/``. Rendered pages are kept in a
+``PageCache`` shared by every thread of the process (never stored), keyed by a change counter
+of the object they describe (``Package.serial``, ``Repository.serial``): every change bumps
+the counter, and every process sees the new value in its next transaction.
 """
 from __future__ import annotations
 
@@ -12,8 +12,10 @@ import functools
 import hashlib
 import html
 import json
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Iterable
+from typing import Callable, Hashable, Iterable
 
 from webob.acceptparse import create_accept_header
 
@@ -38,6 +40,74 @@ class Page:
     body: bytes
     content_type: str
     etag: str
+
+
+class PageCache:
+    """Rendered pages shared by every thread, and so every ZODB connection, of a process.
+
+    A page is kept under the oid of the object it shows and its content type, with the
+    version it was rendered from (the object's change counter, and what else changes the
+    page). A page rendered in a transaction that changed the counter (a mirror lookup that
+    learnt something new, say) is kept only once that transaction has committed the counter
+    as it was rendered: it may still abort, or commit a merge with a concurrent change.
+    Least recently used pages go first once ``max_bytes`` of bodies are kept.
+    """
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self._pages: OrderedDict[tuple, tuple[Hashable, Page]] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    def get(self, obj, content_type: str, version: Hashable, render: Callable[[], Page]) -> Page:
+        counter = obj.serial
+        committed = obj._p_oid is not None and counter._p_oid is not None and not counter._p_changed
+        if committed:
+            with self._lock:
+                hit = self._pages.get((obj._p_oid, content_type))
+                if hit is not None and hit[0] == version:
+                    self._pages.move_to_end((obj._p_oid, content_type))
+                    return hit[1]
+        page = render()
+        if committed:
+            self._keep(obj._p_oid, content_type, version, page)
+        else:
+            jar = _jar(obj)
+            if jar is not None:
+                jar.transaction_manager.get().addAfterCommitHook(
+                    self._after_commit, (obj, content_type, version, page)
+                )
+        return page
+
+    def _after_commit(self, success: bool, obj, content_type: str, version: Hashable, page: Page) -> None:
+        # A conflict resolved at commit (a concurrent change merged in) leaves a ghost.
+        if success and obj.serial._p_changed is False:
+            self._keep(obj._p_oid, content_type, version, page)
+
+    def _keep(self, oid: bytes, content_type: str, version: Hashable, page: Page) -> None:
+        if len(page.body) > self.max_bytes:
+            return
+        with self._lock:
+            old = self._pages.pop((oid, content_type), None)
+            if old is not None:
+                self._bytes -= len(old[1].body)
+            self._pages[(oid, content_type)] = (version, page)
+            self._bytes += len(page.body)
+            while self._bytes > self.max_bytes:
+                _, (_, dropped) = self._pages.popitem(last=False)
+                self._bytes -= len(dropped.body)
+
+    @property
+    def size(self) -> int:
+        """Bytes of page bodies kept."""
+        return self._bytes
+
+
+def _jar(obj):
+    """The ZODB connection of ``obj``, or of its nearest stored ancestor (new objects have none)."""
+    while obj is not None and obj._p_jar is None:
+        obj = getattr(obj, "__parent__", None)
+    return obj._p_jar if obj is not None else None
 
 
 def negotiate(request) -> str | None:
@@ -89,23 +159,18 @@ def visible_files(package: Package) -> list[ReleaseFile]:
     return files
 
 
-def project_page(package: Package, content_type: str) -> Page:
+def project_page(package: Package, content_type: str, cache: PageCache) -> Page:
     """The project page in ``content_type``, rendered at most once per change of the package."""
     # Offline, a repository offers only cached files: the same serial shows another page.
-    serial = (package.serial(), package.__parent__.offline)
-    cached = getattr(package, "_v_pages", None)
-    if cached is None or cached[0] != serial:
-        cached = package._v_pages = (serial, {})
-    pages = cached[1]
-    page = pages.get(content_type)
-    if page is None:
-        files = visible_files(package)
-        if content_type == JSON_V1:
-            page = _page(_project_json(package, files), JSON_V1)
-        else:
-            page = _page(_project_html(package, files), content_type)
-        pages[content_type] = page
-    return page
+    version = (package.serial(), package.__parent__.offline)
+    return cache.get(package, content_type, version, lambda: _render_project(package, content_type))
+
+
+def _render_project(package: Package, content_type: str) -> Page:
+    files = visible_files(package)
+    if content_type == JSON_V1:
+        return _page(_project_json(package, files), JSON_V1)
+    return _page(_project_html(package, files), content_type)
 
 
 def _project_json(package: Package, files: list[ReleaseFile]) -> str:
@@ -170,23 +235,17 @@ def _project_html(package: Package, files: list[ReleaseFile]) -> str:
 # --- root pages -------------------------------------------------------------------------
 
 
-def root_page(repository: Repository, content_type: str) -> Page:
+def root_page(repository: Repository, content_type: str, cache: PageCache) -> Page:
     """The list of projects, rendered once per change of the project list (in each process)."""
-    serial = repository.serial()
-    cached = getattr(repository, "_v_root_pages", None)
-    if cached is None or cached[0] != serial:
-        cached = (serial, {})
-        repository._v_root_pages = cached
-    pages = cached[1]
-    page = pages.get(content_type)
-    if page is None:
-        keys = list(repository.keys())  # normalized names: no package object is loaded
-        if content_type == JSON_V1:
-            page = _page(_root_json(keys), JSON_V1)
-        else:
-            page = _page(_root_html(keys), content_type)
-        pages[content_type] = page
-    return page
+    return cache.get(repository, content_type, repository.serial(),
+                     lambda: _render_root(repository, content_type))
+
+
+def _render_root(repository: Repository, content_type: str) -> Page:
+    keys = list(repository.keys())  # normalized names: no package object is loaded
+    if content_type == JSON_V1:
+        return _page(_root_json(keys), JSON_V1)
+    return _page(_root_html(keys), content_type)
 
 
 def _root_json(keys: Iterable[str]) -> str:

@@ -121,7 +121,8 @@ def missing_project(repository: Repository, request):
     ensure_trailing_slash(request)
     content_type = negotiated(request)
     package = current_package(request, repository, name)
-    return page_response(request, simple.project_page(package, content_type))
+    page = simple.project_page(package, content_type, request.registry.page_cache)
+    return page_response(request, page)
 
 
 @exception_view_config(ConflictError, last_retry_attempt=True)

@@ -66,7 +66,8 @@ def current_package(request, repository: Repository, name: str) -> Package:
 @view_config(context=Repository, request_method=READ, permission=Permission.VIEW)
 def repository_index(context: Repository, request) -> Response:
     ensure_trailing_slash(request)
-    return page_response(request, simple.root_page(context, negotiated(request)))
+    page = simple.root_page(context, negotiated(request), request.registry.page_cache)
+    return page_response(request, page)
 
 
 @view_config(context=Package, request_method=READ, permission=Permission.VIEW)
@@ -74,4 +75,5 @@ def project_index(context: Package, request) -> Response:
     ensure_trailing_slash(request)
     content_type = negotiated(request)
     package = current_package(request, context.__parent__, context.__name__)
-    return page_response(request, simple.project_page(package, content_type))
+    page = simple.project_page(package, content_type, request.registry.page_cache)
+    return page_response(request, page)

@@ -10,6 +10,7 @@ import ZODB.DemoStorage
 
 from shop.publishing import UploadForm, UploadResult, publish
 from shop.resources import bootstrap
+from shop.simple import PageCache
 
 
 @pytest.fixture
@@ -38,6 +39,12 @@ def root(conn, tm):
     app_root, _created = bootstrap(conn.root(), None)
     tm.commit()
     return app_root
+
+
+@pytest.fixture
+def pages():
+    """The process's page cache, as the app makes it."""
+    return PageCache(256 * 1024**2)
 
 
 @pytest.fixture

@@ -215,56 +215,116 @@ def test_unyanking_clears_the_reason():
 # --- cache invalidation -------------------------------------------------------------------
 
 
-def test_project_pages_are_rendered_once_per_change(repository):
+def test_project_pages_are_rendered_once_per_change(repository, pages, tm):
     package = project(repository, "demo", ("1.0", "demo-1.0.tar.gz"))
-    page = simple.project_page(package, simple.JSON_V1)
-    assert simple.project_page(package, simple.JSON_V1) is page
+    tm.commit()
+    page = simple.project_page(package, simple.JSON_V1, pages)
+    assert simple.project_page(package, simple.JSON_V1, pages) is page
 
 
-def test_package_changed_drops_the_cached_pages(repository):
+def test_package_changed_drops_the_cached_pages(repository, pages, tm):
     package = project(repository, "demo", ("1.0", "demo-1.0.tar.gz"))
-    page = simple.project_page(package, simple.JSON_V1)
+    tm.commit()
+    page = simple.project_page(package, simple.JSON_V1, pages)
     package.changed()
-    again = simple.project_page(package, simple.JSON_V1)
+    tm.commit()
+    again = simple.project_page(package, simple.JSON_V1, pages)
     assert again is not page and again.body == page.body  # rendered anew, same content
 
 
-def test_a_new_file_invalidates_the_project_page(repository):
+def committed_change(tm, package, pages, change, content_type=simple.JSON_V1):
+    """The page before and after a committed change (the page before is cached)."""
+    tm.commit()
+    before = simple.project_page(package, content_type, pages)
+    assert simple.project_page(package, content_type, pages) is before
+    change()
+    tm.commit()
+    return before, simple.project_page(package, content_type, pages)
+
+
+def test_a_new_file_invalidates_the_project_page(repository, pages, tm):
     package = project(repository, "demo", ("1.0", "demo-1.0.tar.gz"))
-    before = simple.project_page(package, simple.TEXT_HTML)
-    package["1"].add("demo-1.0.zip", release_file("demo-1.0.zip"))
-    after = simple.project_page(package, simple.TEXT_HTML)
+    before, after = committed_change(
+        tm, package, pages, lambda: package["1"].add("demo-1.0.zip", release_file("demo-1.0.zip")),
+        simple.TEXT_HTML,
+    )
     assert b"demo-1.0.zip" in after.body and after.etag != before.etag
 
 
-def test_a_new_release_invalidates_the_project_page(repository):
+def test_a_new_release_invalidates_the_project_page(repository, pages, tm):
     package = project(repository, "demo", ("1.0", "demo-1.0.tar.gz"))
-    before = simple.project_page(package, simple.JSON_V1)
-    package.add("2", Release("2.0")).add("demo-2.0.tar.gz", release_file("demo-2.0.tar.gz"))
-    after = simple.project_page(package, simple.JSON_V1)
+    before, after = committed_change(
+        tm, package, pages,
+        lambda: package.add("2", Release("2.0")).add("demo-2.0.tar.gz", release_file("demo-2.0.tar.gz")),
+    )
     assert b"demo-2.0.tar.gz" in after.body and after.etag != before.etag
 
 
-def test_removing_a_file_invalidates_the_project_page(repository):
+def test_removing_a_file_invalidates_the_project_page(repository, pages, tm):
     package = project(repository, "demo", ("1.0", "demo-1.0.tar.gz"), ("1.0", "demo-1.0.zip"))
-    before = simple.project_page(package, simple.JSON_V1)
-    package["1"].remove("demo-1.0.zip")
-    after = simple.project_page(package, simple.JSON_V1)
+    before, after = committed_change(tm, package, pages, lambda: package["1"].remove("demo-1.0.zip"))
     assert b"demo-1.0.zip" not in after.body and after.etag != before.etag
 
 
-def test_yanking_a_file_invalidates_the_project_page(repository):
+def test_yanking_a_file_invalidates_the_project_page(repository, pages, tm):
     package = project(repository, "demo", ("1.0", "demo-1.0.tar.gz"))
-    before = simple.project_page(package, simple.JSON_V1)
-    package["1"]["demo-1.0.tar.gz"].set_yanked(True, "broken")
-    after = simple.project_page(package, simple.JSON_V1)
+    before, after = committed_change(
+        tm, package, pages, lambda: package["1"]["demo-1.0.tar.gz"].set_yanked(True, "broken"),
+    )
     assert b'"yanked":"broken"' in after.body and after.etag != before.etag
 
 
-def test_a_change_committed_elsewhere_invalidates_the_project_page(db, repository, tm):
+def test_a_page_of_an_uncommitted_change_is_not_kept(repository, pages, tm):
     package = project(repository, "demo", ("1.0", "demo-1.0.tar.gz"))
     tm.commit()
-    before = simple.project_page(package, simple.JSON_V1)
+    committed = simple.project_page(package, simple.JSON_V1, pages)
+    package["1"]["demo-1.0.tar.gz"].set_yanked(True, "never committed")
+    assert b"never committed" in simple.project_page(package, simple.JSON_V1, pages).body
+    tm.abort()
+    package.changed()  # another transaction reaches the same serial with other contents
+    tm.commit()
+    page = simple.project_page(package, simple.JSON_V1, pages)
+    assert b"never committed" not in page.body and page.body == committed.body
+
+
+def test_a_page_rendered_before_its_change_commits_is_kept_after_the_commit(repository, pages, tm):
+    package = project(repository, "demo", ("1.0", "demo-1.0.tar.gz"))  # as a mirror lookup does
+    page = simple.project_page(package, simple.JSON_V1, pages)
+    tm.commit()
+    assert simple.project_page(package, simple.JSON_V1, pages) is page
+
+
+def test_every_connection_shares_one_rendering(db, repository, pages, tm):
+    project(repository, "demo", ("1.0", "demo-1.0.tar.gz"))
+    tm.commit()
+    page = simple.project_page(repository["demo"], simple.JSON_V1, pages)
+    conn = other_connection(db)
+    try:
+        other = app_root(conn).repositories["default"]["demo"]
+        assert simple.project_page(other, simple.JSON_V1, pages) is page
+    finally:
+        conn.close()
+
+
+def test_the_least_recently_used_pages_go_first(repository, tm):
+    for name in ("alpha", "beta", "gamma"):
+        project(repository, name, ("1.0", f"{name}-1.0.tar.gz"))
+    tm.commit()
+    size = len(simple.project_page(repository["alpha"], simple.JSON_V1, simple.PageCache(10**6)).body)
+    pages = simple.PageCache(2 * size + 10)  # room for two pages of this size
+    alpha = simple.project_page(repository["alpha"], simple.JSON_V1, pages)
+    beta = simple.project_page(repository["beta"], simple.JSON_V1, pages)
+    assert simple.project_page(repository["alpha"], simple.JSON_V1, pages) is alpha  # alpha used last
+    simple.project_page(repository["gamma"], simple.JSON_V1, pages)  # beta goes
+    assert pages.size <= pages.max_bytes
+    assert simple.project_page(repository["alpha"], simple.JSON_V1, pages) is alpha
+    assert simple.project_page(repository["beta"], simple.JSON_V1, pages) is not beta
+
+
+def test_a_change_committed_elsewhere_invalidates_the_project_page(db, repository, tm, pages):
+    package = project(repository, "demo", ("1.0", "demo-1.0.tar.gz"))
+    tm.commit()
+    before = simple.project_page(package, simple.JSON_V1, pages)
     conn = other_connection(db)
     try:
         with conn.transaction_manager:
@@ -272,18 +332,21 @@ def test_a_change_committed_elsewhere_invalidates_the_project_page(db, repositor
     finally:
         conn.close()
     tm.begin()  # a new transaction sees the other connection's commit
-    after = simple.project_page(package, simple.JSON_V1)
+    after = simple.project_page(package, simple.JSON_V1, pages)
     assert b'"yanked":"x"' in after.body and after.etag != before.etag
 
 
-def test_adding_and_removing_projects_invalidates_the_root_page(repository):
-    empty = simple.root_page(repository, simple.JSON_V1)
-    assert simple.root_page(repository, simple.JSON_V1) is empty
+def test_adding_and_removing_projects_invalidates_the_root_page(repository, pages, tm):
+    empty = simple.root_page(repository, simple.JSON_V1, pages)
+    assert simple.root_page(repository, simple.JSON_V1, pages) is empty
     project(repository, "demo")
-    with_demo = simple.root_page(repository, simple.JSON_V1)
+    tm.commit()
+    with_demo = simple.root_page(repository, simple.JSON_V1, pages)
     assert b'"demo"' in with_demo.body and with_demo.etag != empty.etag
+    assert simple.root_page(repository, simple.JSON_V1, pages) is with_demo
     repository.remove("demo")
-    assert simple.root_page(repository, simple.JSON_V1).body == empty.body
+    tm.commit()
+    assert simple.root_page(repository, simple.JSON_V1, pages).body == empty.body
 
 
 # --- concurrency ----------------------------------------------------------------------------
@@ -296,6 +359,30 @@ def file_db(tmp_path):
     db = ZODB.DB(storage)
     yield db
     db.close()
+
+
+def test_a_page_rendered_before_a_merged_commit_is_not_kept(file_db):
+    pages = simple.PageCache(10**6)
+    with file_db.transaction() as conn:
+        root, _ = bootstrap(conn.root(), None)
+        publish_as(root.repositories["default"], upload_form(make_sdist("demo", "1.0")))
+    first, second = other_connection(file_db), other_connection(file_db)
+    try:
+        for conn in (first, second):
+            conn.transaction_manager.begin()
+        package = app_root(first).repositories["default"]["demo"]
+        package["1"]["demo-1.0.tar.gz"].set_yanked(True, "first")
+        stale = simple.project_page(package, simple.JSON_V1, pages)  # before second's change
+        other = app_root(second).repositories["default"]["demo"]
+        other.add("2", Release("2.0")).add("demo-2.0.tar.gz", release_file("demo-2.0.tar.gz"))
+        second.transaction_manager.commit()
+        first.transaction_manager.commit()  # both serial bumps merge: not the page rendered
+        first.transaction_manager.begin()
+        page = simple.project_page(package, simple.JSON_V1, pages)
+        assert page is not stale and b'"2.0"' in page.body and b'"yanked":"first"' in page.body
+    finally:
+        first.close()
+        second.close()
 
 
 def test_concurrent_new_projects_in_one_repository_do_not_conflict(file_db):
@@ -321,7 +408,7 @@ def test_concurrent_new_projects_in_one_repository_do_not_conflict(file_db):
     (make_sdist("demo", "2.0"), make_sdist("demo", "3.0")),  # two new releases
     (make_wheel("demo", "1.0"), make_zip("demo-1.0.zip", {"demo-1.0/PKG-INFO": b""})),  # one release
 ], ids=["new releases", "files of one release"])
-def test_concurrent_uploads_to_one_project_do_not_conflict(file_db, dists):
+def test_concurrent_uploads_to_one_project_do_not_conflict(file_db, dists, pages):
     with file_db.transaction() as conn:
         root, _ = bootstrap(conn.root(), None)
         publish_as(root.repositories["default"], upload_form(make_sdist("demo", "1.0")))
@@ -332,10 +419,10 @@ def test_concurrent_uploads_to_one_project_do_not_conflict(file_db, dists):
             publish_as(app_root(conn).repositories["default"], upload_form(dist))
         first.transaction_manager.commit()
         package = app_root(first).repositories["default"]["demo"]
-        simple.project_page(package, simple.JSON_V1)  # cached in first, without second's file
+        simple.project_page(package, simple.JSON_V1, pages)  # cached in first, without second's file
         second.transaction_manager.commit()  # no ConflictError: nothing to retry
         first.transaction_manager.begin()
-        body = simple.project_page(package, simple.JSON_V1).body.decode()
+        body = simple.project_page(package, simple.JSON_V1, pages).body.decode()
         assert all(name in body for name in ("demo-1.0.tar.gz", *(d.filename for d in dists)))
     finally:
         first.close()

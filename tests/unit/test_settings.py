@@ -18,18 +18,21 @@ def test_defaults_when_nothing_is_set():
     assert settings.upstream_timeout == (10.0, 60.0)
     assert settings.index_ttl == 600
     assert settings.max_upload_size == GiB
+    assert settings.page_cache_size == 256 * 1024**2
     assert settings.admin_password is None
 
 
 def test_values_are_parsed():
     settings = read_settings(
         {"shop.upstream": "http://mirror.invalid/simple", "shop.upstream.timeout": "2, 30",
-         "shop.mirror.index_ttl": " 0 ", "shop.max_upload_size": "1000", "shop.secret": "s"},
+         "shop.mirror.index_ttl": " 0 ", "shop.max_upload_size": "1000", "shop.secret": "s",
+         "shop.page_cache_size": "0"},
         environ={"LOCALSHOP_ADMIN_PASSWORD": "pw"},
     )
     assert settings.upstream == "http://mirror.invalid/simple/"
     assert settings.upstream_timeout == (2.0, 30.0)
     assert (settings.index_ttl, settings.max_upload_size, settings.admin_password) == (0, 1000, "pw")
+    assert settings.page_cache_size == 0  # keeps no page
 
 
 @pytest.mark.parametrize("value", ["none", "off", "", " None "])
@@ -46,6 +49,8 @@ def test_one_timeout_is_both_connect_and_read():
     ("shop.max_upload_size", "0"),
     ("shop.max_upload_size", "-1"),
     ("shop.max_upload_size", "1.5"),
+    ("shop.page_cache_size", "256M"),
+    ("shop.page_cache_size", "-1"),
     ("shop.mirror.index_ttl", "ten minutes"),
     ("shop.mirror.index_ttl", "-5"),
     ("shop.upstream", "ftp://mirror.invalid/simple/"),

@@ -85,16 +85,16 @@ def package(repository):
     return repository["demo"]
 
 
-def test_project_json_lists_versions_once_in_pep_440_order(package):
-    page = json.loads(simple.project_page(package, simple.JSON_V1).body)
+def test_project_json_lists_versions_once_in_pep_440_order(package, pages):
+    page = json.loads(simple.project_page(package, simple.JSON_V1, pages).body)
     assert page["meta"] == {"api-version": "1.1"} and page["name"] == "demo"
     assert page["versions"] == ["1.0", "1.9", "1.10"]
     assert [f["filename"] for f in page["files"]] == [
         "demo-1.0-py3-none-any.whl", "demo-1.0.tar.gz", "demo-1.9.tar.gz", "demo-1.10.tar.gz"]
 
 
-def test_project_json_files_carry_every_pep_691_and_700_key(package):
-    page = json.loads(simple.project_page(package, simple.JSON_V1).body)
+def test_project_json_files_carry_every_pep_691_and_700_key(package, pages):
+    page = json.loads(simple.project_page(package, simple.JSON_V1, pages).body)
     wheel, sdist = page["files"][:2]
     file = package["1"]["demo-1.0-py3-none-any.whl"]
     assert wheel == {
@@ -117,8 +117,8 @@ def test_upload_time_has_microseconds_and_a_z():
     assert simple.upload_time(file) == "2024-05-06T07:08:09.000010Z"
 
 
-def test_project_html_links_carry_hash_and_escaped_attributes(package):
-    body = simple.project_page(package, simple.TEXT_HTML).body.decode()
+def test_project_html_links_carry_hash_and_escaped_attributes(package, pages):
+    body = simple.project_page(package, simple.TEXT_HTML, pages).body.decode()
     wheel = package["1"]["demo-1.0-py3-none-any.whl"]
     assert '<meta name="pypi:repository-version" content="1.1">' in body
     assert (
@@ -130,32 +130,32 @@ def test_project_html_links_carry_hash_and_escaped_attributes(package):
     ) in body
 
 
-def test_yanked_files_are_marked_with_their_reason(package):
+def test_yanked_files_are_marked_with_their_reason(package, pages):
     package["1"]["demo-1.0.tar.gz"].set_yanked(True, "use <1.1>")
     package["1.9"]["demo-1.9.tar.gz"].set_yanked(True)
-    body = simple.project_page(package, simple.TEXT_HTML).body.decode()
+    body = simple.project_page(package, simple.TEXT_HTML, pages).body.decode()
     assert 'data-yanked="use &lt;1.1&gt;">demo-1.0.tar.gz</a>' in body
     assert 'data-yanked="">demo-1.9.tar.gz</a>' in body
-    files = {f["filename"]: f for f in json.loads(simple.project_page(package, simple.JSON_V1).body)["files"]}
+    files = {f["filename"]: f for f in json.loads(simple.project_page(package, simple.JSON_V1, pages).body)["files"]}
     assert files["demo-1.0.tar.gz"]["yanked"] == "use <1.1>"
     assert files["demo-1.9.tar.gz"]["yanked"] is True
     assert files["demo-1.10.tar.gz"]["yanked"] is False
 
 
-def test_html_pages_say_their_charset_and_v1_types_are_exact(package):
-    assert simple.project_page(package, simple.TEXT_HTML).content_type == "text/html; charset=utf-8"
-    assert simple.project_page(package, simple.HTML_V1).content_type == simple.HTML_V1
-    assert simple.project_page(package, simple.JSON_V1).content_type == simple.JSON_V1
+def test_html_pages_say_their_charset_and_v1_types_are_exact(package, pages):
+    assert simple.project_page(package, simple.TEXT_HTML, pages).content_type == "text/html; charset=utf-8"
+    assert simple.project_page(package, simple.HTML_V1, pages).content_type == simple.HTML_V1
+    assert simple.project_page(package, simple.JSON_V1, pages).content_type == simple.JSON_V1
 
 
-def test_root_page_lists_normalized_names_in_both_formats(package, repository):
-    page = json.loads(simple.root_page(repository, simple.JSON_V1).body)
+def test_root_page_lists_normalized_names_in_both_formats(package, repository, pages):
+    page = json.loads(simple.root_page(repository, simple.JSON_V1, pages).body)
     assert page == {"meta": {"api-version": "1.1"}, "projects": [{"name": "demo"}]}
-    body = simple.root_page(repository, simple.TEXT_HTML).body.decode()
+    body = simple.root_page(repository, simple.TEXT_HTML, pages).body.decode()
     assert '<meta name="pypi:repository-version" content="1.1">' in body
     assert '<a href="demo/">demo</a>' in body
 
 
-def test_the_etag_is_a_digest_of_the_body(package):
-    page = simple.project_page(package, simple.JSON_V1)
-    assert len(page.etag) == 32 and page.etag != simple.project_page(package, simple.TEXT_HTML).etag
+def test_the_etag_is_a_digest_of_the_body(package, pages):
+    page = simple.project_page(package, simple.JSON_V1, pages)
+    assert len(page.etag) == 32 and page.etag != simple.project_page(package, simple.TEXT_HTML, pages).etag
