@@ -27,6 +27,7 @@ from ZODB.POSException import ConflictError
 from .database import root_transaction
 from .mirror import Upstream, UpstreamError
 from .resources import ReleaseFile, app_root, blob_from_file
+from .simple import PageCache, render_ahead
 
 log = logging.getLogger(__name__)
 
@@ -241,9 +242,11 @@ def _file_chunks(f) -> Iterator[bytes]:
 class Downloads:
     """The downloads of one process: at most one per file, shared by every client that asks."""
 
-    def __init__(self, db, upstream: Upstream, background_workers: int = 4) -> None:
+    def __init__(self, db, upstream: Upstream, page_cache: PageCache | None = None,
+                 background_workers: int = 4) -> None:
         self.db = db
         self.upstream = upstream
+        self.page_cache = page_cache
         self._lock = threading.Lock()
         self._running: dict[FileKey, Download] = {}
         self._pool = ThreadPoolExecutor(background_workers, thread_name_prefix="mirror")
@@ -282,8 +285,10 @@ class Downloads:
         """Hand the verified file to the database in a short transaction; return its blob path."""
 
         metadata = _wheel_metadata(download.tmp_path) if download.key.filename.endswith(".whl") else None
+        page_changed = False
 
         def attach(file: ReleaseFile, path: str) -> None:
+            nonlocal page_changed
             file.blob = blob_from_file(file._p_jar, path)
             changed = (file.sha256, file.size) != (sha256, download.written)
             # Upstream had not said (an HTML page without hashes or sizes): now we know.
@@ -296,8 +301,18 @@ class Downloads:
                 changed = True
             if changed:
                 file.__parent__.changed()
+            page_changed = changed
 
-        return store_blob(self.db, download.key, download.tmp_path, attach, lambda f: f.blob)
+        path = store_blob(self.db, download.key, download.tmp_path, attach, lambda f: f.blob)
+        if page_changed and self.page_cache is not None:
+            try:
+                with root_transaction(self.db) as root:
+                    file = download.key.locate(root)
+                    if file is not None:
+                        render_ahead(file.__parent__.__parent__, self.page_cache)
+            except Exception:  # the file is stored: a page not rendered ahead is no failure
+                log.exception("mirror: rendering the pages of %s ahead failed", download.key.filename)
+        return path
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
@@ -415,5 +430,5 @@ class MetadataFetches:
 
 def includeme(config) -> None:
     db = config.registry._zodb_databases[""]
-    config.registry.downloads = Downloads(db, config.registry.upstream)
+    config.registry.downloads = Downloads(db, config.registry.upstream, config.registry.page_cache)
     config.registry.metadata_fetches = MetadataFetches(db, config.registry.upstream)

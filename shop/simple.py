@@ -97,6 +97,11 @@ class PageCache:
                 _, (_, dropped) = self._pages.popitem(last=False)
                 self._bytes -= len(dropped.body)
 
+    def content_types(self, obj) -> list[str]:
+        """The content types of the pages kept for ``obj``, of any version."""
+        with self._lock:
+            return [content_type for oid, content_type in self._pages if oid == obj._p_oid]
+
     @property
     def size(self) -> int:
         """Bytes of page bodies kept."""
@@ -164,6 +169,16 @@ def project_page(package: Package, content_type: str, cache: PageCache) -> Page:
     # Offline, a repository offers only cached files: the same serial shows another page.
     version = (package.serial(), package.__parent__.offline)
     return cache.get(package, content_type, version, lambda: _render_project(package, content_type))
+
+
+def render_ahead(package: Package, cache: PageCache) -> None:
+    """Render again, now, the pages of ``package`` that clients asked for before it changed.
+
+    For changes made outside a request (a mirrored file stored in the background), so that
+    the next client does not wait for a big project's page.
+    """
+    for content_type in cache.content_types(package):
+        project_page(package, content_type, cache)
 
 
 def _render_project(package: Package, content_type: str) -> Page:

@@ -6,11 +6,13 @@ fail their own sha256 (``assert_app_store_consistent``).
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import time
 
 import pytest
 
+from shop import simple
 from shop.downloads import DownloadFailed
 from tests.factories import make_sdist, make_wheel, upload_fields
 from tests.storecheck import app_db, assert_app_store_consistent, opened, stored
@@ -633,3 +635,24 @@ def test_offline_pypi_json_lists_only_cached_files(mirror, upstream):
 
     listed = {f["filename"] for files in data["releases"].values() for f in files}
     assert listed == {cached.filename}
+
+
+def test_a_page_a_stored_file_changed_is_rendered_before_the_next_client_asks(mirror, upstream):
+    wheel = publish(upstream, "app-one")
+    upstream.index.file(wheel.filename).metadata = None  # upstream offers no .metadata for it
+    app = mirror()
+    assert files_of(app, "app-one")[wheel.filename]["core-metadata"] is False  # the page is kept
+
+    app.get(file_url(app, "app-one", wheel.filename))  # stored, with the wheel's own METADATA
+
+    def rendered_at_request_time():
+        raise AssertionError("the page was not rendered ahead")
+
+    with opened(app) as root:
+        package = root.repositories["default"]["app-one"]
+        kept = app.app.registry.page_cache.get(
+            package, simple.JSON_V1, (package.serial(), False), rendered_at_request_time
+        )
+    metadata = stored(app, wheel.filename).metadata_sha256
+    assert json.loads(kept.body)["files"][0]["core-metadata"] == {"sha256": metadata}
+    assert files_of(app, "app-one")[wheel.filename]["core-metadata"] == {"sha256": metadata}
