@@ -7,6 +7,7 @@ is sent upstream while the file is stored in the background.
 from __future__ import annotations
 
 import os
+from typing import Iterator
 from urllib.parse import quote
 
 from pyramid.httpexceptions import HTTPBadGateway, HTTPFound, HTTPNotFound
@@ -33,15 +34,48 @@ def blob_response(request, blob: Blob, *, sha256: str, size: int, content_type: 
         # Opened by path: the file stays readable after the request's connection is closed.
         f = open(blob.committed(), "rb")
         wrapper = request.environ.get("wsgi.file_wrapper")
+        if request.range is not None:
+            # WebOb answers 206 with the part asked for (or 416), read from where it starts;
+            # uv reads a wheel's METADATA this way, pip resumes broken downloads.
+            app_iter = RangeFileIter(f)
+        elif wrapper is not None:
+            app_iter = wrapper(ChunkedReads(f), CHUNK)
+        else:
+            app_iter = FileIter(f, CHUNK)
         response = Response(
-            app_iter=wrapper(ChunkedReads(f), CHUNK) if wrapper else FileIter(f, CHUNK),
-            headerlist=[("Content-Type", content_type)],
-            content_length=size,
+            app_iter=app_iter, headerlist=[("Content-Type", content_type)], content_length=size,
         )
+        response.accept_ranges = "bytes"
     response.etag = sha256
     response.cache_control = IMMUTABLE
     response.conditional_response = True
     return response
+
+
+class RangeFileIter:
+    """A file as an app_iter that WebOb can narrow to one byte range (``Range``)."""
+
+    def __init__(self, f) -> None:
+        self.file = f
+        self.start, self.stop = 0, None
+
+    def app_iter_range(self, start: int, stop: int | None) -> "RangeFileIter":
+        self.start, self.stop = start, stop
+        return self
+
+    def __iter__(self) -> Iterator[bytes]:
+        self.file.seek(self.start)
+        left = None if self.stop is None else self.stop - self.start
+        while left is None or left > 0:
+            data = self.file.read(CHUNK if left is None else min(CHUNK, left))
+            if not data:
+                return
+            if left is not None:
+                left -= len(data)
+            yield data
+
+    def close(self) -> None:
+        self.file.close()
 
 
 class ChunkedReads:

@@ -80,6 +80,13 @@ def test_uploaded_files_download_byte_for_byte_with_the_wheel_metadata_beside(
     assert b"Name: E2E.Demo\nVersion: 1.0\n" in metadata
 
 
+def test_a_byte_range_of_a_file_comes_through_waitress(server, published):
+    url = f"{server.url}/simple/{published.project}/1/{published.wheel.filename}"
+    status, headers, tail = server.request(url, headers={"Range": "bytes=-22"})  # the zip's end record
+    assert (status, tail) == (206, published.wheel.data[-22:])
+    assert headers["Content-Range"].endswith(f"/{len(published.wheel.data)}")
+
+
 # --- pip --------------------------------------------------------------------------------------
 
 

@@ -42,6 +42,38 @@ def test_head_gives_the_headers_without_the_bytes(demo):
     assert r.headers["ETag"] == f'"{WHEEL.sha256}"'
 
 
+def test_byte_ranges_are_offered_and_served(demo):
+    path = f"/simple/demo/1/{WHEEL.filename}"
+    size = len(WHEEL.data)
+    assert demo.head(path).headers["Accept-Ranges"] == "bytes"
+
+    tail = demo.get(path, headers={"Range": "bytes=-100"}, status=206)  # a zip's directory
+    middle = demo.get(path, headers={"Range": "bytes=10-19"}, status=206)
+    rest = demo.get(path, headers={"Range": f"bytes={size - 5}-"}, status=206)  # a resumed download
+
+    assert tail.body == WHEEL.data[-100:]
+    assert tail.headers["Content-Range"] == f"bytes {size - 100}-{size - 1}/{size}"
+    assert tail.headers["Content-Length"] == "100"
+    assert middle.body == WHEEL.data[10:20]
+    assert rest.body == WHEEL.data[-5:]
+
+
+def test_a_range_beyond_the_end_is_416_and_a_stale_if_range_gets_the_whole_file(demo):
+    path = f"/simple/demo/1/{WHEEL.filename}"
+    size = len(WHEEL.data)
+    r = demo.get(path, headers={"Range": f"bytes={size + 10}-"}, status=416)
+    assert r.headers["Content-Range"] == f"bytes */{size}"
+    whole = demo.get(path, headers={"Range": "bytes=0-9", "If-Range": '"not-the-etag"'}, status=200)
+    assert whole.body == WHEEL.data
+    part = demo.get(path, headers={"Range": "bytes=0-9", "If-Range": f'"{WHEEL.sha256}"'}, status=206)
+    assert part.body == WHEEL.data[:10]
+
+
+def test_head_with_a_range_answers_206_without_bytes(demo):
+    r = demo.head(f"/simple/demo/1/{WHEEL.filename}", headers={"Range": "bytes=0-9"}, status=206)
+    assert r.body == b"" and r.headers["Content-Length"] == "10"
+
+
 @pytest.mark.parametrize("path", [f"/simple/demo/1/{WHEEL.filename}",
                                   f"/simple/demo/1/{WHEEL.filename}.metadata"])
 def test_if_none_match_with_the_etag_is_a_304(demo, path):
