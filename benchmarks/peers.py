@@ -342,3 +342,36 @@ class Nginx(Peer):
                 yield Server(self.name, base, proc.pid, base + "/simple/", None, log=log)
             finally:
                 stop(proc)
+
+
+# --- waitress alone ----------------------------------------------------------------------
+
+
+class BareWaitress(Peer):
+    """The project's waitress serving the static copy from memory (``static_wsgi.py``): the
+    floor of localshop's own server, with none of localshop's work per request."""
+
+    name = "waitress"
+    kinds = ("hosted",)
+
+    def prepare(self) -> None:
+        self.exe = Path(sys.executable).parent / "waitress-serve"
+        if not self.exe.exists():
+            raise Unavailable(f"{self.exe} is missing: run 'make' first")
+        self.version = pip_version(Path(sys.executable).parent, "waitress")
+
+    @contextlib.contextmanager
+    def start(self, setup: Setup) -> Iterator[Server]:
+        with tempfile.TemporaryDirectory(prefix="waitress-bench-") as tmp:
+            port = free_port()
+            log = Path(tmp) / "server.log"
+            env = dict(os.environ, BENCH_STATIC_ROOT=str(setup.fixture.static_dir))
+            proc = spawn([str(self.exe), "--threads", "8", "--listen", f"127.0.0.1:{port}",
+                          "--call", "benchmarks.static_wsgi:make_app"], log, cwd=REPO, env=env)
+            base = f"http://127.0.0.1:{port}"
+            try:
+                wait_until_up(base + "/simple/", proc, log)
+                yield Server(self.name, base, proc.pid, base + "/simple/", None, log=log)
+            finally:
+                stop(proc)
+

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from .scenarios import DOWNLOAD, MIRROR, PROJECT_PAGE, RSS_LIMIT, ROOT_PAGE, UPLOAD, Options, Row
 from .memory import MiB
 
-ORDER = ["localshop", "devpi", "pypiserver", "proxpi", "nginx", "upstream"]
+ORDER = ["localshop", "devpi", "pypiserver", "proxpi", "nginx", "waitress", "upstream"]
 ARROWS = {"higher": "↑", "lower": "↓", "": ""}
 
 

@@ -27,14 +27,15 @@ if __package__ in (None, ""):  # run as a script: make ``benchmarks`` importable
     __package__ = "benchmarks"
 
 from . import fixtures, load, report  # noqa: E402
-from .peers import Devpi, Nginx, Proxpi, PypiServer  # noqa: E402
+from .peers import BareWaitress, Devpi, Nginx, Proxpi, PypiServer  # noqa: E402
 from .scenarios import SCENARIOS, Options, Row, Scenario, mirror_direct  # noqa: E402
 from .server import REPO, Localshop, Peer, Setup, Unavailable  # noqa: E402
 from .upstream import upstream  # noqa: E402
 
 README = Path(__file__).resolve().parent / "README.md"
 BEGIN, END = "<!-- results: written by run.py -->", "<!-- end of results -->"
-PEERS = {"devpi": Devpi, "pypiserver": PypiServer, "proxpi": Proxpi, "nginx": Nginx}
+PEERS = {"devpi": Devpi, "pypiserver": PypiServer, "proxpi": Proxpi, "nginx": Nginx,
+         "waitress": BareWaitress}
 
 
 def machine() -> dict[str, str]:
