@@ -55,10 +55,10 @@ def app_db(app):
 
 @contextmanager
 def opened(app) -> Iterator:
-    """``opened_db`` for a WebTest app, once its downloads are stored (clients finish first)."""
-    downloads = app.app.registry.downloads
+    """``opened_db`` for a WebTest app, once its downloads and metadata are stored (clients finish first)."""
+    registry = app.app.registry
     deadline = time.monotonic() + 10
-    while downloads.busy() and time.monotonic() < deadline:
+    while (registry.downloads.busy() or registry.metadata_fetches.busy()) and time.monotonic() < deadline:
         time.sleep(0.01)
     with opened_db(app_db(app)) as root:
         yield root
