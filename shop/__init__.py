@@ -11,6 +11,7 @@ from pyramid_zodbconn import get_connection
 
 from .database import close_at_exit, initialize
 from .resources import app_root
+from .security import use_argon2_profile
 from .settings import ensure_storage_dirs, read_settings
 from .simple import PageCache
 
@@ -25,6 +26,7 @@ def root_factory(request):
 def main(global_config, **settings):
     """The WSGI application (the ``paste.app_factory`` entry point)."""
     shop_settings = read_settings(settings)  # stops start-up naming any bad shop.* key
+    use_argon2_profile(shop_settings.argon2_profile)
     limit_malloc_arenas()
     ensure_storage_dirs(settings.get("zodbconn.uri", ""))
     settings.setdefault("tm.manager_hook", "pyramid_tm.explicit_manager")

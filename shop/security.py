@@ -18,6 +18,7 @@ import time
 from collections import OrderedDict, defaultdict, deque
 from dataclasses import dataclass
 
+import argon2.profiles
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from pyramid.authentication import extract_http_basic_credentials
@@ -41,7 +42,16 @@ log = logging.getLogger(__name__)
 
 REALM = "localshop"
 LAST_USED_RESOLUTION = datetime.timedelta(minutes=5)  # how stale "last used" may be
-_hasher = PasswordHasher()
+_hasher = PasswordHasher()  # argon2-cffi's default: RFC 9106's low-memory profile
+
+
+def use_argon2_profile(name: str) -> None:
+    """Make new password hashes with one of ``argon2.profiles`` (``shop.argon2_profile``).
+
+    Checking a password uses the parameters stored in its hash, whatever the profile now.
+    """
+    global _hasher
+    _hasher = PasswordHasher.from_parameters(getattr(argon2.profiles, name))
 
 
 def hash_password(password: str) -> str:

@@ -7,6 +7,7 @@ import secrets
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
+import argon2.profiles
 from pypi_simple import PYPI_SIMPLE_ENDPOINT
 
 GiB = 1024**3
@@ -32,6 +33,8 @@ class Settings:
     sendfile: tuple[str, str, str] | None = None
     # Bytes of rendered simple pages each process keeps (least recently used go first).
     page_cache_size: int = 256 * 1024**2
+    # The argon2-cffi profile new password hashes are made with (argon2.profiles).
+    argon2_profile: str = "RFC_9106_LOW_MEMORY"
 
 
 def _int(settings: dict, key: str, default: int, minimum: int = 0) -> int:
@@ -156,6 +159,19 @@ def _blob_dir(uri: str) -> str | None:
     return None
 
 
+ARGON2_PROFILES = ("RFC_9106_LOW_MEMORY", "RFC_9106_HIGH_MEMORY", "CHEAPEST")
+
+
+def _argon2_profile(settings: dict, key: str) -> str:
+    raw = str(settings.get(key) or "").strip()
+    if not raw:
+        return ARGON2_PROFILES[0]
+    name = raw.upper()
+    if name not in ARGON2_PROFILES or not hasattr(argon2.profiles, name):
+        raise SettingsError(f"{key} = {raw!r}: expected one of {', '.join(ARGON2_PROFILES)}")
+    return name
+
+
 def read_settings(settings: dict, environ: dict | None = None) -> Settings:
     """Validate the ``shop.*`` keys of the ini file; raise SettingsError naming a bad key."""
     environ = os.environ if environ is None else environ
@@ -173,6 +189,7 @@ def read_settings(settings: dict, environ: dict | None = None) -> Settings:
         ),
         sendfile=_sendfile(settings, "shop.sendfile"),
         page_cache_size=_int(settings, "shop.page_cache_size", 256 * 1024**2),
+        argon2_profile=_argon2_profile(settings, "shop.argon2_profile"),
     )
 
 

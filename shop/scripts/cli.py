@@ -10,6 +10,7 @@ from pyramid.paster import get_appsettings
 
 from .. import accounts, repositories
 from ..database import DatabaseBusy, initialize, open_database, root_transaction
+from ..security import use_argon2_profile
 from ..settings import SettingsError, read_settings
 
 
@@ -272,6 +273,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = get_appsettings(args.config)
         shop_settings = read_settings(settings)
+        use_argon2_profile(shop_settings.argon2_profile)
         db = open_database(settings["zodbconn.uri"])
     except (SettingsError, DatabaseBusy, FileNotFoundError, KeyError) as e:
         print(f"localshop: {e}", file=sys.stderr)

@@ -35,19 +35,14 @@ def upstream():
 
 
 @pytest.fixture
-def mirror(make_app, upstream, monkeypatch):
+def mirror(make_app, upstream):
     """Build the app mirroring ``upstream`` (or ``up``); extra settings as keyword arguments."""
-    import argon2
-
-    import shop.security
-
-    # The same argon2id, at its lowest cost: the default spends ~0.4 s per app and upload.
-    monkeypatch.setattr(shop.security, "_hasher",
-                        argon2.PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
     apps = []
 
     def factory(up=None, **settings):
-        app = make_app(**{"shop.upstream": (up or upstream).url, **settings})
+        # argon2id at its lowest cost: the default spends ~0.4 s per app and upload.
+        app = make_app(**{"shop.upstream": (up or upstream).url, "shop.argon2_profile": "cheapest",
+                          **settings})
         apps.append(app)
         return app
 

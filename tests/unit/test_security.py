@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from shop.security import VerifiedSecrets, ensure_admin, hash_password
+from shop.security import VerifiedSecrets, ensure_admin, hash_password, use_argon2_profile
 
 
 @pytest.fixture(scope="module")
@@ -67,3 +67,15 @@ def test_ensure_admin_generates_a_password_to_show_once(root):
     generated = ensure_admin(root, None)
     assert generated and len(generated) >= 20
     assert VerifiedSecrets().verify(root.users["admin"].password_hash, generated)
+
+
+def test_the_argon2_profile_sets_the_cost_of_new_hashes_and_old_ones_still_verify():
+    try:
+        use_argon2_profile("RFC_9106_LOW_MEMORY")
+        strong = hash_password("pw")
+        use_argon2_profile("CHEAPEST")
+        cheap = hash_password("pw")
+        assert "$m=65536,t=3,p=4$" in strong and "$m=8,t=1,p=1$" in cheap
+        assert VerifiedSecrets().verify(strong, "pw") and VerifiedSecrets().verify(cheap, "pw")
+    finally:
+        use_argon2_profile("RFC_9106_LOW_MEMORY")

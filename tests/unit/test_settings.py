@@ -19,6 +19,7 @@ def test_defaults_when_nothing_is_set():
     assert settings.index_ttl == 600
     assert settings.max_upload_size == GiB
     assert settings.page_cache_size == 256 * 1024**2
+    assert settings.argon2_profile == "RFC_9106_LOW_MEMORY"
     assert settings.admin_password is None
 
 
@@ -49,6 +50,8 @@ def test_one_timeout_is_both_connect_and_read():
     ("shop.max_upload_size", "0"),
     ("shop.max_upload_size", "-1"),
     ("shop.max_upload_size", "1.5"),
+    ("shop.argon2_profile", "fast"),
+    ("shop.argon2_profile", "PRE_21_2"),
     ("shop.page_cache_size", "256M"),
     ("shop.page_cache_size", "-1"),
     ("shop.mirror.index_ttl", "ten minutes"),
