@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
@@ -44,6 +45,12 @@ class ReceivedFile:
             pass
 
 
+# hashlib lets go of the GIL while it hashes more than 2 KiB: big chunks are hashed by these
+# threads, one digest each, while the request's thread computes sha256 and writes the file.
+_HASHING = ThreadPoolExecutor(2, thread_name_prefix="upload-hash")
+PARALLEL_HASHING = 64 * 1024
+
+
 class FileSink:
     """Writes chunks to a temporary file, hashing them and enforcing a size limit."""
 
@@ -57,6 +64,7 @@ class FileSink:
             "sha256": hashlib.sha256(),
             "blake2_256": hashlib.blake2b(digest_size=32),
         }
+        self._aside = [self.digests["md5"], self.digests["blake2_256"]]
 
     def write(self, data) -> None:
         self.file.size += len(data)
@@ -64,9 +72,16 @@ class FileSink:
             raise ReceiveError(
                 f"File too large: more than {self.max_size} bytes (shop.max_upload_size).", 413
             )
-        for digest in self.digests.values():
-            digest.update(data)
+        if len(data) < PARALLEL_HASHING:
+            for digest in self.digests.values():
+                digest.update(data)
+            self.out.write(data)
+            return
+        aside = [_HASHING.submit(digest.update, data) for digest in self._aside]
+        self.digests["sha256"].update(data)
         self.out.write(data)
+        for done in aside:
+            done.result()
 
     def finish(self) -> ReceivedFile:
         self.out.close()
