@@ -9,6 +9,7 @@ the counter, and every process sees the new value in its next transaction.
 from __future__ import annotations
 
 import functools
+import gzip
 import hashlib
 import html
 import json
@@ -17,7 +18,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Callable, Hashable, Iterable
 
-from webob.acceptparse import create_accept_header
+from webob.acceptparse import create_accept_encoding_header, create_accept_header
 
 from . import names
 from .mirror import is_visible
@@ -35,11 +36,20 @@ OFFERS = [TEXT_HTML, HTML_V1, JSON_V1, *LATEST]
 API_VERSION = "1.1"
 
 
+# Pages smaller than this are sent as they are: compressing them saves less than it costs.
+GZIP_MIN_SIZE = 1024
+
+
 @dataclass(frozen=True)
 class Page:
     body: bytes
     content_type: str
     etag: str
+
+    @functools.cached_property
+    def gzipped(self) -> bytes:
+        """The body compressed with gzip, made on first use and kept with the page."""
+        return gzip.compress(self.body, compresslevel=6, mtime=0)
 
 
 class PageCache:
@@ -134,6 +144,18 @@ def _best_offer(accept: str | None) -> str | None:
     return LATEST.get(best, best)
 
 
+def accepts_gzip(request) -> bool:
+    """Whether the client takes a gzip-encoded body (pip and uv do)."""
+    return _takes_gzip(request.headers.get("Accept-Encoding"))
+
+
+@functools.lru_cache(maxsize=256)
+def _takes_gzip(accept_encoding: str | None) -> bool:
+    if not accept_encoding:
+        return False
+    return bool(create_accept_encoding_header(accept_encoding).acceptable_offers(["gzip"]))
+
+
 def _page(body: str | bytes, content_type: str) -> Page:
     data = body.encode("utf-8") if isinstance(body, str) else body
     if content_type == TEXT_HTML:
@@ -178,7 +200,9 @@ def render_ahead(package: Package, cache: PageCache) -> None:
     the next client does not wait for a big project's page.
     """
     for content_type in cache.content_types(package):
-        project_page(package, content_type, cache)
+        page = project_page(package, content_type, cache)
+        if len(page.body) >= GZIP_MIN_SIZE:
+            page.gzipped  # noqa: B018 (compressed now, not by the next client)
 
 
 def _render_project(package: Package, content_type: str) -> Page:

@@ -19,18 +19,25 @@ LARGE_BODY = 64 * 1024
 
 
 def page_response(request, page: simple.Page) -> Response:
-    """A rendered page with its ETag; webob answers If-None-Match with a 304."""
+    """A rendered page with its ETag, gzip-encoded for clients that take it; webob answers
+    If-None-Match with a 304."""
+    body, etag = page.body, page.etag
+    compressed = len(body) >= simple.GZIP_MIN_SIZE and simple.accepts_gzip(request)
+    if compressed:
+        body, etag = page.gzipped, page.etag + "-gzip"  # another representation, another tag
     wrapper = request.environ.get("wsgi.file_wrapper")
-    if wrapper is not None and len(page.body) > LARGE_BODY:
+    if wrapper is not None and len(body) > LARGE_BODY:
         response = Response(
-            app_iter=wrapper(io.BytesIO(page.body), LARGE_BODY),
+            app_iter=wrapper(io.BytesIO(body), LARGE_BODY),
             headerlist=[("Content-Type", page.content_type)],
-            content_length=len(page.body),
+            content_length=len(body),
         )
     else:
-        response = Response(body=page.body, headerlist=[("Content-Type", page.content_type)])
-    response.etag = page.etag
-    response.vary = ("Accept",)
+        response = Response(body=body, headerlist=[("Content-Type", page.content_type)])
+    if compressed:
+        response.content_encoding = "gzip"
+    response.etag = etag
+    response.vary = ("Accept", "Accept-Encoding")
     response.cache_control = "max-age=0, must-revalidate"
     response.conditional_response = True
     return response

@@ -1,6 +1,7 @@
 """Concurrent writers against one real server: nothing lost, no 500s."""
 from __future__ import annotations
 
+import gzip
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -47,9 +48,14 @@ def test_a_large_page_arrives_whole_and_answers_if_none_match(server):
     with ThreadPoolExecutor(8) as pool:
         assert {r.status_code for r in pool.map(lambda d: _upload(server, d), dists)} == {200}
     url = server.url + "/repo/default/large-page/"
-    headers = {"Accept": "application/vnd.pypi.simple.v1+json"}
+    headers = {"Accept": "application/vnd.pypi.simple.v1+json", "Accept-Encoding": "identity"}
     r = requests.get(url, headers=headers, timeout=30)
     assert len(r.content) > 64 * 1024 and int(r.headers["Content-Length"]) == len(r.content)
     assert {f["filename"] for f in r.json()["files"]} == {d.filename for d in dists}
     again = requests.get(url, headers={**headers, "If-None-Match": r.headers["ETag"]}, timeout=30)
     assert again.status_code == 304 and again.content == b""
+    # Clients that take gzip (pip, uv) get the page compressed: the bytes on the wire.
+    status, wire_headers, wire = server.request(url, headers={**headers, "Accept-Encoding": "gzip"})
+    assert status == 200 and wire_headers["Content-Encoding"] == "gzip"
+    assert int(wire_headers["Content-Length"]) == len(wire) < len(r.content) // 3
+    assert gzip.decompress(wire) == r.content

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+from contextlib import contextmanager
 from dataclasses import dataclass
 from html.parser import HTMLParser
 
@@ -118,15 +119,24 @@ def yank(app, project: str, version_key: str, filename: str, reason: str = "") -
         root.repositories["default"][project][version_key][filename].set_yanked(True, reason)
 
 
-@pytest.fixture(scope="module")
-def shared_app(tmp_path_factory):
-    """One app for a module's tests that only read: starting one costs an argon2 hash."""
+@contextmanager
+def module_app(tmp_path_factory):
+    """An app with anonymous reads, in a database of its own, for one module's tests."""
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("LOCALSHOP_ADMIN_PASSWORD", ADMIN_PASSWORD)
         wsgi = main({}, **app_settings(tmp_path_factory.mktemp("var"), **ANONYMOUS_READ))
-    yield webtest.TestApp(wsgi)
-    for db in wsgi.registry._zodb_databases.values():
-        db.close()
+    try:
+        yield webtest.TestApp(wsgi)
+    finally:
+        for db in wsgi.registry._zodb_databases.values():
+            db.close()
+
+
+@pytest.fixture(scope="module")
+def shared_app(tmp_path_factory):
+    """One app for a module's tests that only read: starting one costs an argon2 hash."""
+    with module_app(tmp_path_factory) as app:
+        yield app
 
 
 class _Links(HTMLParser):

@@ -14,6 +14,7 @@ from .conftest import (
     file_url,
     json_page,
     links,
+    module_app,
     project_files,
     sha256,
     uploaded,
@@ -229,6 +230,43 @@ def test_if_none_match_with_the_current_etag_is_a_304(demo, path, accept):
     r = demo.get(path, headers={"Accept": accept, "If-None-Match": etag}, status=304)
     assert r.body == b"" and r.headers["ETag"] == etag
     assert "Accept" in vary(r)
+
+
+@pytest.fixture(scope="module")
+def big_pages(tmp_path_factory):
+    """Pages large enough to be compressed (above 1 kB): 60 projects, one with 10 releases."""
+    with module_app(tmp_path_factory) as app:
+        uploaded(app, *(make_sdist(f"project-{i}", f"1.{v}")
+                        for i in range(60) for v in range(10 if i == 0 else 1)))
+        yield app
+
+
+@pytest.mark.parametrize("path", ["/simple/project-0/", "/repo/default/"])
+@pytest.mark.parametrize("accept", [JSON, "text/html"])
+def test_clients_that_take_gzip_get_the_page_compressed_with_its_own_etag(big_pages, path, accept):
+    # WebTest decodes the body and drops Content-Encoding; the bytes on the wire are checked
+    # end to end (tests/e2e/test_hosted_clients.py).
+    plain = big_pages.get(path, headers={"Accept": accept})
+    packed = big_pages.get(path, headers={"Accept": accept, "Accept-Encoding": "gzip, deflate"})
+
+    assert packed.body == plain.body
+    assert packed.headers["Content-Type"] == plain.headers["Content-Type"]
+    assert packed.headers["ETag"] == plain.headers["ETag"][:-1] + '-gzip"'  # another representation
+    assert {"Accept", "Accept-Encoding"} <= vary(plain) and {"Accept", "Accept-Encoding"} <= vary(packed)
+    again = big_pages.get(path, headers={"Accept": accept, "Accept-Encoding": "gzip",
+                                         "If-None-Match": packed.headers["ETag"]}, status=304)
+    assert again.headers["ETag"] == packed.headers["ETag"]
+
+
+def test_gzip_refused_with_q_zero_gets_the_plain_page(big_pages):
+    r = big_pages.get("/simple/", headers={"Accept": JSON, "Accept-Encoding": "gzip;q=0, identity"})
+    assert not r.headers["ETag"].endswith('-gzip"')
+    assert {"name": "project-59"} in r.json["projects"]
+
+
+def test_small_pages_are_sent_as_they_are(demo):
+    r = demo.get("/simple/demo/", headers={"Accept": "text/html", "Accept-Encoding": "gzip"})
+    assert len(r.body) < 1024 and not r.headers["ETag"].endswith('-gzip"')
 
 
 def test_pages_must_be_revalidated(demo):
