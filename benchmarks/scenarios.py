@@ -39,7 +39,7 @@ class Options:
     load_seconds: float = 5.0  # length of each load measurement
     concurrency: tuple[int, ...] = (1, 16)
     download_clients: tuple[int, ...] = (1, 4)
-    mirror_warm_runs: int = 2
+    mirror_warm_runs: int = 3
     profile: bool = False  # py-spy record localshop during its load measurements
 
 
@@ -292,13 +292,28 @@ def pip_download(index_url: str) -> float:
     return elapsed
 
 
+DIRECT_BESIDE = "pip straight from the upstream, between these runs (median)"
+
+
 def mirror(server: Server, setup: Setup, options: Options) -> list[Row]:
+    """Cold, then warm runs alternating with runs straight from the upstream.
+
+    The machine's speed drifts by 20-40% from one minute to the next, so each server's runs
+    are compared with direct runs made between them, not only with the baseline measured
+    once at the start (the ``upstream`` column).
+    """
     row = rows_for(server, MIRROR.label)
+    direct = [pip_download(setup.upstream_url)]
     cold = pip_download(server.simple_url)
-    warm = statistics.median(pip_download(server.simple_url) for _ in range(options.mirror_warm_runs))
+    warm = []
+    for _ in range(options.mirror_warm_runs):
+        direct.append(pip_download(setup.upstream_url))
+        warm.append(pip_download(server.simple_url))
+    direct.append(pip_download(setup.upstream_url))
     return [
         row("cold: wall time", cold, "s", "lower"),
-        row(f"warm: wall time (median of {options.mirror_warm_runs})", warm, "s", "lower"),
+        row(f"warm: wall time (median of {options.mirror_warm_runs})", statistics.median(warm), "s", "lower"),
+        row(DIRECT_BESIDE, statistics.median(direct), "s", "lower"),
     ]
 
 
