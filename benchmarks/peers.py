@@ -71,6 +71,21 @@ def copy_tree(source: Path, target: Path, *, link: bool) -> None:
     subprocess.run(["cp", "-al" if link else "-a", str(source), str(target)], check=True)
 
 
+@contextlib.contextmanager
+def serving(name: str, cmd: list[str], tmp: str, port: int, *, health: str, index: str,
+            **spawn_kw) -> Iterator[Server]:
+    """Run ``cmd`` (listening on ``port``, logging into ``tmp``) until it answers ``health``;
+    yield it as a read-only Server whose simple index is at ``index``; stop it after."""
+    log = Path(tmp) / "server.log"
+    proc = spawn(cmd, log, **spawn_kw)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_up(base + health, proc, log)
+        yield Server(name, base, proc.pid, base + index, None, log=log)
+    finally:
+        stop(proc)
+
+
 # --- pypiserver ------------------------------------------------------------------------------
 
 
@@ -260,17 +275,12 @@ class Proxpi(Peer):
     def start(self, setup: Setup) -> Iterator[Server]:
         with tempfile.TemporaryDirectory(prefix="proxpi-bench-") as tmp:
             port = free_port()
-            log = Path(tmp) / "server.log"
             env = dict(os.environ, PROXPI_INDEX_URL=setup.upstream_url,
                        PROXPI_CACHE_DIR=str(Path(tmp) / "cache"), PROXPI_LOGGING_LEVEL="WARNING")
-            proc = spawn([str(self.bin / "gunicorn"), "--bind", f"127.0.0.1:{port}", "--workers", "1",
-                          "--threads", "8", "proxpi.server:app"], log, env=env)
-            base = f"http://127.0.0.1:{port}"
-            try:
-                wait_until_up(base + "/health", proc, log)
-                yield Server(self.name, base, proc.pid, base + "/index/", None, log=log)
-            finally:
-                stop(proc)
+            cmd = [str(self.bin / "gunicorn"), "--bind", f"127.0.0.1:{port}", "--workers", "1",
+                   "--threads", "8", "proxpi.server:app"]
+            with serving(self.name, cmd, tmp, port, health="/health", index="/index/", env=env) as server:
+                yield server
 
 
 # --- nginx -----------------------------------------------------------------------------------
@@ -334,14 +344,9 @@ class Nginx(Peer):
             port = free_port()
             conf = Path(tmp) / "nginx.conf"
             conf.write_text(NGINX_CONF.format(tmp=tmp, port=port, root=setup.fixture.static_dir))
-            log = Path(tmp) / "server.log"
-            proc = spawn([self.exe, "-c", str(conf), "-p", tmp], log)
-            base = f"http://127.0.0.1:{port}"
-            try:
-                wait_until_up(base + "/simple/", proc, log)
-                yield Server(self.name, base, proc.pid, base + "/simple/", None, log=log)
-            finally:
-                stop(proc)
+            cmd = [self.exe, "-c", str(conf), "-p", tmp]
+            with serving(self.name, cmd, tmp, port, health="/simple/", index="/simple/") as server:
+                yield server
 
 
 # --- waitress alone ----------------------------------------------------------------------
@@ -364,14 +369,10 @@ class BareWaitress(Peer):
     def start(self, setup: Setup) -> Iterator[Server]:
         with tempfile.TemporaryDirectory(prefix="waitress-bench-") as tmp:
             port = free_port()
-            log = Path(tmp) / "server.log"
             env = dict(os.environ, BENCH_STATIC_ROOT=str(setup.fixture.static_dir))
-            proc = spawn([str(self.exe), "--threads", "8", "--listen", f"127.0.0.1:{port}",
-                          "--call", "benchmarks.static_wsgi:make_app"], log, cwd=REPO, env=env)
-            base = f"http://127.0.0.1:{port}"
-            try:
-                wait_until_up(base + "/simple/", proc, log)
-                yield Server(self.name, base, proc.pid, base + "/simple/", None, log=log)
-            finally:
-                stop(proc)
+            cmd = [str(self.exe), "--threads", "8", "--listen", f"127.0.0.1:{port}",
+                   "--call", "benchmarks.static_wsgi:make_app"]
+            with serving(self.name, cmd, tmp, port, health="/simple/", index="/simple/",
+                         cwd=REPO, env=env) as server:
+                yield server
 
