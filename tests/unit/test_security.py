@@ -69,11 +69,13 @@ def test_ensure_admin_generates_a_password_to_show_once(root):
     assert VerifiedSecrets().verify(root.users["admin"].password_hash, generated)
 
 
-def test_the_argon2_profile_sets_the_cost_of_new_hashes_and_old_ones_still_verify():
+def test_the_argon2_profile_sets_the_cost_of_new_hashes_and_old_ones_still_verify(caplog):
     try:
         use_argon2_profile("RFC_9106_LOW_MEMORY")
         strong = hash_password("pw")
+        assert not caplog.records
         use_argon2_profile("CHEAPEST")
+        assert "protect nothing" in caplog.text  # said loudly at start-up
         cheap = hash_password("pw")
         assert "$m=65536,t=3,p=4$" in strong and "$m=8,t=1,p=1$" in cheap
         assert VerifiedSecrets().verify(strong, "pw") and VerifiedSecrets().verify(cheap, "pw")
