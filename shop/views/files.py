@@ -53,7 +53,11 @@ def blob_response(request, blob: Blob, *, sha256: str, size: int, content_type: 
 
 
 class RangeFileIter:
-    """A file as an app_iter that WebOb can narrow to one byte range (``Range``)."""
+    """A file as an app_iter that WebOb can narrow to one byte range (``Range``).
+
+    Not ``webob.static.FileIter``: its range is a generator that closes the file only once
+    iterated, so a ``206`` to a HEAD request would leave the file open.
+    """
 
     def __init__(self, f) -> None:
         self.file = f
