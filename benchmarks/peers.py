@@ -73,15 +73,18 @@ def copy_tree(source: Path, target: Path, *, link: bool) -> None:
 
 @contextlib.contextmanager
 def serving(name: str, cmd: list[str], tmp: str, port: int, *, health: str, index: str,
+            upload: str | None = None, username: str = "", password: str = "",
             **spawn_kw) -> Iterator[Server]:
     """Run ``cmd`` (listening on ``port``, logging into ``tmp``) until it answers ``health``;
-    yield it as a read-only Server whose simple index is at ``index``; stop it after."""
+    yield it as a Server whose simple index is at ``index`` (and upload URL at ``upload``,
+    if it takes uploads); stop it after."""
     log = Path(tmp) / "server.log"
     proc = spawn(cmd, log, **spawn_kw)
     base = f"http://127.0.0.1:{port}"
     try:
         wait_until_up(base + health, proc, log)
-        yield Server(name, base, proc.pid, base + index, None, log=log)
+        yield Server(name, base, proc.pid, base + index, upload and base + upload,
+                     username, password, log=log)
     finally:
         stop(proc)
 
@@ -106,17 +109,11 @@ class PypiServer(Peer):
             packages = Path(tmp) / "packages"
             copy_tree(setup.fixture.dist_dir, packages, link=True)
             port = free_port()
-            log = Path(tmp) / "server.log"
-            proc = spawn([str(self.bin / "pypi-server"), "run", "-i", "127.0.0.1", "-p", str(port),
-                          "-a", ".", "-P", ".", "--disable-fallback",
-                          str(packages)], log)
-            base = f"http://127.0.0.1:{port}"
-            try:
-                wait_until_up(base + "/health", proc, log)
-                yield Server(self.name, base, proc.pid, base + "/simple/", base + "/",
-                             "bench", PEER_PASSWORD, log)
-            finally:
-                stop(proc)
+            cmd = [str(self.bin / "pypi-server"), "run", "-i", "127.0.0.1", "-p", str(port),
+                   "-a", ".", "-P", ".", "--disable-fallback", str(packages)]
+            with serving(self.name, cmd, tmp, port, health="/health", index="/simple/", upload="/",
+                         username="bench", password=PEER_PASSWORD) as server:
+                yield server
 
 
 # --- devpi-server ----------------------------------------------------------------------------
