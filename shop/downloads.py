@@ -242,7 +242,7 @@ def _file_chunks(f) -> Iterator[bytes]:
 class Downloads:
     """The downloads of one process: at most one per file, shared by every client that asks."""
 
-    def __init__(self, db, upstream: Upstream, page_cache: PageCache | None = None,
+    def __init__(self, db, upstream: Upstream, page_cache: PageCache,
                  background_workers: int = 4) -> None:
         self.db = db
         self.upstream = upstream
@@ -304,7 +304,7 @@ class Downloads:
             page_changed = changed
 
         path = store_blob(self.db, download.key, download.tmp_path, attach, lambda f: f.blob)
-        if page_changed and self.page_cache is not None:
+        if page_changed:
             try:
                 with root_transaction(self.db) as root:
                     file = download.key.locate(root)
