@@ -13,14 +13,13 @@ import gzip
 import hashlib
 import html
 import json
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Callable, Hashable, Iterable
 
 from webob.acceptparse import create_accept_encoding_header, create_accept_header
 
 from . import names
+from .lru import BoundedLRU
 from .mirror import is_visible
 from .resources import Package, ReleaseFile, Repository
 
@@ -64,23 +63,20 @@ class PageCache:
     """
 
     def __init__(self, max_bytes: int) -> None:
-        self.max_bytes = max_bytes
-        self._pages: OrderedDict[tuple, tuple[Hashable, Page]] = OrderedDict()
-        self._bytes = 0
-        self._lock = threading.Lock()
+        self._pages: BoundedLRU[tuple[Hashable, Page]] = BoundedLRU(
+            max_bytes, lambda entry: len(entry[1].body)
+        )
 
     def get(self, obj, content_type: str, version: Hashable, render: Callable[[], Page]) -> Page:
         counter = obj.serial
         committed = obj._p_oid is not None and counter._p_oid is not None and not counter._p_changed
         if committed:
-            with self._lock:
-                hit = self._pages.get((obj._p_oid, content_type))
-                if hit is not None and hit[0] == version:
-                    self._pages.move_to_end((obj._p_oid, content_type))
-                    return hit[1]
+            hit = self._pages.get((obj._p_oid, content_type))
+            if hit is not None and hit[0] == version:
+                return hit[1]
         page = render()
         if committed:
-            self._keep(obj._p_oid, content_type, version, page)
+            self._pages.put((obj._p_oid, content_type), (version, page))
         else:
             jar = _jar(obj)
             if jar is not None:
@@ -92,30 +88,20 @@ class PageCache:
     def _after_commit(self, success: bool, obj, content_type: str, version: Hashable, page: Page) -> None:
         # A conflict resolved at commit (a concurrent change merged in) leaves a ghost.
         if success and obj.serial._p_changed is False:
-            self._keep(obj._p_oid, content_type, version, page)
-
-    def _keep(self, oid: bytes, content_type: str, version: Hashable, page: Page) -> None:
-        if len(page.body) > self.max_bytes:
-            return
-        with self._lock:
-            old = self._pages.pop((oid, content_type), None)
-            if old is not None:
-                self._bytes -= len(old[1].body)
-            self._pages[(oid, content_type)] = (version, page)
-            self._bytes += len(page.body)
-            while self._bytes > self.max_bytes:
-                _, (_, dropped) = self._pages.popitem(last=False)
-                self._bytes -= len(dropped.body)
+            self._pages.put((obj._p_oid, content_type), (version, page))
 
     def content_types(self, obj) -> list[str]:
         """The content types of the pages kept for ``obj``, of any version."""
-        with self._lock:
-            return [content_type for oid, content_type in self._pages if oid == obj._p_oid]
+        return [content_type for oid, content_type in self._pages.keys() if oid == obj._p_oid]
 
     @property
     def size(self) -> int:
         """Bytes of page bodies kept."""
-        return self._bytes
+        return self._pages.size
+
+    @property
+    def max_bytes(self) -> int:
+        return self._pages.max_bytes
 
 
 def _jar(obj):
