@@ -13,6 +13,7 @@ from .database import close_at_exit, initialize
 from .resources import app_root
 from .security import use_argon2_profile
 from .settings import ensure_storage_dirs, read_settings
+from .replay import replaying
 from .simple import PageCache
 
 __version__ = "2.0.0.dev0"
@@ -53,12 +54,15 @@ def main(global_config, **settings):
         # Mirrored files: downloaded once per process, streamed to every waiting client.
         config.include(".downloads")
         # The tree and the first admin account, on first start.
-        initialize(config.registry._zodb_databases[""], shop_settings)
+        db = config.registry._zodb_databases[""]
+        initialize(db, shop_settings)
         close_at_exit(config.registry._zodb_databases.values())
         # The admin pages' stylesheet, under a reserved segment no project can take.
         config.add_static_view("+static", "shop:static", cache_max_age=3600)
         config.scan(".views")
-    return seekable_input(config.make_wsgi_app())
+    app = seekable_input(config.make_wsgi_app())
+    # Anonymous page requests answered again, before Pyramid, while the database is unchanged.
+    return replaying(app, config.registry, db, shop_settings.page_cache_size // 4)
 
 
 def back_off(event) -> None:

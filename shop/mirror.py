@@ -146,7 +146,11 @@ class MirrorState:
         self._results: dict[tuple[str, str], tuple[float, UpstreamPage | None]] = {}
 
     def is_fresh(self, key: tuple[str, str], ttl: float) -> bool:
-        return time.monotonic() - self._checked.get(key, float("-inf")) < ttl
+        return time.monotonic() < self.fresh_until(key, ttl)
+
+    def fresh_until(self, key: tuple[str, str], ttl: float) -> float:
+        """The ``time.monotonic()`` at which the project is due to be checked again."""
+        return self._checked.get(key, float("-inf")) + ttl
 
     def mark_checked(self, key: tuple[str, str]) -> None:
         with self._lock:
@@ -178,6 +182,15 @@ def mirrors(repository: Repository, package: Package | None) -> bool:
     if package is not None and package.hosted:
         return package.__name__ in repository.merge_allowed
     return True
+
+
+def fresh_until(request, repository: Repository, package: Package) -> float | None:
+    """Until when ``package`` is served as it is without asking upstream (a
+    ``time.monotonic()``); None when its page does not depend on upstream at all."""
+    if not mirrors(repository, package):
+        return None
+    key = (repository.upstream, package.__name__)
+    return request.registry.mirror_state.fresh_until(key, request.registry.shop_settings.index_ttl)
 
 
 def is_visible(file: ReleaseFile, repository: Repository) -> bool:

@@ -122,7 +122,7 @@ def missing_project(repository: Repository, request):
     content_type = negotiated(request)
     package = current_package(request, repository, name)
     page = simple.project_page(package, content_type, request.registry.page_cache)
-    return page_response(request, page)
+    return page_response(request, page, mirror.fresh_until(request, repository, package))
 
 
 @exception_view_config(ConflictError, last_retry_attempt=True)

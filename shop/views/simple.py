@@ -1,45 +1,36 @@
 """The simple index (PEP 503/691): repository root pages and project pages."""
 from __future__ import annotations
 
-import io
-
 from pyramid.httpexceptions import HTTPBadGateway, HTTPNotAcceptable, HTTPNotFound
 from pyramid.response import Response
 from pyramid.view import view_config
 
-from .. import mirror, simple
+from .. import mirror, replay, simple
 from ..permissions import Permission
 from ..resources import Package, Repository
 from . import READ, ensure_trailing_slash, http_error
 
 
-# Bodies above this go to waitress as a file: it sends them without copying them into its
-# output buffer first (a 20,000-project root page is a megabyte).
-LARGE_BODY = 64 * 1024
-
-
-def page_response(request, page: simple.Page) -> Response:
+def page_response(request, page: simple.Page, expires: float | None = None) -> Response:
     """A rendered page with its ETag, gzip-encoded for clients that take it; webob answers
-    If-None-Match with a 304."""
+    If-None-Match with a 304. Offered for replay to the next identical anonymous request
+    (until ``expires``, a ``time.monotonic()``, for pages that depend on upstream)."""
     body, etag = page.body, page.etag
     compressed = len(body) >= simple.GZIP_MIN_SIZE and simple.accepts_gzip(request)
     if compressed:
         body, etag = page.gzipped, page.etag + "-gzip"  # another representation, another tag
-    wrapper = request.environ.get("wsgi.file_wrapper")
-    if wrapper is not None and len(body) > LARGE_BODY:
-        response = Response(
-            app_iter=wrapper(io.BytesIO(body), LARGE_BODY),
-            headerlist=[("Content-Type", page.content_type)],
-            content_length=len(body),
-        )
-    else:
-        response = Response(body=body, headerlist=[("Content-Type", page.content_type)])
+    response = Response(
+        app_iter=replay.body_iterable(request.environ, body),
+        headerlist=[("Content-Type", page.content_type)],
+        content_length=len(body),
+    )
     if compressed:
         response.content_encoding = "gzip"
     response.etag = etag
     response.vary = ("Accept", "Accept-Encoding")
     response.cache_control = "max-age=0, must-revalidate"
     response.conditional_response = True
+    replay.offer(request, body, etag, expires)
     return response
 
 
@@ -83,4 +74,4 @@ def project_index(context: Package, request) -> Response:
     content_type = negotiated(request)
     package = current_package(request, context.__parent__, context.__name__)
     page = simple.project_page(package, content_type, request.registry.page_cache)
-    return page_response(request, page)
+    return page_response(request, page, mirror.fresh_until(request, context.__parent__, package))
