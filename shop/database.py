@@ -15,7 +15,7 @@ from zc.lockfile import LockError
 from ZODB import DB
 from zodburi import resolve_uri
 
-from .resources import DEFAULT_REPOSITORY, Root, app_root, bootstrap
+from .resources import DEFAULT_REPOSITORY, Root, app_root, bootstrap, ensure_stored_counts
 from .security import ensure_admin
 from .settings import Settings, ensure_storage_dirs
 
@@ -71,6 +71,9 @@ def initialize(db: DB, settings: Settings) -> None:
             if default is not None and default.upstream != settings.upstream:
                 default.upstream = settings.upstream  # the ini's shop.upstream is the truth
             generated = ensure_admin(root, settings.admin_password)
+            for repository in root.repositories.values():
+                if ensure_stored_counts(repository):
+                    log.info("Counted the stored files of repository %r", repository.__name__)
     finally:
         conn.close()
     if created:

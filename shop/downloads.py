@@ -289,10 +289,9 @@ class Downloads:
 
         def attach(file: ReleaseFile, path: str) -> None:
             nonlocal page_changed
-            file.blob = blob_from_file(file._p_jar, path)
+            # Upstream may not have said the hash or size (an HTML page): now we know them.
             changed = (file.sha256, file.size) != (sha256, download.written)
-            # Upstream had not said (an HTML page without hashes or sizes): now we know.
-            file.sha256, file.size = sha256, download.written
+            file.store(blob_from_file(file._p_jar, path), sha256, download.written)
             if metadata is not None and not file.core_metadata_sha256:
                 # Upstream offers no .metadata for this wheel: serve the wheel's own.
                 file.core_metadata = Blob(metadata)

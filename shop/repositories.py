@@ -120,14 +120,8 @@ class Stats:
 
 
 def stats(repository: Repository) -> Stats:
-    """How many projects, stored files and bytes the repository holds (walks every file)."""
-    files = size = 0
-    for package in repository.values():
-        for file in package.files():
-            if file.blob is not None:
-                files += 1
-                size += file.size or 0
-    return Stats(len(repository), files, size)
+    """How many projects, stored files and bytes the repository holds (counted as they change)."""
+    return Stats(len(repository), repository.stored_files(), repository.stored_bytes())
 
 
 def search(repository: Repository, query: str = "", limit: int = 500) -> tuple[list[Package], bool]:

@@ -59,6 +59,7 @@ class Folder(Persistent):
         self._items[key] = obj
         self._count.change(1)
         self.changed()
+        self.moved(obj, 1)
         return obj
 
     def remove(self, key: str):
@@ -66,10 +67,14 @@ class Folder(Persistent):
         obj = self._items.pop(key)
         self._count.change(-1)
         self.changed()
+        self.moved(obj, -1)
         return obj
 
     def changed(self) -> None:
         """Hook called when the set of children changes."""
+
+    def moved(self, obj, sign: int) -> None:
+        """Hook called with a child just added (``sign`` 1) or removed (-1)."""
 
     def __getitem__(self, key: str):
         return self._items[key]
@@ -156,6 +161,10 @@ class Repository(Folder):
         self.anonymous_read = False
         self.read_networks: tuple[str, ...] = ()
         self.roles = OOBTree()
+        # Files whose bytes are stored here, and their bytes: kept up to date on every change
+        # (as Lengths: concurrent uploads merge) rather than counted by walking every file.
+        self.stored_files = Length()
+        self.stored_bytes = Length()
 
     @property
     def __acl__(self) -> list:
@@ -173,6 +182,14 @@ class Repository(Folder):
 
     def changed(self) -> None:
         self.serial.change(1)
+
+    def moved(self, obj, sign: int) -> None:
+        _count_stored(self, obj, sign)
+
+    def count_stored(self, files: int, size: int) -> None:
+        """Add files with stored bytes, and their bytes (negative for removed ones)."""
+        self.stored_files.change(files)
+        self.stored_bytes.change(size)
 
 
 class Package(Folder):
@@ -206,6 +223,9 @@ class Package(Folder):
     def changed(self) -> None:
         """Mark the package changed: its pages are rendered anew, in every process."""
         self.serial.change(1)
+
+    def moved(self, obj, sign: int) -> None:
+        _count_stored(self, obj, sign)
 
     def releases(self) -> list["Release"]:
         """Releases, newest first by PEP 440."""
@@ -250,6 +270,9 @@ class Release(Folder):
     def changed(self) -> None:
         if self.__parent__ is not None:
             self.__parent__.changed()
+
+    def moved(self, obj, sign: int) -> None:
+        _count_stored(self, obj, sign)
 
     @property
     def yanked(self) -> bool:
@@ -299,11 +322,52 @@ class ReleaseFile(Persistent):
         self.yanked = False
         self.yanked_reason = ""
 
+    def store(self, blob: Blob, sha256: str, size: int) -> None:
+        """Keep the verified bytes of a file known until now only from upstream's listing."""
+        if self.blob is not None:
+            raise ValueError(f"{self.filename} is stored already")
+        self.blob, self.sha256, self.size = blob, sha256, size
+        _count_stored(self.__parent__, self, 1)
+
     def set_yanked(self, yanked: bool, reason: str = "") -> None:
         self.yanked = yanked
         self.yanked_reason = reason if yanked else ""
         if self.__parent__ is not None:
             self.__parent__.changed()
+
+
+def stored_in(obj) -> tuple[int, int]:
+    """How many files with stored bytes ``obj`` (a file, release or package) holds, and their bytes."""
+    if isinstance(obj, ReleaseFile):
+        return (1, obj.size or 0) if obj.blob is not None else (0, 0)
+    files = size = 0
+    for child in obj.values():
+        f, s = stored_in(child)
+        files, size = files + f, size + s
+    return files, size
+
+
+def ensure_stored_counts(repository: Repository) -> bool:
+    """Count the stored files of a repository made before it counted them (walks it once)."""
+    repository._p_activate()
+    if "stored_files" in repository.__dict__:
+        return False
+    repository.stored_files, repository.stored_bytes = Length(), Length()
+    for package in repository.values():
+        repository.count_stored(*stored_in(package))
+    return True
+
+
+def _count_stored(container, obj, sign: int) -> None:
+    """Count the stored files of ``obj``, just added to (or removed from) ``container``, in
+    its repository; nothing while the container is not in one yet."""
+    repository = container
+    while repository is not None and not isinstance(repository, Repository):
+        repository = repository.__parent__
+    if repository is not None:
+        files, size = stored_in(obj)
+        if files:
+            repository.count_stored(sign * files, sign * size)
 
 
 class Users(Folder):

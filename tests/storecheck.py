@@ -98,7 +98,8 @@ def stored_files(root) -> list[StoredFile]:
 
 
 def assert_consistent(root) -> list[StoredFile]:
-    """Fail if any stored file (or core metadata file) does not match its recorded sha256/size."""
+    """Fail if any stored file (or core metadata file) does not match its recorded sha256/size,
+    or a repository's counts of stored files and bytes are not what its files add up to."""
     files = stored_files(root)
     bad = [
         f for f in files
@@ -106,6 +107,10 @@ def assert_consistent(root) -> list[StoredFile]:
         or f.metadata_blob_sha256 is not None and f.metadata_blob_sha256 != f.metadata_sha256
     ]
     assert not bad, f"stored bytes do not match their recorded hash: {bad}"
+    for name, repository in root.repositories.items():
+        kept = [f for f in files if f.repository == name and f.blob_sha256 is not None]
+        counted = (repository.stored_files(), repository.stored_bytes())
+        assert counted == (len(kept), sum(f.blob_size for f in kept)), f"{name} counts {counted}"
     return files
 
 

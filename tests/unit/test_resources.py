@@ -17,6 +17,8 @@ from shop.resources import (
     User,
     app_root,
     bootstrap,
+    ensure_stored_counts,
+    stored_in,
 )
 
 from tests.factories import make_sdist, make_wheel, make_zip
@@ -427,3 +429,53 @@ def test_concurrent_uploads_to_one_project_do_not_conflict(file_db, dists, pages
     finally:
         first.close()
         second.close()
+
+
+# --- stored-file counts (the admin pages' figures) -----------------------------------------
+
+
+def counts(repository: Repository) -> tuple[int, int]:
+    return repository.stored_files(), repository.stored_bytes()
+
+
+def test_stored_files_are_counted_as_they_come_and_go(repository):
+    package = project(repository, "demo", ("1.0", "demo-1.0.tar.gz"), ("1.0", "demo-1.0-py3-none-any.whl"),
+                      ("2.0", "demo-2.0.tar.gz"))
+    assert counts(repository) == stored_in(package) == (3, sum(f.size for f in package.files()))
+    release = package["1"]
+    gone = release.remove("demo-1.0.tar.gz")
+    assert counts(repository) == (2, stored_in(package)[1]) and gone.size > 0
+    package.remove("2")  # a release with its files
+    assert counts(repository) == stored_in(package) == (1, release["demo-1.0-py3-none-any.whl"].size)
+    repository.remove("demo")
+    assert counts(repository) == (0, 0)
+
+
+def test_a_project_built_apart_is_counted_when_it_joins_the_repository(repository):
+    package = Package("apart")
+    release = package.add("1", Release("1.0"))
+    release.add("apart-1.0.tar.gz", release_file("apart-1.0.tar.gz"))
+    assert counts(repository) == (0, 0)
+    repository.add("apart", package)
+    assert counts(repository) == (1, release["apart-1.0.tar.gz"].size)
+
+
+def test_a_mirrored_file_counts_once_its_bytes_are_stored(repository):
+    release = project(repository, "mirrored").add("1", Release("1.0"))
+    file = release.add("mirrored-1.0.tar.gz", ReleaseFile(
+        "mirrored-1.0.tar.gz", packagetype="sdist", size=None, sha256=None))
+    assert counts(repository) == (0, 0)
+    file.store(Blob(b"12345"), "a" * 64, 5)
+    assert counts(repository) == (1, 5)
+    with pytest.raises(ValueError, match="stored already"):
+        file.store(Blob(b"12345"), "a" * 64, 5)
+
+
+def test_a_repository_from_before_the_counts_is_counted_once(repository, tm):
+    project(repository, "demo", ("1.0", "demo-1.0.tar.gz"), ("2.0", "demo-2.0.tar.gz"))
+    expected = counts(repository)
+    del repository.stored_files, repository.stored_bytes  # as a database made before them
+    assert ensure_stored_counts(repository)
+    assert counts(repository) == expected
+    assert not ensure_stored_counts(repository)
+    tm.commit()
