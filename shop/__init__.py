@@ -9,7 +9,7 @@ from pyramid.config import Configurator
 from pyramid_retry import BeforeRetry
 from pyramid_zodbconn import get_connection
 
-from .database import close_at_exit, initialize
+from .database import close_at_exit, guard_blob_aborts, initialize
 from .resources import app_root
 from .security import use_argon2_profile
 from .settings import ensure_storage_dirs, read_settings
@@ -53,8 +53,10 @@ def main(global_config, **settings):
         config.include(".mirror")
         # Mirrored files: downloaded once per process, streamed to every waiting client.
         config.include(".downloads")
-        # The tree and the first admin account, on first start.
+        # No failed commit may delete the blob files of another (a ZODB bug, see there).
         db = config.registry._zodb_databases[""]
+        guard_blob_aborts(db.storage)
+        # The tree and the first admin account, on first start.
         initialize(db, shop_settings)
         close_at_exit(config.registry._zodb_databases.values())
         # The admin pages' stylesheet, under a reserved segment no project can take.

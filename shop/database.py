@@ -13,6 +13,7 @@ from typing import Iterator
 import transaction
 from zc.lockfile import LockError
 from ZODB import DB
+from ZODB.blob import BlobStorage
 from zodburi import resolve_uri
 
 from .resources import DEFAULT_REPOSITORY, Root, app_root, bootstrap, ensure_stored_counts
@@ -38,7 +39,31 @@ def open_database(uri: str) -> DB:
             f"its lock ({uri.split('?')[0]}). Stop the server first, or serve the database "
             "with ZEO and point zodbconn.uri at zeo://... so several processes can share it."
         ) from None
+    guard_blob_aborts(storage)
     return DB(storage, **dbkw)
+
+
+def guard_blob_aborts(storage) -> None:
+    """Keep a failed commit from deleting the blob files of the commit that follows it.
+
+    A ``file://...?blobstorage_dir=`` URI wraps the FileStorage in ZODB's ``BlobStorage``,
+    whose ``tpc_abort`` first lets the FileStorage abort, which releases the commit lock, and
+    then deletes the blob files stored "by this transaction": by then the next transaction
+    may hold the lock and have stored its own, and those are deleted. It then commits
+    records whose files are gone (concurrent uploads lost files this way). Here an aborting
+    transaction deletes its blob files while it still holds the lock, and a transaction that
+    does not hold it deletes none. Other storages are left as they are.
+    """
+    if not isinstance(storage, BlobStorage) or "tpc_abort" in vars(storage):
+        return
+    base = storage._BlobStorage__storage  # the proxied storage (ZODB keeps it name-mangled)
+
+    def tpc_abort(transaction) -> None:
+        if base.tpc_transaction() is transaction:
+            storage._blob_tpc_abort()
+        base.tpc_abort(transaction)
+
+    storage.tpc_abort = tpc_abort
 
 
 @contextlib.contextmanager

@@ -8,6 +8,7 @@ import pytest
 import requests
 
 from tests.factories import make_wheel, upload_fields
+from tests.storecheck import assert_consistent, opened_storage
 
 pytestmark = pytest.mark.e2e
 
@@ -59,3 +60,11 @@ def test_a_large_page_arrives_whole_and_answers_if_none_match(server):
     assert status == 200 and wire_headers["Content-Encoding"] == "gzip"
     assert int(wire_headers["Content-Length"]) == len(wire) < len(r.content) // 3
     assert gzip.decompress(wire) == r.content
+
+
+def test_after_concurrent_writers_every_file_is_whole_and_counted_once(server):
+    """Last in this module: it stops the server to read its database."""
+    server.stop()
+    with opened_storage(server.var_dir) as root:
+        files = assert_consistent(root)  # hashes, and the dashboard's counts of stored files
+    assert len([f for f in files if f.blob_sha256]) >= 2 * 24 - 4
