@@ -81,13 +81,16 @@ class PageCache:
             jar = _jar(obj)
             if jar is not None:
                 jar.transaction_manager.get().addAfterCommitHook(
-                    self._after_commit, (obj, content_type, version, page)
+                    self._after_commit, (obj, counter, content_type, version, page)
                 )
         return page
 
-    def _after_commit(self, success: bool, obj, content_type: str, version: Hashable, page: Page) -> None:
-        # A conflict resolved at commit (a concurrent change merged in) leaves a ghost.
-        if success and obj.serial._p_changed is False:
+    def _after_commit(self, success: bool, obj, counter, content_type: str, version: Hashable,
+                      page: Page) -> None:
+        # A conflict resolved at commit (a concurrent change merged in) leaves the counter a
+        # ghost; so does the cache's clean-up after a commit of thousands of objects. Neither
+        # is loaded here: the connection does not see its own commit until its next transaction.
+        if success and counter._p_changed is False:
             self._pages.put((obj._p_oid, content_type), (version, page))
 
     def content_types(self, obj) -> list[str]:

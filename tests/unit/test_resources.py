@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import pytest
+import transaction
 import ZODB
 import ZODB.FileStorage
 from ZODB.blob import Blob
@@ -294,6 +295,31 @@ def test_a_page_rendered_before_its_change_commits_is_kept_after_the_commit(repo
     page = simple.project_page(package, simple.JSON_V1, pages)
     tm.commit()
     assert simple.project_page(package, simple.JSON_V1, pages) is page
+
+
+def test_a_commit_too_big_for_the_connection_cache_keeps_its_page_quietly(db, pages, caplog):
+    # A first look-up of a big project commits more objects than the connection's cache
+    # holds, which turns some into ghosts right after the commit. With explicit transactions
+    # (pyramid_tm's), the connection cannot load what it has just created until its next
+    # transaction begins: the after-commit hook must not try.
+    tm = transaction.TransactionManager(explicit=True)
+    conn = db.open(transaction_manager=tm)
+    conn._cache.cache_size = 10
+    try:
+        tm.begin()
+        repository = bootstrap(conn.root(), None)[0].repositories["default"]
+        tm.commit()
+        tm.begin()
+        package = project(repository, "demo", *((f"1.{v}", f"demo-1.{v}.tar.gz") for v in range(40)))
+        page = simple.project_page(package, simple.JSON_V1, pages)
+        with caplog.at_level("ERROR"):
+            tm.commit()
+        assert not caplog.records, [r.getMessage() for r in caplog.records]
+        tm.begin()
+        assert simple.project_page(package, simple.JSON_V1, pages).body == page.body
+        tm.abort()
+    finally:
+        conn.close()
 
 
 def test_every_connection_shares_one_rendering(db, repository, pages, tm):
