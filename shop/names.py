@@ -1,6 +1,7 @@
 """Project names, versions and distribution filenames (PEP 503, 440, 427, 625)."""
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -18,7 +19,7 @@ _VALID_NAME = re.compile(r"^([A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])$", re.IGNORE
 
 # What wheel and sdist names can hold (PEP 427/625 names, PEP 440 versions, tags); it keeps
 # every file URL safe without quoting.
-_FILENAME_CHARS = re.compile(r"^[A-Za-z0-9._+!-]+$")
+_FILENAME_CHARS = re.compile(r"[A-Za-z0-9._+!-]+")
 SDIST_EXTENSIONS = (".tar.gz", ".zip")
 
 
@@ -56,11 +57,15 @@ def parse_version(version: str) -> Version:
         raise InvalidName(f"Invalid version {version!r}: it is not a PEP 440 version.") from None
 
 
+# A mirrored project's page lists each version once per file (thousands for some projects):
+# both are pure functions of the string, parsed once.
+@functools.lru_cache(maxsize=8192)
 def version_key(version: str) -> str:
     """The canonical form of a version: the key of a release in the tree."""
     return canonicalize_version(parse_version(version))
 
 
+@functools.lru_cache(maxsize=8192)
 def sort_key(version: str):
     """Sort key for version strings, PEP 440 order; unparseable ones first."""
     try:
@@ -81,13 +86,15 @@ class DistFilename:
 
 def check_filename(filename: str) -> str:
     """Refuse filenames that could escape a directory or hide characters."""
+    if _FILENAME_CHARS.fullmatch(filename) and not filename.startswith("."):
+        return filename  # the common case, in one step; the checks below say what is wrong
     if not filename:
         raise InvalidName("The upload has no filename.")
     if "/" in filename or "\\" in filename or filename in (".", "..") or filename.startswith("."):
         raise InvalidName(f"Invalid filename {filename!r}: a distribution filename has no path.")
     if any(ord(c) < 32 or ord(c) == 127 for c in filename):
         raise InvalidName(f"Invalid filename {filename!r}: it contains control characters.")
-    if not _FILENAME_CHARS.match(filename):
+    if not _FILENAME_CHARS.fullmatch(filename):
         raise InvalidName(
             f"Invalid filename {filename!r}: a distribution filename has only letters, digits "
             "and '.', '_', '-', '+', '!'."
