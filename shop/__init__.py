@@ -10,10 +10,10 @@ from pyramid_retry import BeforeRetry
 from pyramid_zodbconn import get_connection
 
 from .database import close_at_exit, guard_blob_aborts, initialize
+from .replay import replaying
 from .resources import app_root
 from .security import use_argon2_profile
 from .settings import ensure_storage_dirs, read_settings
-from .replay import replaying
 from .simple import PageCache
 
 __version__ = "2.0.0.dev0"
