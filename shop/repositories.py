@@ -126,13 +126,14 @@ def stats(repository: Repository) -> Stats:
 
 def search(repository: Repository, query: str = "", limit: int = 500) -> tuple[list[Package], bool]:
     """Projects whose name contains ``query`` (all when empty), by name; and whether cut at ``limit``."""
+    # Keys are normalized names, and so is the query: a project is loaded only when listed.
     needle = names.normalize(query.strip()) if query.strip() else ""
     found = []
-    for key, package in repository.items():
-        if needle in key or query.strip().lower() in package.name.lower():
+    for key in repository.keys():
+        if needle in key:
             if len(found) == limit:
                 return found, True
-            found.append(package)
+            found.append(repository[key])
     return found, False
 
 
