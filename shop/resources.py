@@ -286,6 +286,19 @@ class ReleaseFile(Persistent):
     __parent__: Release | None = None
     origin = "upload"  # or "mirror": known from an upstream index, bytes fetched on first use
     upstream_url: str | None = None
+    # Defaults live on the class: a file stores only what it knows (a mirrored file knows
+    # little until it is fetched; big projects have thousands, written in one commit).
+    md5: str | None = None
+    blake2_256: str | None = None
+    uploader: str | None = None
+    requires_python: str | None = None
+    python_version: str | None = None
+    blob: Blob | None = None
+    core_metadata: Blob | None = None
+    core_metadata_sha256: str | None = None
+    core_metadata_size: int | None = None
+    yanked = False
+    yanked_reason = ""
 
     def __init__(
         self,
@@ -309,18 +322,16 @@ class ReleaseFile(Persistent):
         self.packagetype = packagetype
         self.size = size
         self.sha256 = sha256
-        self.md5 = md5
-        self.blake2_256 = blake2_256
-        self.uploader = uploader
         self.upload_time = upload_time or utcnow()
-        self.requires_python = requires_python
-        self.python_version = python_version
-        self.blob = blob
-        self.core_metadata = core_metadata
-        self.core_metadata_sha256 = core_metadata_sha256
-        self.core_metadata_size = core_metadata_size
-        self.yanked = False
-        self.yanked_reason = ""
+        optional = {
+            "md5": md5, "blake2_256": blake2_256, "uploader": uploader,
+            "requires_python": requires_python, "python_version": python_version, "blob": blob,
+            "core_metadata": core_metadata, "core_metadata_sha256": core_metadata_sha256,
+            "core_metadata_size": core_metadata_size,
+        }
+        for name, value in optional.items():
+            if value is not None:
+                setattr(self, name, value)
 
     def store(self, blob: Blob, sha256: str, size: int) -> None:
         """Keep the verified bytes of a file known until now only from upstream's listing."""
