@@ -10,6 +10,7 @@ from pyramid_retry import BeforeRetry
 from pyramid_zodbconn import get_connection
 
 from .database import close_at_exit, guard_blob_aborts, initialize
+from .downloads import mirror_busy
 from .replay import replaying
 from .resources import app_root
 from .security import use_argon2_profile
@@ -58,7 +59,8 @@ def main(global_config, **settings):
         guard_blob_aborts(db.storage)
         # The tree and the first admin account, on first start.
         initialize(db, shop_settings)
-        close_at_exit(config.registry._zodb_databases.values())
+        # At exit, mirrored files already served are stored before the database closes.
+        close_at_exit(config.registry._zodb_databases.values(), mirror_busy(config.registry))
         # The admin pages' stylesheet, under a reserved segment no project can take.
         config.add_static_view("+static", "shop:static", cache_max_age=3600)
         config.scan(".views")

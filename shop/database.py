@@ -7,8 +7,9 @@ import logging
 import signal
 import sys
 import threading
+import time
 import weakref
-from typing import Iterator
+from typing import Callable, Iterator
 
 import transaction
 from zc.lockfile import LockError
@@ -110,16 +111,23 @@ def initialize(db: DB, settings: Settings) -> None:
         )
 
 
-def close_at_exit(databases) -> None:
+def close_at_exit(databases, busy: Callable[[], bool] = lambda: False, patience: float = 5.0) -> None:
     """Close the databases when the process ends, so FileStorage saves its index.
 
     Without this a stopped server leaves an outdated ``Data.fs.index`` and the next start
     re-reads the whole file. pserve exits normally on Ctrl-C; SIGTERM (systemd, docker stop)
-    is turned into a normal exit too, unless the process already handles it.
+    is turned into a normal exit too, unless the process already handles it. Work that
+    ``busy()`` reports (mirrored files whose clients are served, being stored) may finish
+    first, for up to ``patience`` seconds.
     """
     refs = [weakref.ref(db) for db in databases]
 
     def close() -> None:
+        deadline = time.monotonic() + patience
+        while busy() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if busy():
+            log.warning("closing the database with mirrored files still being stored")
         for ref in refs:
             db = ref()
             if db is not None:

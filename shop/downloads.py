@@ -15,6 +15,7 @@ import logging
 import os
 import tempfile
 import threading
+import weakref
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -451,6 +452,18 @@ class MetadataFetches:
                 return None
             with file.core_metadata.open("r") as f:
                 return f.read()
+
+
+def mirror_busy(registry) -> Callable[[], bool]:
+    """A check of whether the process's mirror is still storing what it fetched; it holds
+    the registry weakly (for ``database.close_at_exit``)."""
+    ref = weakref.ref(registry)
+
+    def busy() -> bool:
+        current = ref()
+        return current is not None and (current.downloads.busy() or current.metadata_fetches.busy())
+
+    return busy
 
 
 def includeme(config) -> None:
