@@ -6,8 +6,10 @@ import urllib.parse
 from dataclasses import dataclass
 
 import pytest
+import requests
 
 from tests.e2e.clients import (
+    PYTHON,
     client_env,
     installed_module,
     make_venv,
@@ -21,7 +23,7 @@ from tests.e2e.clients import (
 )
 from tests.e2e.projects import make_self_building_sdist
 from tests.e2e.server import JSON_V1, LocalshopServer
-from tests.factories import Dist, make_wheel
+from tests.factories import Dist, make_wheel, upload_fields
 
 pytestmark = pytest.mark.e2e
 
@@ -199,3 +201,28 @@ def test_twine_upload_without_valid_credentials_is_refused(
     assert server.project_files(project) == {}
     status, _, body = server.request("/simple/")
     assert project not in body.decode()
+
+
+def test_pip_sees_a_new_upload_at_once_though_the_page_was_answered_from_memory(server, tmp_path, env):
+    """pip asks with the same headers every run: from its second run on, the page comes from
+    the server's memory of the answer, until anything in the database changes."""
+
+    def upload(version: str) -> None:
+        dist = make_wheel("replayed-demo", version)
+        r = requests.post(server.url + "/repo/default/", data=upload_fields(dist),
+                          files={"content": (dist.filename, dist.data)},
+                          auth=("admin", server.admin_password), timeout=30)
+        assert r.status_code == 200, r.text
+
+    def pip_download() -> list[str]:
+        target = tmp_path / f"download-{len(list(tmp_path.iterdir()))}"
+        run([PYTHON, "-m", "pip", "--isolated", "--disable-pip-version-check", "download",
+             "--no-deps", "--no-cache-dir", "-d", target, "--index-url", server.url + "/simple/",
+             "replayed-demo"], env=env)
+        return sorted(p.name for p in target.iterdir())
+
+    upload("1.0")
+    assert pip_download() == ["replayed_demo-1.0-py3-none-any.whl"]
+    assert pip_download() == ["replayed_demo-1.0-py3-none-any.whl"]  # the page, from memory
+    upload("2.0")
+    assert pip_download() == ["replayed_demo-2.0-py3-none-any.whl"]
