@@ -144,7 +144,15 @@ class Repositories(Folder):
         return key
 
 
-class Repository(Folder):
+class TreeFolder(Folder):
+    """A folder of the package tree (repository, project, release): the files with stored
+    bytes that come and go with its children are counted in its repository."""
+
+    def moved(self, obj, sign: int) -> None:
+        _count_stored(self, obj, sign)
+
+
+class Repository(TreeFolder):
     """A package index: hosted projects, and (optionally) an upstream index it mirrors."""
 
     def __init__(self, title: str = "", upstream: str | None = None) -> None:
@@ -183,16 +191,13 @@ class Repository(Folder):
     def changed(self) -> None:
         self.serial.change(1)
 
-    def moved(self, obj, sign: int) -> None:
-        _count_stored(self, obj, sign)
-
     def count_stored(self, files: int, size: int) -> None:
         """Add files with stored bytes, and their bytes (negative for removed ones)."""
         self.stored_files.change(files)
         self.stored_bytes.change(size)
 
 
-class Package(Folder):
+class Package(TreeFolder):
     """A project in one repository: releases by canonical version."""
 
     def __init__(self, name: str) -> None:
@@ -224,9 +229,6 @@ class Package(Folder):
         """Mark the package changed: its pages are rendered anew, in every process."""
         self.serial.change(1)
 
-    def moved(self, obj, sign: int) -> None:
-        _count_stored(self, obj, sign)
-
     def releases(self) -> list["Release"]:
         """Releases, newest first by PEP 440."""
         return sorted(self.values(), key=lambda r: names.sort_key(r.version), reverse=True)
@@ -245,7 +247,7 @@ class CoreMetadata:
         self.__parent__ = file.__parent__
 
 
-class Release(Folder):
+class Release(TreeFolder):
     """One version of a project: its metadata (from the first file) and its files."""
 
     def __init__(self, version: str, metadata: dict | None = None) -> None:
@@ -270,9 +272,6 @@ class Release(Folder):
     def changed(self) -> None:
         if self.__parent__ is not None:
             self.__parent__.changed()
-
-    def moved(self, obj, sign: int) -> None:
-        _count_stored(self, obj, sign)
 
     @property
     def yanked(self) -> bool:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Iterator
 
 from shop.database import root_transaction
+from shop.downloads import mirror_busy
 
 
 @dataclass(frozen=True)
@@ -56,9 +57,9 @@ def app_db(app):
 @contextmanager
 def opened(app) -> Iterator:
     """``opened_db`` for a WebTest app, once its downloads and metadata are stored (clients finish first)."""
-    registry = app.app.registry
+    busy = mirror_busy(app.app.registry)
     deadline = time.monotonic() + 10
-    while (registry.downloads.busy() or registry.metadata_fetches.busy()) and time.monotonic() < deadline:
+    while busy() and time.monotonic() < deadline:
         time.sleep(0.01)
     with opened_db(app_db(app)) as root:
         yield root
