@@ -2,7 +2,7 @@
 
 Uploading 20,000 projects through HTTP would take longer than the benchmark itself, so the
 database is opened directly, with localshop's own code, while no server holds its lock: every
-file goes through ``shop.publishing.publish`` exactly as an upload would (checks, hashes, blob,
+file goes through ``shop.hosting.publishing.publish`` exactly as an upload would (checks, hashes, blob,
 core metadata), in batches of a few hundred per transaction. The result is kept under
 ``benchmarks/work/fixtures/localshop-N/`` and copied (blobs as hard links) for each run; it is
 rebuilt when the fixture or any file under ``shop/`` changes, since a database written by other
@@ -82,9 +82,9 @@ def load(var: Path, files: tuple[WheelFile, ...]) -> None:
     # Imported here: the benchmark's other modules must not need localshop's dependencies.
     import transaction
 
-    from shop.database import initialize, open_database
-    from shop.publishing import publish
-    from shop.resources import DEFAULT_REPOSITORY, app_root
+    from shop.storage import initialize, open_database
+    from shop.hosting.publishing import publish
+    from shop.model.tree import DEFAULT_REPOSITORY, app_root
     from shop.settings import read_settings
 
     settings = read_settings(settings_dict(var, None), environ={"LOCALSHOP_ADMIN_PASSWORD": ADMIN_PASSWORD})
@@ -108,7 +108,7 @@ def load(var: Path, files: tuple[WheelFile, ...]) -> None:
 
 
 def _form(f: WheelFile, content):
-    from shop.publishing import UploadForm
+    from shop.hosting.publishing import UploadForm
 
     return UploadForm(
         action="file_upload", protocol_version="1", name=f.project, version=f.version,

@@ -193,6 +193,18 @@ def read_settings(settings: dict, environ: dict | None = None) -> Settings:
     )
 
 
+def apply_defaults(settings: dict, environ: dict | None = None) -> Settings:
+    """Read the ``shop.*`` settings (SettingsError names a bad key), make the directories the
+    database needs, and default the settings of the libraries localshop runs on."""
+    shop_settings = read_settings(settings, environ)
+    ensure_storage_dirs(settings.get("zodbconn.uri", ""))
+    settings.setdefault("tm.manager_hook", "pyramid_tm.explicit_manager")
+    settings.setdefault("retry.attempts", "5")
+    # The transaction note would compute the identity of every request, even anonymous.
+    settings.setdefault("tm.annotate_user", "false")
+    return shop_settings
+
+
 def ensure_storage_dirs(uri: str) -> None:
     """Create the directories a ``file://`` zodburi needs (FileStorage creates only files)."""
     parts = urlsplit(uri)

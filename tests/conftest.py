@@ -40,6 +40,7 @@ def app_settings(var_dir, **extra) -> dict:
 def make_app(tmp_path, monkeypatch):
     """Build the WSGI application with extra settings; the database lives in tmp_path."""
     from shop import main
+    from shop.storage import databases
 
     monkeypatch.setenv("LOCALSHOP_ADMIN_PASSWORD", ADMIN_PASSWORD)
     apps = []
@@ -51,7 +52,7 @@ def make_app(tmp_path, monkeypatch):
 
     yield factory
     for wsgi in apps:
-        for db in wsgi.registry._zodb_databases.values():
+        for db in databases(wsgi.registry):
             db.close()
 
 

@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
-from shop.database import root_transaction
-from shop.downloads import mirror_busy
+from shop.storage import root_transaction
+from shop.services import services_of
+from shop.storage import database
 
 
 @dataclass(frozen=True)
@@ -51,13 +52,13 @@ def opened_db(db):
 
 def app_db(app):
     """The ZODB.DB of a WebTest TestApp built by the ``make_app`` fixture."""
-    return app.app.registry._zodb_databases[""]
+    return database(app.app.registry)
 
 
 @contextmanager
 def opened(app) -> Iterator:
     """``opened_db`` for a WebTest app, once its downloads and metadata are stored (clients finish first)."""
-    busy = mirror_busy(app.app.registry)
+    busy = services_of(app.app.registry).busy
     deadline = time.monotonic() + 10
     while busy() and time.monotonic() < deadline:
         time.sleep(0.01)

@@ -8,10 +8,11 @@ import sys
 
 from pyramid.paster import get_appsettings
 
-from .. import accounts, repositories
-from ..database import DatabaseBusy, initialize, open_database, root_transaction
-from ..security import use_argon2_profile
-from ..settings import SettingsError, read_settings
+from shop.access import accounts
+from shop.model import repositories
+from shop.storage import DatabaseBusy, initialize, open_database, root_transaction
+from shop.access.policy import use_argon2_profile
+from shop.settings import SettingsError, read_settings
 
 
 class CommandError(Exception):

@@ -16,9 +16,11 @@ def http_error(cls, message: str, **kw):
     return exc
 
 
-def traversed_url(request, *extra: str) -> str:
-    """The URL of the resource as the client addressed it (``/simple/`` or ``/repo/default/``)."""
-    segments = [quote(s, safe="") for s in (*request.traversed, *extra)]
+def traversed_url(request, *extra: str, up: int = 0) -> str:
+    """The URL of the resource as the client addressed it (``/simple/`` or ``/repo/default/``),
+    ``up`` levels above it, with ``extra`` segments."""
+    traversed = request.traversed[: len(request.traversed) - up]
+    segments = [quote(s, safe="") for s in (*traversed, *extra)]
     return request.application_url + "/" + "".join(s + "/" for s in segments)
 
 

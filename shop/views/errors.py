@@ -1,10 +1,10 @@
-"""Answers for what traversal or the security policy refused: 401/403, 301 to canonical, 404."""
+"""Answers for what traversal or the security policy refused: 401/403, 301 to canonical, 404;
+and a 503 when concurrent writers kept colliding."""
 from __future__ import annotations
 
 from urllib.parse import quote, urlencode
 
 from pyramid.httpexceptions import (
-    HTTPException,
     HTTPForbidden,
     HTTPMethodNotAllowed,
     HTTPFound,
@@ -15,18 +15,14 @@ from pyramid.httpexceptions import (
     HTTPUnauthorized,
 )
 from pyramid.exceptions import PredicateMismatch
-from pyramid.renderers import render_to_response
 from pyramid.security import Denied
 from pyramid.view import exception_view_config, forbidden_view_config, notfound_view_config
 from ZODB.POSException import ConflictError
 
-from .. import mirror, names, simple
-from ..permissions import Permission
-from ..resources import Package, Repository
-from ..security import REALM
-from . import READ, ensure_trailing_slash, http_error, traversed_url
-from .pypi_json import latest_release, project_json
-from .simple import current_package, negotiated, page_response
+from shop.access.policy import REALM
+from shop.model import names
+from shop.model.tree import Repository, VersionSpelling
+from shop.views import READ, http_error, traversed_url
 
 
 def is_browser_page(request) -> bool:
@@ -74,55 +70,34 @@ def forbidden(request):
 
 @notfound_view_config()
 def notfound(request):
-    """A project traversal did not find may be a non-canonical name, or one to look up upstream."""
-    context = getattr(request, "context", None)
+    """404, or 301 from a project name or version as spelled to its canonical URL."""
     if isinstance(request.exception, PredicateMismatch) and request.method not in READ:
         return http_error(HTTPMethodNotAllowed, f"Method not allowed: {request.method} {request.path}")
-    if isinstance(context, Package):
-        response = _canonical_version(context, request)
-        if response is not None:
-            return response
-    if isinstance(context, Repository):
-        try:
-            response = missing_project(context, request)
-        except HTTPException as e:  # raised inside an exception view: answer it here
-            response = e
-        if response is not None:
-            return response
-    return http_error(HTTPNotFound, f"Not found: {request.path}")
-
-
-def missing_project(repository: Repository, request):
-    """Redirect a project name to its canonical form, or look it up upstream.
-
-    Returns None when the request is not for a project (the caller answers 404).
-    """
-    name, subpath = request.view_name, request.subpath
-    if request.method not in READ or not names.is_valid_name(name) or subpath not in ((), ("json",)):
-        return None
-    canonical = names.normalize(name)
-    might_exist = canonical in repository or mirror.mirrors(repository, None)
-    if canonical != name:
-        if not might_exist:
-            return None
-        location = traversed_url(request, canonical) + "/".join(subpath)
+    location = canonical_location(request) if request.method in READ else None
+    if location is not None:
         if request.query_string:
             location += "?" + request.query_string
         return HTTPMovedPermanently(location=location)
-    if not might_exist:
-        return None
-    if not request.has_permission(Permission.VIEW, repository):
-        return forbidden(request)
-    if subpath:  # /pypi/<project>/json
-        package = current_package(request, repository, name)
-        return render_to_response(
-            "json", project_json(request, package, latest_release(package)), request=request
+    return http_error(HTTPNotFound, f"Not found: {request.path}")
+
+
+def canonical_location(request) -> str | None:
+    """The canonical URL of a project or release addressed by another spelling, or None."""
+    context = getattr(request, "context", None)
+    if isinstance(context, VersionSpelling):
+        rest = (request.view_name, *request.subpath) if request.view_name else ()
+        return traversed_url(request, context.release.__name__, up=1) + "/".join(
+            quote(s, safe="") for s in rest
         )
-    ensure_trailing_slash(request)
-    content_type = negotiated(request)
-    package = current_package(request, repository, name)
-    page = simple.project_page(package, content_type, request.registry.page_cache)
-    return page_response(request, page, mirror.fresh_until(request, repository, package))
+    if isinstance(context, Repository):
+        name = request.view_name
+        if not names.is_valid_name(name) or request.subpath not in ((), ("json",)):
+            return None
+        canonical = names.normalize(name)
+        if canonical == name or not (canonical in context or context.mirrors(None)):
+            return None
+        return traversed_url(request, canonical) + "/".join(request.subpath)
+    return None
 
 
 @exception_view_config(ConflictError, last_retry_attempt=True)
@@ -133,23 +108,3 @@ def conflict(request):
         "Busy: concurrent changes to the same project collided; nothing was stored. Try again.",
         headers={"Retry-After": "1"},
     )
-
-
-def _canonical_version(package: Package, request):
-    """A 301 from a version as spelled (``1.0``) to its release's canonical key (``1``)."""
-    try:
-        key = names.version_key(request.view_name)
-    except names.InvalidName:
-        return None
-    if key == request.view_name or key not in package or request.method not in READ:
-        return None
-    if request.subpath == ("json",):  # PyPI's JSON API answers for any spelling of a version
-        return render_to_response(
-            "json", project_json(request, package, package[key]), request=request
-        )
-    location = traversed_url(request, key)
-    if request.subpath:
-        location += "/".join(quote(s, safe="") for s in request.subpath)
-    if request.query_string:
-        location += "?" + request.query_string
-    return HTTPMovedPermanently(location=location)

@@ -1,193 +1,59 @@
-"""Downloads: distribution files and their core metadata, streamed from committed blobs.
+"""Downloads: distribution files and their core metadata, as ``shop.mirror.serving`` decides.
 
-A mirrored file that is not cached yet is fetched from upstream once (``shop.downloads``)
-and streamed to the client as it arrives, or, in a repository in redirect mode, the client
-is sent upstream while the file is stored in the background.
+A stored file is sent from its blob (``shop.views.sending``); a mirrored file not cached yet
+is streamed while upstream sends it, or the client is redirected upstream; what cannot be
+served is a 404 or 502 that says why.
 """
 from __future__ import annotations
 
-import os
-from typing import Iterator
-from urllib.parse import quote
-
 from pyramid.httpexceptions import HTTPBadGateway, HTTPFound, HTTPNotFound
-from pyramid.response import FileIter, Response
+from pyramid.response import Response
 from pyramid.view import view_config
-from ZODB.blob import Blob
 
-from ..downloads import DownloadFailed
-from ..mirror import UpstreamError, is_visible
-from ..permissions import Permission
-from ..resources import CoreMetadata, ReleaseFile, Repository
-from . import READ, http_error
-
-CHUNK = 256 * 1024
-IMMUTABLE = "public, max-age=31536000, immutable"
-
-
-def blob_response(request, blob: Blob, *, sha256: str, size: int, content_type: str) -> Response:
-    """Stream a committed blob with its length, a sha256 ETag and an immutable cache policy."""
-    sendfile = request.registry.shop_settings.sendfile
-    if sendfile is not None:
-        response = _sendfile_response(blob.committed(), sendfile, content_type)
-    else:
-        # Opened by path: the file stays readable after the request's connection is closed.
-        f = open(blob.committed(), "rb")
-        wrapper = request.environ.get("wsgi.file_wrapper")
-        if request.range is not None:
-            # WebOb answers 206 with the part asked for (or 416), read from where it starts;
-            # uv reads a wheel's METADATA this way, pip resumes broken downloads.
-            app_iter = RangeFileIter(f)
-        elif wrapper is not None:
-            app_iter = wrapper(ChunkedReads(f), CHUNK)
-        else:
-            app_iter = FileIter(f, CHUNK)
-        response = Response(
-            app_iter=app_iter, headerlist=[("Content-Type", content_type)], content_length=size,
-        )
-        response.accept_ranges = "bytes"
-    response.etag = sha256
-    response.cache_control = IMMUTABLE
-    response.conditional_response = True
-    return response
-
-
-class RangeFileIter:
-    """A file as an app_iter that WebOb can narrow to one byte range (``Range``).
-
-    Not ``webob.static.FileIter``: its range is a generator that closes the file only once
-    iterated, so a ``206`` to a HEAD request would leave the file open.
-    """
-
-    def __init__(self, f) -> None:
-        self.file = f
-        self.start, self.stop = 0, None
-
-    def app_iter_range(self, start: int, stop: int | None) -> "RangeFileIter":
-        self.start, self.stop = start, stop
-        return self
-
-    def __iter__(self) -> Iterator[bytes]:
-        self.file.seek(self.start)
-        left = None if self.stop is None else self.stop - self.start
-        while left is None or left > 0:
-            data = self.file.read(CHUNK if left is None else min(CHUNK, left))
-            if not data:
-                return
-            if left is not None:
-                left -= len(data)
-            yield data
-
-    def close(self) -> None:
-        self.file.close()
-
-
-class ChunkedReads:
-    """A file for ``wsgi.file_wrapper`` that reads at most ``CHUNK`` bytes at a time.
-
-    waitress sends a file by asking it for as many bytes as the socket's send buffer holds
-    (``SO_SNDBUF``: 4 MiB on a loopback connection of a Linux machine), and then reads the part
-    it sent a second time only to step past it. So every connection downloading a file held
-    up to 8 MiB of copies. Here each read is capped, and the second read of the same bytes is
-    answered from the chunk just read: one ``CHUNK`` per connection, read from disk once.
-    """
-
-    def __init__(self, f) -> None:
-        self.file = f
-        self.seek, self.tell, self.close = f.seek, f.tell, f.close
-        self._last: bytes = b""
-        self._last_at = -1
-
-    def read(self, size: int = -1) -> bytes:
-        at = self.file.tell()
-        if at == self._last_at and 0 <= size <= len(self._last):
-            data = self._last if size == len(self._last) else self._last[:size]
-            self.file.seek(at + len(data))
-            self._last, self._last_at = b"", -1
-            return data
-        data = self.file.read(CHUNK if size < 0 or size > CHUNK else size)
-        self._last, self._last_at = data, at
-        return data
-
-    def seekable(self) -> bool:
-        return True
-
-
-def _sendfile_response(path: str, sendfile: tuple[str, str, str], content_type: str) -> Response:
-    """An empty response telling the front-end server which file to send (shop.sendfile)."""
-    kind, prefix, blob_dir = sendfile
-    response = Response(headerlist=[("Content-Type", content_type)])
-    if kind == "x-sendfile":
-        response.headers["X-Sendfile"] = path
-    else:
-        relative = os.path.relpath(os.path.realpath(path), blob_dir)
-        response.headers["X-Accel-Redirect"] = prefix + quote(relative)
-    return response
-
-
-def repository_of(file: ReleaseFile) -> Repository:
-    return file.__parent__.__parent__.__parent__
-
-
-def _check_visible(file: ReleaseFile, request) -> Repository:
-    repository = repository_of(file)
-    if not is_visible(file, repository):
-        raise http_error(HTTPNotFound, f"Not found: {request.path} (not offered by this repository)")
-    return repository
+from shop.mirror import serving
+from shop.model.permissions import Permission
+from shop.model.tree import CoreMetadata, ReleaseFile
+from shop.views import READ, http_error
+from shop.views.sending import IMMUTABLE, blob_response
 
 
 @view_config(context=ReleaseFile, request_method=READ, permission=Permission.VIEW)
 def download(context: ReleaseFile, request) -> Response:
-    repository = _check_visible(context, request)
-    if context.blob is None:
-        return _from_upstream(context, repository, request)
-    response = blob_response(
-        request, context.blob, sha256=context.sha256, size=context.size,
-        content_type="application/octet-stream",
-    )
-    if context.upload_time is not None:
+    shop = request.shop
+    how = _decide(request, serving.serve_file, context, shop.downloads, shop.settings.upstream_timeout)
+    response = _response(request, how)
+    if isinstance(how, serving.FromBlob) and context.upload_time is not None:
         response.last_modified = context.upload_time
-    return response
-
-
-def _from_upstream(file: ReleaseFile, repository: Repository, request) -> Response:
-    if repository.offline or not repository.upstream:
-        raise http_error(HTTPNotFound, f"Not cached: {file.filename}, and this repository is offline.")
-    downloads = request.registry.downloads
-    if repository.mirror_mode == "redirect":
-        downloads.start(file, background=True)
-        raise HTTPFound(location=file.upstream_url)
-    connect, read = request.registry.shop_settings.upstream_timeout
-    try:
-        download = downloads.start(file)
-        download.wait_started(connect + read)
-        body = download.reader(idle_timeout=read + 5)
-    except DownloadFailed as e:
-        raise http_error(HTTPBadGateway, f"Upstream download failed: {e}") from None
-    response = Response(app_iter=body, headerlist=[("Content-Type", "application/octet-stream")])
-    if download.size is not None:
-        response.content_length = download.size
-    if file.sha256:
-        response.etag = file.sha256
     return response
 
 
 @view_config(context=CoreMetadata, request_method=READ, permission=Permission.VIEW)
 def core_metadata(context: CoreMetadata, request) -> Response:
-    file = context.file
-    _check_visible(file, request)
-    if file.core_metadata is not None:
-        return blob_response(
-            request, file.core_metadata, sha256=file.core_metadata_sha256,
-            size=file.core_metadata_size, content_type="text/plain; charset=utf-8",
-        )
-    if repository_of(file).offline:
-        raise http_error(HTTPNotFound, f"Not cached: {context.__name__}, and this repository is offline.")
+    return _response(request, _decide(request, serving.serve_metadata, context.file,
+                                      request.shop.metadata_fetches))
+
+
+def _decide(request, decide, *args):
     try:
-        data = request.registry.metadata_fetches.fetch(file)
-    except (DownloadFailed, UpstreamError) as e:
-        raise http_error(HTTPBadGateway, f"Upstream metadata fetch failed: {e}") from None
-    response = Response(body=data, headerlist=[("Content-Type", "text/plain; charset=utf-8")])
-    response.etag = file.core_metadata_sha256
-    response.cache_control = IMMUTABLE
+        return decide(*args)
+    except serving.NotOffered:
+        raise http_error(HTTPNotFound, f"Not found: {request.path} (not offered by this repository)") from None
+    except serving.Unavailable as e:
+        raise http_error(HTTPBadGateway if e.status == 502 else HTTPNotFound, e.message) from None
+
+
+def _response(request, how) -> Response:
+    """The response for what ``shop.mirror.serving`` decided."""
+    if isinstance(how, serving.Redirect):
+        raise HTTPFound(location=how.url)
+    if isinstance(how, serving.FromBlob):
+        return blob_response(request, how.blob, sha256=how.sha256, size=how.size,
+                             content_type=how.content_type, sendfile=request.shop.settings.sendfile)
+    response = Response(app_iter=how.body, headerlist=[("Content-Type", how.content_type)])
+    if how.size is not None:
+        response.content_length = how.size
+    if how.sha256:
+        response.etag = how.sha256
+    if how.immutable:
+        response.cache_control = IMMUTABLE
     return response

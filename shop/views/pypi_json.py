@@ -5,12 +5,12 @@ from urllib.parse import quote
 
 from pyramid.view import view_config
 
-from .. import names
-from ..mirror import is_visible
-from ..permissions import Permission
-from ..resources import Package, Release, ReleaseFile
-from ..simple import upload_time
-from .simple import current_package
+from shop.model.offers import latest_release, release_files
+from shop.model.permissions import Permission
+from shop.model.tree import IProject, Package, Release, ReleaseFile, VersionSpelling
+from shop.pages.simple import upload_time
+from shop.views import READ
+from shop.views.simple import current_package
 
 INFO_FIELDS = (
     "author", "author_email", "classifiers", "description", "description_content_type",
@@ -47,18 +47,6 @@ def _project_urls(values) -> dict:
     return urls
 
 
-def latest_release(package: Package) -> Release | None:
-    """The newest release that is not yanked, preferring final releases (as PyPI does)."""
-    releases = [r for r in package.releases() if _visible(r) and not r.yanked]
-    finals = [r for r in releases if not names.parse_version(r.version).is_prerelease]
-    return (finals or releases or package.releases() or [None])[0]
-
-
-def _visible(release: Release) -> list[ReleaseFile]:
-    repository = release.__parent__.__parent__
-    return [f for f in release.values() if is_visible(f, repository)]
-
-
 def project_json(request, package: Package, release: Release | None) -> dict:
     metadata = release.metadata if release is not None else {}
     info = {field: metadata.get(field) for field in INFO_FIELDS}
@@ -76,21 +64,28 @@ def project_json(request, package: Package, release: Release | None) -> dict:
         "last_serial": 0,
         "releases": {
             r.version: [_file(request, f) for f in files]
-            for r in reversed(package.releases()) if (files := _visible(r))
+            for r in reversed(package.releases()) if (files := release_files(r))
         },
-        "urls": [_file(request, f) for f in _visible(release)] if release is not None else [],
+        "urls": [_file(request, f) for f in release_files(release)] if release is not None else [],
         "vulnerabilities": [],
     }
 
 
-@view_config(context=Package, name="json", renderer="json", request_method=("GET", "HEAD"),
+@view_config(context=IProject, name="json", renderer="json", request_method=READ,
              permission=Permission.VIEW)
-def package_json(context: Package, request) -> dict:
-    package = current_package(request, context.__parent__, context.__name__)
+def package_json(context, request) -> dict:
+    package = current_package(request, context)
     return project_json(request, package, latest_release(package))
 
 
-@view_config(context=Release, name="json", renderer="json", request_method=("GET", "HEAD"),
+@view_config(context=Release, name="json", renderer="json", request_method=READ,
              permission=Permission.VIEW)
 def release_json(context: Release, request) -> dict:
     return project_json(request, context.__parent__, context)
+
+
+@view_config(context=VersionSpelling, name="json", renderer="json", request_method=READ,
+             permission=Permission.VIEW)
+def spelled_release_json(context: VersionSpelling, request) -> dict:
+    """PyPI's JSON API answers for any spelling of a version."""
+    return project_json(request, context.__parent__, context.release)

@@ -1,17 +1,25 @@
-"""The simple index (PEP 503/691): repository root pages and project pages."""
+"""The simple index (PEP 503/691): repository root pages and project pages.
+
+A project page's context is a stored ``Package`` or an ``UpstreamProject`` that traversal
+yields for a name the mirror may know: both go through ``project_index`` and the same
+permission check, and the mirror's look-up decides what the page shows.
+"""
 from __future__ import annotations
 
 from pyramid.httpexceptions import HTTPBadGateway, HTTPNotAcceptable, HTTPNotFound
 from pyramid.response import Response
 from pyramid.view import view_config
 
-from .. import mirror, replay, simple
-from ..permissions import Permission
-from ..resources import Package, Repository
-from . import READ, ensure_trailing_slash, http_error
+from shop.mirror.lookup import fresh_until, lookup
+from shop.mirror.upstream import UpstreamError
+from shop.model.permissions import Permission
+from shop.model.tree import IProject, Package, Repository
+from shop.pages import replay, simple
+from shop.pages.cache import Page
+from shop.views import READ, ensure_trailing_slash, http_error
 
 
-def page_response(request, page: simple.Page, expires: float | None = None) -> Response:
+def page_response(request, page: Page, expires: float | None = None) -> Response:
     """A rendered page with its ETag, gzip-encoded for clients that take it; webob answers
     If-None-Match with a 304. Offered for replay to the next identical anonymous request
     (until ``expires``, a ``time.monotonic()``, for pages that depend on upstream)."""
@@ -47,16 +55,20 @@ def negotiated(request) -> str:
     return content_type
 
 
-def current_package(request, repository: Repository, name: str) -> Package:
-    """The project, looked up upstream when the repository mirrors one; 404/502 otherwise."""
+def current_package(request, project) -> Package:
+    """The project (a traversal context), looked up upstream when its repository mirrors one;
+    404/502 otherwise."""
+    repository: Repository = project.__parent__
+    name, shop = project.__name__, request.shop
     try:
-        package = mirror.lookup(request, repository, name)
-    except mirror.UpstreamError as e:
+        package = lookup(repository, name, upstream=shop.upstream, state=shop.mirror_state,
+                         ttl=shop.settings.index_ttl)
+    except UpstreamError as e:
         raise http_error(
             HTTPBadGateway, f"Upstream index failed and nothing is cached for {name}: {e}"
         ) from None
     if package is None:
-        where = " nor upstream" if mirror.mirrors(repository, None) else ""
+        where = " nor upstream" if repository.mirrors(None) else ""
         raise http_error(HTTPNotFound, f"Not found: project {name} is not in this repository{where}.")
     return package
 
@@ -64,14 +76,16 @@ def current_package(request, repository: Repository, name: str) -> Package:
 @view_config(context=Repository, request_method=READ, permission=Permission.VIEW)
 def repository_index(context: Repository, request) -> Response:
     ensure_trailing_slash(request)
-    page = simple.root_page(context, negotiated(request), request.registry.page_cache)
+    page = simple.root_page(context, negotiated(request), request.shop.pages)
     return page_response(request, page)
 
 
-@view_config(context=Package, request_method=READ, permission=Permission.VIEW)
-def project_index(context: Package, request) -> Response:
+@view_config(context=IProject, request_method=READ, permission=Permission.VIEW)
+def project_index(context, request) -> Response:
     ensure_trailing_slash(request)
     content_type = negotiated(request)
-    package = current_package(request, context.__parent__, context.__name__)
-    page = simple.project_page(package, content_type, request.registry.page_cache)
-    return page_response(request, page, mirror.fresh_until(request, context.__parent__, package))
+    package = current_package(request, context)
+    page = simple.project_page(package, content_type, request.shop.pages)
+    shop = request.shop
+    expires = fresh_until(shop.mirror_state, shop.settings.index_ttl, package.__parent__, package)
+    return page_response(request, page, expires)

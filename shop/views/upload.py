@@ -4,14 +4,14 @@ from __future__ import annotations
 from pyramid.httpexceptions import HTTPBadRequest, HTTPRequestEntityTooLarge, status_map
 from pyramid.response import Response
 from pyramid.view import view_config
-from pyramid_zodbconn import get_connection
 from webob.multidict import NestedMultiDict
 
-from ..permissions import Permission
-from ..publishing import UploadError, UploadForm, check_action, publish
-from ..receiving import ReceiveError, parse_form
-from ..resources import Repository
-from . import http_error
+from shop.model.permissions import Permission
+from shop.hosting.publishing import UploadError, UploadForm, check_action, publish
+from shop.hosting.receiving import ReceiveError, parse_form
+from shop.model.tree import Repository
+from shop.storage import temporary_directory
+from shop.views import http_error
 
 # Multipart framing around the file: the limit applies to the file, not to the form.
 FORM_OVERHEAD = 1024 * 1024
@@ -29,7 +29,7 @@ def read_form(request, max_size: int) -> UploadForm:
     """The upload form; its file streamed to the blob filesystem while being hashed."""
     if request.content_type != "multipart/form-data":  # a form without a file part at all
         return UploadForm.from_params(request.params)
-    tmp_dir = get_connection(request).db().storage.temporaryDirectory()
+    tmp_dir = temporary_directory(request.shop.db)
     body = request.body_file_seekable
     body.seek(0)  # a retried request (ConflictError) reads the same body again
     try:
@@ -54,7 +54,7 @@ def read_form(request, max_size: int) -> UploadForm:
 
 @view_config(context=Repository, request_method="POST", permission=Permission.UPLOAD, require_csrf=False)
 def upload(context: Repository, request) -> Response:
-    max_size = request.registry.shop_settings.max_upload_size
+    max_size = request.shop.settings.max_upload_size
     if request.content_length and request.content_length > max_size + FORM_OVERHEAD:
         raise http_error(
             HTTPRequestEntityTooLarge,

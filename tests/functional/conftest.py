@@ -10,7 +10,8 @@ import pytest
 import webtest
 
 from shop import main
-from shop.database import root_transaction
+from shop.storage import database, databases
+from shop.storage import root_transaction
 from tests.conftest import ADMIN_PASSWORD, app_settings, basic_auth
 from tests.factories import Dist, upload_fields
 
@@ -83,7 +84,7 @@ def sha256(data: bytes) -> str:
 
 def database_root(app):
     """The application root in a connection of the app's own database, in its own transaction."""
-    return root_transaction(app.app.registry._zodb_databases[""])
+    return root_transaction(database(app.app.registry))
 
 
 @dataclass(frozen=True)
@@ -128,7 +129,7 @@ def module_app(tmp_path_factory):
     try:
         yield webtest.TestApp(wsgi)
     finally:
-        for db in wsgi.registry._zodb_databases.values():
+        for db in databases(wsgi.registry):
             db.close()
 
 

@@ -7,9 +7,10 @@ from http.cookies import SimpleCookie
 
 import pytest
 
-from shop import accounts, repositories
-from shop.names import version_key
-from shop.resources import DEFAULT_REPOSITORY
+from shop.access import accounts
+from shop.model import repositories
+from shop.model.names import version_key
+from shop.model.tree import DEFAULT_REPOSITORY
 from tests.conftest import ADMIN_PASSWORD, basic_auth
 from tests.factories import make_wheel, upload_fields
 from tests.functional.conftest import JSON, database_root

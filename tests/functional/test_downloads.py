@@ -7,7 +7,7 @@ from urllib.parse import urljoin, urlsplit
 
 from tests.factories import Dist, make_sdist, make_wheel
 
-from .conftest import file_url, project_files, upload, uploaded
+from tests.functional.conftest import file_url, project_files, upload, uploaded
 
 WHEEL = make_wheel("demo", "1.0")
 SDIST = make_sdist("demo", "1.0")

@@ -12,8 +12,9 @@ import time
 
 import pytest
 
-from shop import simple
-from shop.downloads import DownloadFailed
+from shop.pages import simple
+from shop.mirror.storing import DownloadFailed
+from shop.services import services_of
 from tests.factories import make_sdist, make_wheel, upload_fields
 from tests.storecheck import app_db, assert_app_store_consistent, opened, stored
 from tests.upstream import FakeIndex, Fault, TimedUpstreamServer
@@ -48,9 +49,9 @@ def mirror(make_app, upstream):
 
     yield factory
     for app in apps:  # no pooled upstream socket may outlive the test (ResourceWarning)
-        registry = app.app.registry
-        registry.downloads.close()
-        registry.upstream.session.close()
+        services = services_of(app.app.registry)
+        services.downloads.close()
+        services.upstream.session.close()
 
 
 def publish(upstream, name, version="1.0", **kw):
@@ -635,7 +636,7 @@ def test_a_page_a_stored_file_changed_is_rendered_before_the_next_client_asks(mi
 
     with opened(app) as root:
         package = root.repositories["default"]["app-one"]
-        kept = app.app.registry.page_cache.get(
+        kept = services_of(app.app.registry).pages.get(
             package, simple.JSON_V1, (package.serial(), False), rendered_at_request_time
         )
     metadata = stored(app, wheel.filename).metadata_sha256

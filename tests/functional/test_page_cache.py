@@ -1,7 +1,7 @@
 """Pages are rendered once per change: every change shows at once, with a new ETag."""
 from __future__ import annotations
 
-from shop import repositories
+from shop.model import repositories
 from tests.factories import make_wheel, upload_fields
 from tests.functional.conftest import database_root
 from tests.upstream import FakeIndex, UpstreamServer

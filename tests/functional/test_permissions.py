@@ -12,8 +12,11 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import webtest
 
-from shop import accounts, main, repositories
-from shop.names import version_key
+from shop import main
+from shop.access import accounts
+from shop.model import repositories
+from shop.storage import databases
+from shop.model.names import version_key
 from tests.conftest import ADMIN_PASSWORD, app_settings, basic_auth
 from tests.factories import make_wheel, upload_fields
 from tests.functional.conftest import database_root
@@ -77,7 +80,7 @@ def world(tmp_path_factory):
         "credential of another repository": Caller(keys["other-repository"], {}),
     }
     yield app, callers
-    for db in wsgi.registry._zodb_databases.values():
+    for db in databases(wsgi.registry):
         db.close()
 
 

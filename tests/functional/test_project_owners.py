@@ -6,9 +6,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-from shop import accounts, repositories
-from shop.database import open_database, root_transaction
-from shop.publishing import UploadForm, publish
+from shop.access import accounts
+from shop.model import repositories
+from shop.storage import open_database, root_transaction
+from shop.hosting.publishing import UploadForm, publish
 from tests.conftest import basic_auth
 from tests.factories import make_wheel, upload_fields
 from tests.functional.conftest import database_root

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from shop import accounts, repositories
+from shop.access import accounts
+from shop.model import repositories
 from tests.conftest import basic_auth
 from tests.factories import make_wheel, upload_fields
 from tests.functional.conftest import database_root

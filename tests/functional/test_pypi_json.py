@@ -7,7 +7,7 @@ import pytest
 
 from tests.factories import make_sdist, make_wheel
 
-from .conftest import uploaded, yank
+from tests.functional.conftest import uploaded, yank
 
 UPLOAD_TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
 FILE_KEYS = {"filename", "url", "digests", "size", "upload_time_iso_8601", "requires_python",

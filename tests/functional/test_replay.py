@@ -5,7 +5,8 @@ import time
 
 import pytest
 
-from shop import repositories
+from shop.model import repositories
+from shop.services import services_of
 from tests.factories import make_wheel
 from tests.functional.conftest import ADMIN, ANONYMOUS_READ, JSON, database_root, uploaded, yank
 from tests.upstream import FakeIndex, UpstreamServer
@@ -14,7 +15,7 @@ PIP = {"Accept": JSON, "Accept-Encoding": "gzip, deflate"}
 
 
 def replays(app) -> int:
-    return app.app.registry.replay.hits
+    return services_of(app.app.registry).replay.hits
 
 
 def answer(app, path: str, headers: dict | None = None, status: int | str = 200, **environ):
@@ -143,7 +144,7 @@ def test_a_mirrored_page_is_replayed_only_while_upstream_is_not_due(make_app, tt
 
 def test_no_replays_without_a_page_cache(make_app):
     app = make_app(**ANONYMOUS_READ, **{"shop.page_cache_size": "0"})
-    assert app.app.registry.replay is None
+    assert services_of(app.app.registry).replay is None
     uploaded(app, make_wheel("demo", "1.0"))
     assert app.get("/simple/demo/", headers={"Accept": JSON}).json["name"] == "demo"
 

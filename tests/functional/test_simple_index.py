@@ -7,7 +7,7 @@ import pytest
 
 from tests.factories import make_sdist, make_wheel, metadata_text
 
-from .conftest import (
+from tests.functional.conftest import (
     HTML,
     JSON,
     PIP_ACCEPT,

@@ -8,7 +8,7 @@ import pytest
 from tests.conftest import basic_auth
 from tests.factories import make_sdist, make_wheel
 
-from .conftest import (
+from tests.functional.conftest import (
     ADMIN,
     Counts,
     assert_nothing_stored,

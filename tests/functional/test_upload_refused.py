@@ -5,7 +5,7 @@ import pytest
 
 from tests.factories import Dist, make_sdist, make_wheel, make_zip, metadata_text, upload_fields
 
-from .conftest import (
+from tests.functional.conftest import (
     ADMIN,
     ANONYMOUS_READ,
     Counts,

@@ -8,9 +8,9 @@ import transaction
 import ZODB
 import ZODB.DemoStorage
 
-from shop.publishing import UploadForm, UploadResult, publish
-from shop.resources import bootstrap
-from shop.simple import PageCache
+from shop.hosting.publishing import UploadForm, UploadResult, publish
+from shop.model.tree import bootstrap
+from shop.pages.cache import PageCache
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ import os
 
 from waitress.buffers import ReadOnlyFileBasedBuffer
 
-from shop.views.files import CHUNK, ChunkedReads
+from shop.views.sending import CHUNK, ChunkedReads
 
 
 class CountingFile(io.FileIO):

@@ -8,7 +8,7 @@ from ZODB.Connection import TransactionMetaData
 from ZODB.utils import z64
 from zodburi import resolve_uri
 
-from shop.database import guard_blob_aborts
+from shop.storage import guard_blob_aborts
 
 
 @pytest.fixture

@@ -5,10 +5,11 @@ import socket
 
 import pytest
 
-from shop.downloads import Download, DownloadFailed, Downloads, FileKey
-from shop.mirror import Upstream
-from shop.resources import Package, Release, ReleaseFile
-from shop.simple import PageCache
+from shop.mirror.downloads import Download, Downloads
+from shop.mirror.storing import DownloadFailed, FileKey
+from shop.mirror.upstream import Upstream
+from shop.model.tree import Package, Release, ReleaseFile
+from shop.pages.cache import PageCache
 
 
 def refused_url() -> str:

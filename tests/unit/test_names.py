@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 from packaging.version import Version
 
-from shop import names
+from shop.model import names
 
 
 @pytest.mark.parametrize(

@@ -7,11 +7,11 @@ import io
 import pytest
 from webob.multidict import MultiDict
 
-from shop.publishing import UploadError, UploadForm, check_action
-from shop.resources import app_root
+from shop.hosting.publishing import UploadError, UploadForm, check_action
+from shop.model.tree import app_root
 from tests.factories import Dist, make_sdist, make_wheel, make_zip, metadata_text
 
-from .conftest import other_connection, publish_as, upload_form
+from tests.unit.conftest import other_connection, publish_as, upload_form
 
 
 def stored(db, project: str, version_key: str, filename: str):

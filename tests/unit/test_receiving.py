@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from shop.receiving import FileSink, ReceiveError
+from shop.hosting.receiving import FileSink, ReceiveError
 
 
 @pytest.mark.parametrize("sizes", [[100, 2000], [1 << 20, 1 << 20, 5, 300_000]], ids=["small", "large"])

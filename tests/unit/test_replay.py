@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from shop.replay import BYPASS, request_key
+from shop.pages.replay import BYPASS, request_key
 
 
 def environ(**kw) -> dict:

@@ -1,10 +1,11 @@
 """Repository-level domain functions (shop/repositories.py)."""
 from __future__ import annotations
 
-from shop import names, repositories
-from shop.resources import Package, app_root
+from shop.model import names
+from shop.model import repositories
+from shop.model.tree import Package, app_root
 
-from .conftest import other_connection
+from tests.unit.conftest import other_connection
 
 
 def test_search_matches_any_spelling_and_loads_only_what_it_lists(db, repository, tm):

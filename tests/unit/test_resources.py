@@ -7,15 +7,17 @@ import ZODB
 import ZODB.FileStorage
 from ZODB.blob import Blob
 
-from shop import names, simple
-from shop.resources import (
+from shop.model import names
+from shop.pages import simple
+from shop.pages.cache import PageCache
+from shop.model.folders import Folder
+from shop.model.people import User
+from shop.model.tree import (
     CoreMetadata,
-    Folder,
     Package,
     Release,
     ReleaseFile,
     Repository,
-    User,
     app_root,
     bootstrap,
     ensure_stored_counts,
@@ -24,7 +26,7 @@ from shop.resources import (
 
 from tests.factories import make_sdist, make_wheel, make_zip
 
-from .conftest import other_connection, publish_as, upload_form
+from tests.unit.conftest import other_connection, publish_as, upload_form
 
 
 def release_file(filename: str = "demo-1.0.tar.gz", *, metadata: bytes | None = None) -> ReleaseFile:
@@ -338,8 +340,8 @@ def test_the_least_recently_used_pages_go_first(repository, tm):
     for name in ("alpha", "beta", "gamma"):
         project(repository, name, ("1.0", f"{name}-1.0.tar.gz"))
     tm.commit()
-    size = len(simple.project_page(repository["alpha"], simple.JSON_V1, simple.PageCache(10**6)).body)
-    pages = simple.PageCache(2 * size + 10)  # room for two pages of this size
+    size = len(simple.project_page(repository["alpha"], simple.JSON_V1, PageCache(10**6)).body)
+    pages = PageCache(2 * size + 10)  # room for two pages of this size
     alpha = simple.project_page(repository["alpha"], simple.JSON_V1, pages)
     beta = simple.project_page(repository["beta"], simple.JSON_V1, pages)
     assert simple.project_page(repository["alpha"], simple.JSON_V1, pages) is alpha  # alpha used last
@@ -390,7 +392,7 @@ def file_db(tmp_path):
 
 
 def test_a_page_rendered_before_a_merged_commit_is_not_kept(file_db):
-    pages = simple.PageCache(10**6)
+    pages = PageCache(10**6)
     with file_db.transaction() as conn:
         root, _ = bootstrap(conn.root(), None)
         publish_as(root.repositories["default"], upload_form(make_sdist("demo", "1.0")))

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from shop.security import VerifiedSecrets, ensure_admin, hash_password, use_argon2_profile
+from shop.access.policy import VerifiedSecrets, ensure_admin, hash_password, use_argon2_profile
 
 
 @pytest.fixture(scope="module")

@@ -7,11 +7,11 @@ import json
 import pytest
 from pyramid.request import Request
 
-from shop import simple
-from shop.resources import ReleaseFile
+from shop.pages import simple
+from shop.model.tree import ReleaseFile
 from tests.factories import make_sdist, make_wheel
 
-from .conftest import publish_as, upload_form
+from tests.unit.conftest import publish_as, upload_form
 
 PIP_ACCEPT = (
     "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html; q=0.1, "

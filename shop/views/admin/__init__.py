@@ -18,10 +18,10 @@ from pyramid.renderers import render
 from pyramid.security import Denied
 from pyramid.view import view_config
 
-from ...permissions import Permission
-from ...resources import Repository
-from ...security import SESSION_COOKIE
-from .. import READ  # noqa: F401 (the admin modules import it from here)
+from shop.model.permissions import Permission
+from shop.model.tree import Repository
+from shop.access.policy import SESSION_COOKIE
+from shop.views import READ  # noqa: F401 (the admin modules import it from here)
 
 TEMPLATES = "shop:templates/"
 

@@ -7,12 +7,11 @@ from urllib.parse import quote, urlsplit
 from pyramid.httpexceptions import HTTPFound
 from readme_renderer import markdown, rst, txt
 
-from ... import repositories
-from ...mirror import is_visible
-from ...permissions import Permission
-from ...resources import Package, Release, Repository, Root
-from ..pypi_json import latest_release
-from . import READ, page, template, viewable_repositories
+from shop.model import repositories
+from shop.model.offers import is_visible, latest_release
+from shop.model.permissions import Permission
+from shop.model.tree import Package, Release, Repository, Root
+from shop.views.admin import READ, page, template, viewable_repositories
 
 
 def access_summary(repository: Repository) -> str:

@@ -5,10 +5,10 @@ from urllib.parse import urlsplit, urlunsplit
 
 from pyramid.httpexceptions import HTTPFound
 
-from ... import accounts
-from ...permissions import Permission
-from ...resources import DEFAULT_REPOSITORY, Root
-from . import READ, form_error, page, template, viewable_repositories
+from shop.access import accounts
+from shop.model.permissions import Permission
+from shop.model.tree import DEFAULT_REPOSITORY, Root
+from shop.views.admin import READ, form_error, page, template, viewable_repositories
 
 CREDENTIALS = template("credentials.pt")
 

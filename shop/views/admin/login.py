@@ -4,9 +4,9 @@ from __future__ import annotations
 from pyramid.httpexceptions import HTTPFound, HTTPTooManyRequests
 from pyramid.security import forget, remember
 
-from ... import accounts
-from ...resources import Root
-from . import READ, form_error, local_path, page, policy, template
+from shop.access import accounts
+from shop.model.tree import Root
+from shop.views.admin import READ, form_error, local_path, page, policy, template
 
 LOGIN = template("login.pt")
 

@@ -3,11 +3,11 @@ from __future__ import annotations
 
 from pyramid.httpexceptions import HTTPBadRequest, HTTPFound
 
-from ... import repositories
-from ...permissions import Permission
-from ...resources import Package, Release, ReleaseFile
-from .. import http_error
-from . import READ, page, template
+from shop.model import repositories
+from shop.model.permissions import Permission
+from shop.model.tree import Package, Release, ReleaseFile
+from shop.views import http_error
+from shop.views.admin import READ, page, template
 
 CONFIRM = template("confirm.pt")
 

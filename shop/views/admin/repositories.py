@@ -3,11 +3,11 @@ from __future__ import annotations
 
 from pyramid.httpexceptions import HTTPFound
 
-from ... import repositories
-from ...permissions import Permission
-from ...resources import Repository, Root
-from . import READ, flag, form_error, page, template
-from .browse import access_summary
+from shop.model import repositories
+from shop.model.permissions import Permission
+from shop.model.tree import Repository, Root
+from shop.views.admin import READ, flag, form_error, page, template
+from shop.views.admin.browse import access_summary
 
 REPOSITORIES = template("repositories.pt")
 SETTINGS = template("settings.pt")

@@ -4,10 +4,10 @@ from __future__ import annotations
 from pyramid.httpexceptions import HTTPFound, HTTPTooManyRequests
 from pyramid.security import remember
 
-from ... import accounts
-from ...permissions import Permission
-from ...resources import Root
-from . import READ, flag, form_error, page, policy, template
+from shop.access import accounts
+from shop.model.permissions import Permission
+from shop.model.tree import Root
+from shop.views.admin import READ, flag, form_error, page, policy, template
 
 USERS = template("users.pt")
 ACCOUNT = template("account.pt")

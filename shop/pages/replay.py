@@ -25,7 +25,7 @@ from typing import Iterable, NamedTuple
 
 from ZODB.interfaces import IMVCCStorage
 
-from .lru import BoundedLRU
+from shop.pages.lru import BoundedLRU
 
 log = logging.getLogger(__name__)
 
@@ -136,15 +136,16 @@ class Replay:
         )
 
 
-def replaying(app, registry, db, max_bytes: int):
-    """``app`` behind a ``Replay`` of up to ``max_bytes`` of answers (``registry.replay``),
+def replaying(app, services, max_bytes: int):
+    """``app`` behind a ``Replay`` of up to ``max_bytes`` of answers (``services.replay``),
     or ``app`` itself when the storage cannot tell every change or ``max_bytes`` is 0."""
-    registry.replay = None
+    services.replay = None
     if max_bytes <= 0:
         return app
+    db = services.db
     if IMVCCStorage.providedBy(db.storage):
         log.info("%s polls for changes per connection: pages are not replayed",
                  type(db.storage).__name__)
         return app
-    registry.replay = Replay(app, db, max_bytes)
-    return registry.replay
+    services.replay = Replay(app, db, max_bytes)
+    return services.replay

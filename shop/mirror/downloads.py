@@ -15,51 +15,22 @@ import logging
 import os
 import tempfile
 import threading
-import weakref
-import zipfile
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from typing import Callable, Iterator
 
-import transaction
 from ZODB.blob import Blob
-from ZODB.POSException import ConflictError
 
-from .database import root_transaction
-from .mirror import Upstream, UpstreamError
-from .resources import ReleaseFile, app_root, blob_from_file
-from .simple import PageCache, render_ahead
+from shop.mirror.storing import DownloadFailed, FileKey, store_blob
+from shop.mirror.upstream import Upstream, UpstreamError
+from shop.model.tree import ReleaseFile, blob_from_file
+from shop.model.wheels import read_metadata
+from shop.pages.cache import PageCache
+from shop.pages.simple import render_ahead
+from shop.storage import root_transaction, temporary_directory
 
 log = logging.getLogger(__name__)
 
 CHUNK = 256 * 1024
-STORE_ATTEMPTS = 5
-
-
-class DownloadFailed(Exception):
-    """The upstream download failed or did not match upstream's hash; the message says how."""
-
-
-@dataclass(frozen=True)
-class FileKey:
-    """Where a mirrored file lives in the tree: enough to find it from any connection."""
-
-    repository: str
-    project: str
-    release: str
-    filename: str
-
-    @classmethod
-    def of(cls, file: ReleaseFile) -> "FileKey":
-        release = file.__parent__
-        package = release.__parent__
-        return cls(package.__parent__.__name__, package.__name__, release.__name__, file.filename)
-
-    def locate(self, root) -> ReleaseFile | None:
-        try:
-            return root.repositories[self.repository][self.project][self.release][self.filename]
-        except KeyError:
-            return None
 
 
 class Download:
@@ -260,7 +231,7 @@ class Downloads:
             if download is not None and download.state != "failed":
                 return download  # a failed one is leaving: the next request starts anew
             download = Download(key, file.upstream_url, file.sha256, file.size,
-                                self.db.storage.temporaryDirectory())
+                                temporary_directory(self.db))
             self._running[key] = download
         if background:  # redirect mode: a bounded pool, nobody waits for it
             self._pool.submit(self._run, download)
@@ -285,7 +256,7 @@ class Downloads:
     def _store(self, download: Download, sha256: str) -> str:
         """Hand the verified file to the database in a short transaction; return its blob path."""
 
-        metadata = _wheel_metadata(download.tmp_path) if download.key.filename.endswith(".whl") else None
+        metadata = read_metadata(download.tmp_path) if download.key.filename.endswith(".whl") else None
         page_changed = False
 
         def attach(file: ReleaseFile, path: str) -> None:
@@ -316,157 +287,3 @@ class Downloads:
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
-
-
-def _wheel_metadata(path: str) -> bytes | None:
-    """The ``*.dist-info/METADATA`` of a wheel, or None when it has none (or is no zip)."""
-    try:
-        with zipfile.ZipFile(path) as wheel:
-            names = [n for n in wheel.namelist()
-                     if n.count("/") == 1 and n.endswith(".dist-info/METADATA")]
-            return wheel.read(names[0]) if len(names) == 1 else None
-    except (zipfile.BadZipFile, OSError, KeyError):
-        return None
-
-
-def store_blob(db, key: FileKey, source: str, attach: Callable[[ReleaseFile, str], None],
-               current: Callable[[ReleaseFile], Blob | None]) -> str:
-    """Attach the file at ``source`` to the tree in its own transaction, retrying conflicts.
-
-    ``source`` itself is kept until the end: each attempt consumes a hard link to it, since a
-    conflicting attempt's abort deletes what it consumed. If another process stored the
-    same file first, its copy wins and ours is dropped: exactly one copy is kept.
-    """
-    links = []
-    try:
-        for attempt in range(STORE_ATTEMPTS):
-            tm = transaction.TransactionManager()
-            conn = db.open(transaction_manager=tm)
-            try:
-                with tm:
-                    file = key.locate(app_root(conn))
-                    if file is None:
-                        raise DownloadFailed(f"{key.filename} was removed from the index meanwhile")
-                    if current(file) is None:
-                        links.append(f"{source}.{attempt}")
-                        os.link(source, links[-1])
-                        attach(file, links[-1])
-                return current(file).committed()
-            except ConflictError:
-                log.info("mirror: conflict storing %s, attempt %d", key.filename, attempt + 1)
-            finally:
-                conn.close()
-        raise DownloadFailed(f"could not store {key.filename}: the database stayed busy")
-    finally:
-        for link in links:  # consumed links are gone already; these are leftovers of failures
-            try:
-                os.unlink(link)
-            except FileNotFoundError:
-                pass
-
-
-class MetadataFetches:
-    """Core metadata of mirrored wheels: fetched once from upstream, verified, stored.
-
-    The client gets the bytes as soon as they are verified; storing them follows in a
-    thread of its own, and a client asking meanwhile gets the same verified bytes.
-    """
-
-    MAX_SIZE = 16 * 1024 * 1024
-
-    def __init__(self, db, upstream: Upstream) -> None:
-        self.db = db
-        self.upstream = upstream
-        self._lock = threading.Lock()
-        self._locks: dict[FileKey, threading.Lock] = {}
-        self._storing: dict[FileKey, bytes] = {}  # verified, not stored yet
-
-    def fetch(self, file: ReleaseFile) -> bytes:
-        """The METADATA bytes of a mirrored wheel; raise DownloadFailed naming the problem."""
-        key = FileKey.of(file)
-        url, expected = file.upstream_url + ".metadata", file.core_metadata_sha256
-        with self._lock:
-            if key in self._storing:
-                return self._storing[key]
-            lock = self._locks.setdefault(key, threading.Lock())
-        with lock:  # a second client waits for the first fetch, then reads what it got
-            try:
-                with self._lock:
-                    if key in self._storing:
-                        return self._storing[key]
-                return self._fetch(key, url, expected)
-            finally:
-                with self._lock:
-                    self._locks.pop(key, None)
-
-    def busy(self) -> bool:
-        """Whether fetched metadata is still being stored."""
-        with self._lock:
-            return bool(self._storing)
-
-    def _fetch(self, key: FileKey, url: str, expected: str | None) -> bytes:
-        stored = self._stored(key)
-        if stored is not None:
-            return stored
-        with self.upstream.get(url, stream=True) as response:
-            if response.status_code != 200:
-                raise DownloadFailed(f"upstream {url} answered {response.status_code} {response.reason}")
-            data = response.raw.read(self.MAX_SIZE + 1, decode_content=True)
-        if len(data) > self.MAX_SIZE:
-            raise DownloadFailed(f"upstream {url} is larger than {self.MAX_SIZE} bytes")
-        sha256 = hashlib.sha256(data).hexdigest()
-        if expected and sha256 != expected:
-            raise DownloadFailed(
-                f"upstream's {key.filename}.metadata hashes to sha256 {sha256}, not the published {expected}"
-            )
-        with self._lock:
-            self._storing[key] = data
-        threading.Thread(target=self._store, args=(key, data, sha256), daemon=True,
-                         name=f"metadata-{key.filename}").start()
-        return data
-
-    def _store(self, key: FileKey, data: bytes, sha256: str) -> None:
-        def attach(file: ReleaseFile, link: str) -> None:
-            file.core_metadata = blob_from_file(file._p_jar, link)
-            file.core_metadata_sha256 = sha256
-            file.core_metadata_size = len(data)
-
-        try:
-            fd, path = tempfile.mkstemp(dir=self.db.storage.temporaryDirectory(), prefix="metadata-")
-            try:
-                with os.fdopen(fd, "wb") as f:
-                    f.write(data)
-                store_blob(self.db, key, path, attach, lambda f: f.core_metadata)
-            finally:
-                os.unlink(path)
-        except Exception:  # the client has its bytes; the next one fetches them again
-            log.exception("mirror: storing %s.metadata failed", key.filename)
-        finally:
-            with self._lock:
-                self._storing.pop(key, None)
-
-    def _stored(self, key: FileKey) -> bytes | None:
-        with root_transaction(self.db) as root:
-            file = key.locate(root)
-            if file is None or file.core_metadata is None:
-                return None
-            with file.core_metadata.open("r") as f:
-                return f.read()
-
-
-def mirror_busy(registry) -> Callable[[], bool]:
-    """A check of whether the process's mirror is still storing what it fetched; it holds
-    the registry weakly (for ``database.close_at_exit``)."""
-    ref = weakref.ref(registry)
-
-    def busy() -> bool:
-        current = ref()
-        return current is not None and (current.downloads.busy() or current.metadata_fetches.busy())
-
-    return busy
-
-
-def includeme(config) -> None:
-    db = config.registry._zodb_databases[""]
-    config.registry.downloads = Downloads(db, config.registry.upstream, config.registry.page_cache)
-    config.registry.metadata_fetches = MetadataFetches(db, config.registry.upstream)

@@ -29,14 +29,17 @@ from pyramid.security import Denied
 from pyramid.session import SignedCookieSessionFactory
 from pyramid_zodbconn import get_connection
 
-from .permissions import (
+from shop.model.permissions import (
     ADMIN_PRINCIPAL,
     NETWORK_PRINCIPAL,
     Permission,
     group_principal,
     user_principal,
 )
-from .resources import Credential, Repository, Root, User, app_root, utcnow
+from shop.model.folders import utcnow
+from shop.model.people import Credential, User
+from shop.model.offers import repository_of
+from shop.model.tree import Repository, Root, app_root
 
 log = logging.getLogger(__name__)
 
@@ -213,15 +216,6 @@ def password_fingerprint(user: User) -> str:
     return hash_secret(user.password_hash)[:16]
 
 
-def repository_of(context) -> Repository | None:
-    """The repository a resource belongs to, if any."""
-    while context is not None:
-        if isinstance(context, Repository):
-            return context
-        context = getattr(context, "__parent__", None)
-    return None
-
-
 def _root(request) -> Root:
     # Not request.root: the identity may be asked for before traversal has run.
     return app_root(get_connection(request))
@@ -350,7 +344,7 @@ def security_headers(event) -> None:
 
 
 def includeme(config) -> None:
-    settings = config.registry.shop_settings
+    settings = config.registry.shop.settings
     config.set_session_factory(SignedCookieSessionFactory(
         settings.secret,
         cookie_name=SESSION_COOKIE,

@@ -1,9 +1,12 @@
-"""Opening the database outside a request (start-up, command line) and creating the tree."""
+"""The database's life cycle: opening it (or finding the one pyramid_zodbconn opened), guarding
+it against a ZODB bug, creating the tree on first start, and closing it at exit."""
 from __future__ import annotations
 
 import atexit
 import contextlib
+import importlib
 import logging
+import random
 import signal
 import sys
 import threading
@@ -12,14 +15,16 @@ import weakref
 from typing import Callable, Iterator
 
 import transaction
+from pyramid_retry import BeforeRetry
 from zc.lockfile import LockError
 from ZODB import DB
 from ZODB.blob import BlobStorage
+from ZODB.broken import find_global
 from zodburi import resolve_uri
 
-from .resources import DEFAULT_REPOSITORY, Root, app_root, bootstrap, ensure_stored_counts
-from .security import ensure_admin
-from .settings import Settings, ensure_storage_dirs
+from shop.model.tree import DEFAULT_REPOSITORY, Root, app_root, bootstrap, ensure_stored_counts
+from shop.access.policy import ensure_admin
+from shop.settings import Settings, ensure_storage_dirs
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +46,47 @@ def open_database(uri: str) -> DB:
             "with ZEO and point zodbconn.uri at zeo://... so several processes can share it."
         ) from None
     guard_blob_aborts(storage)
-    return DB(storage, **dbkw)
+    db = DB(storage, **dbkw)
+    read_moved_classes(db)
+    return db
+
+
+def database(registry) -> DB:
+    """The database of an application (pyramid_zodbconn's, named by ``zodbconn.uri``)."""
+    return databases(registry)[0]
+
+
+def databases(registry) -> list[DB]:
+    """Every database pyramid_zodbconn opened for the application, the main one first."""
+    # pyramid_zodbconn keeps them in a private attribute: this is the one place that reads it.
+    found = registry._zodb_databases
+    return [found[""], *(db for name, db in found.items() if name != "")]
+
+
+def temporary_directory(db: DB) -> str:
+    """The blob storage's own temporary directory: a file written there becomes a blob by a
+    rename (``consumeFile``), not a copy."""
+    return db.storage.temporaryDirectory()
+
+
+# Classes whose module changed since databases were written with them; ZODB finds a class by
+# its module and name in every record, so records written before a move name the old module.
+MOVED_MODULES = {
+    "shop.resources": ("shop.model.tree", "shop.model.people", "shop.model.folders"),
+}
+
+
+def read_moved_classes(db: DB) -> None:
+    """Let ``db`` load records that name a class by a module it has moved out of."""
+
+    def class_factory(connection, module: str, name: str):
+        for new_module in MOVED_MODULES.get(module, ()):
+            found = getattr(importlib.import_module(new_module), name, None)
+            if found is not None:
+                return found
+        return find_global(module, name)
+
+    db.classFactory = class_factory
 
 
 def guard_blob_aborts(storage) -> None:
@@ -111,7 +156,7 @@ def initialize(db: DB, settings: Settings) -> None:
         )
 
 
-def close_at_exit(databases, busy: Callable[[], bool] = lambda: False, patience: float = 5.0) -> None:
+def close_at_exit(databases: list[DB], busy: Callable[[], bool] = lambda: False, patience: float = 5.0) -> None:
     """Close the databases when the process ends, so FileStorage saves its index.
 
     Without this a stopped server leaves an outdated ``Data.fs.index`` and the next start
@@ -140,3 +185,24 @@ def close_at_exit(databases, busy: Callable[[], bool] = lambda: False, patience:
     if (threading.current_thread() is threading.main_thread()
             and signal.getsignal(signal.SIGTERM) is signal.SIG_DFL):
         signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
+
+
+def back_off(event) -> None:
+    """Wait a little, at random, before a retry: writers that collided once (uploads to one
+    project) would otherwise collide again at once."""
+    attempt = event.environ.get("retry.attempt", 0) + 1
+    time.sleep(random.uniform(0, 0.02 * 2**attempt))
+
+
+def includeme(config) -> None:
+    """The database pyramid_zodbconn opened: guarded, read with moved classes, the tree made on
+    first start, closed at exit once mirrored files already served are stored; requests that
+    lost a conflict retried after a pause."""
+    config.add_subscriber(back_off, BeforeRetry)
+    services = config.registry.shop
+    services.db = db = database(config.registry)
+    guard_blob_aborts(db.storage)
+    read_moved_classes(db)
+    initialize(db, services.settings)
+    busy = weakref.WeakMethod(services.busy)  # a weak hold: tests make many applications
+    close_at_exit(databases(config.registry), lambda: (busy() or (lambda: False))())

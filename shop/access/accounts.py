@@ -1,9 +1,10 @@
 """Users and credentials: the operations the admin pages and the command line share."""
 from __future__ import annotations
 
-from . import names
-from .resources import Credential, Root, User
-from .security import LoginThrottle, VerifiedSecrets, check_password, hash_password, new_credential
+from shop.model import names
+from shop.model.people import Credential, User
+from shop.model.tree import Root
+from shop.access.policy import LoginThrottle, VerifiedSecrets, check_password, hash_password, new_credential
 
 
 class AccountError(ValueError):

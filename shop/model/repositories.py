@@ -4,10 +4,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from . import names
-from .permissions import Role, group_principal, user_principal
-from .resources import Package, Release, ReleaseFile, Repository, Root, User
-from .settings import SettingsError, parse_networks
+from shop.model import names
+from shop.model.permissions import Role, group_principal, user_principal
+from shop.model.people import User
+from shop.model.tree import Package, Release, ReleaseFile, Repository, Root
+from shop.settings import SettingsError, parse_networks
 
 MIRROR_MODES = ("stream", "redirect")
 

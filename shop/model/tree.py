@@ -9,9 +9,12 @@ from BTrees.OOBTree import OOBTree, OOTreeSet
 from persistent import Persistent
 from pyramid.authorization import ALL_PERMISSIONS, DENY_ALL, Allow, Authenticated, Everyone
 from ZODB.blob import Blob
+from zope.interface import Interface, implementer
 
-from . import names
-from .permissions import (
+from shop.model import names
+from shop.model.folders import Folder, utcnow
+from shop.model.people import Credentials, Users
+from shop.model.permissions import (
     ADMIN_PRINCIPAL,
     NETWORK_PRINCIPAL,
     ROLE_PERMISSIONS,
@@ -23,82 +26,8 @@ from .permissions import (
 APP_ROOT_KEY = "localshop"
 DEFAULT_REPOSITORY = "default"
 
-
-def utcnow() -> datetime.datetime:
-    return datetime.datetime.now(datetime.timezone.utc)
-
-
-class Folder(Persistent):
-    """A container over an OOBTree with a Length counter; the only way in is ``add``."""
-
-    __name__: str | None = None
-    __parent__: Persistent | None = None
-
-    def __init__(self) -> None:
-        self._items = OOBTree()
-        self._count = Length()
-
-    # The canonical form of a key, where keys have one (names, versions): only it is stored.
-    canonical = None
-
-    def check_key(self, key: str, obj) -> str:
-        """Validate a key before it is added; subclasses say what a valid key is."""
-        if not isinstance(key, str) or not key or key.startswith("+") or "/" in key:
-            raise KeyError(f"Invalid name: {key!r}")
-        if self.canonical is not None and key != self.canonical(key):
-            raise KeyError(f"Key {key!r} is not in canonical form ({self.canonical(key)!r})")
-        return key
-
-    def add(self, key: str, obj):
-        """Add ``obj`` under ``key``, making this folder its parent."""
-        key = self.check_key(key, obj)
-        if key in self._items:
-            raise KeyError(f"{key!r} already exists")
-        obj.__name__ = key
-        obj.__parent__ = self
-        self._items[key] = obj
-        self._count.change(1)
-        self.changed()
-        self.moved(obj, 1)
-        return obj
-
-    def remove(self, key: str):
-        """Remove and return the child under ``key``."""
-        obj = self._items.pop(key)
-        self._count.change(-1)
-        self.changed()
-        self.moved(obj, -1)
-        return obj
-
-    def changed(self) -> None:
-        """Hook called when the set of children changes."""
-
-    def moved(self, obj, sign: int) -> None:
-        """Hook called with a child just added (``sign`` 1) or removed (-1)."""
-
-    def __getitem__(self, key: str):
-        return self._items[key]
-
-    def get(self, key: str, default=None):
-        return self._items.get(key, default)
-
-    def __contains__(self, key: object) -> bool:
-        return key in self._items
-
-    def __len__(self) -> int:
-        return self._count()
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._items.keys())
-
-    def keys(self):
-        return self._items.keys()
-
-    def values(self):
-        return self._items.values()
-
-    def items(self):
-        return self._items.items()
+class IProject(Interface):
+    """What a project page shows: a stored ``Package``, or an ``UpstreamProject`` not stored yet."""
 
 
 class Root(Persistent):
@@ -188,6 +117,23 @@ class Repository(TreeFolder):
 
     canonical = staticmethod(names.normalize)
 
+    def __getitem__(self, key: str):
+        """A stored project, or (when the upstream may know it) a transient one to look up."""
+        try:
+            return self._items[key]
+        except KeyError:
+            if self.mirrors(None) and names.is_valid_name(key) and names.normalize(key) == key:
+                return UpstreamProject(key, self)
+            raise
+
+    def mirrors(self, package: "Package | None") -> bool:
+        """Whether requests for this project (None: one not stored here) consult the upstream."""
+        if not self.upstream or self.offline:
+            return False
+        if package is not None and package.hosted:
+            return package.__name__ in self.merge_allowed
+        return True
+
     def changed(self) -> None:
         self.serial.change(1)
 
@@ -197,6 +143,23 @@ class Repository(TreeFolder):
         self.stored_bytes.change(size)
 
 
+@implementer(IProject)
+class UpstreamProject:
+    """A project this repository does not store yet but whose upstream may know it.
+
+    Transient: traversal yields it so that the project page and ``/json`` of a project not
+    mirrored yet go through the same views and permission checks as a stored one; the view's
+    look-up stores it. Nothing lies below it until then.
+    """
+
+    def __init__(self, name: str, repository: "Repository") -> None:
+        self.__name__, self.__parent__ = name, repository
+
+    def __getitem__(self, key: str):
+        raise KeyError(key)
+
+
+@implementer(IProject)
 class Package(TreeFolder):
     """A project in one repository: releases by canonical version."""
 
@@ -225,6 +188,20 @@ class Package(TreeFolder):
 
     canonical = staticmethod(names.version_key)
 
+    def __getitem__(self, key: str):
+        """A release by canonical version, or another spelling of one (``1.0`` for ``1``)."""
+        try:
+            return self._items[key]
+        except KeyError:
+            try:
+                canonical = names.version_key(key)
+            except names.InvalidName:
+                raise KeyError(key) from None
+            release = self._items.get(canonical) if canonical != key else None
+            if release is None:
+                raise
+            return VersionSpelling(key, release)
+
     def changed(self) -> None:
         """Mark the package changed: its pages are rendered anew, in every process."""
         self.serial.change(1)
@@ -245,6 +222,21 @@ class CoreMetadata:
         self.file = file
         self.__name__ = file.filename + ".metadata"
         self.__parent__ = file.__parent__
+
+
+class VersionSpelling:
+    """A release's version as spelled otherwise (``1.0`` for ``1``): transient.
+
+    Its JSON is the release's, as PyPI's JSON API answers any spelling; every other URL under
+    it is redirected to the canonical one (the not-found view's 301).
+    """
+
+    def __init__(self, spelled: str, release: "Release") -> None:
+        self.__name__, self.__parent__ = spelled, release.__parent__
+        self.release = release
+
+    def __getitem__(self, key: str):
+        raise KeyError(key)
 
 
 class Release(TreeFolder):
@@ -378,61 +370,6 @@ def _count_stored(container, obj, sign: int) -> None:
         files, size = stored_in(obj)
         if files:
             repository.count_stored(sign * files, sign * size)
-
-
-class Users(Folder):
-    """Accounts, by user name."""
-
-    def check_key(self, key: str, obj) -> str:
-        key = super().check_key(key, obj)
-        names.valid_name(key)
-        return key
-
-
-class User(Persistent):
-    """A person (or robot) who can log in and upload."""
-
-    __name__: str | None = None
-    __parent__: Users | None = None
-
-    def __init__(self, password_hash: str, admin: bool = False) -> None:
-        self.password_hash = password_hash
-        self.admin = admin
-        self.active = True
-        self.created = utcnow()
-        self.groups: tuple[str, ...] = ()
-
-
-class Credentials(Folder):
-    """Access-key/secret-key pairs, by access key."""
-
-
-class Credential(Persistent):
-    """A random access key and secret for pip.conf, .pypirc and index URLs.
-
-    Acts for its owner, narrowed to one repository (or all) and to reading (or reading
-    and uploading). Only a sha256 of the secret is kept: the secret is random, so a fast
-    hash is as safe as a slow one, and it costs nothing per request.
-    """
-
-    __name__: str | None = None
-    __parent__: Credentials | None = None
-
-    def __init__(self, owner: str, secret_sha256: str, *, repository: str | None = None,
-                 upload: bool = False, description: str = "") -> None:
-        self.owner = owner
-        self.secret_sha256 = secret_sha256
-        self.repository = repository
-        self.upload = upload
-        self.description = description
-        self.active = True
-        self.created = utcnow()
-        self.last_used: datetime.datetime | None = None
-
-    @property
-    def access_key(self) -> str:
-        return self.__name__
-
 
 def bootstrap(zodb_root, default_upstream: str | None, *, anonymous_read: bool = False,
               read_networks: tuple[str, ...] = ()) -> tuple[Root, bool]:

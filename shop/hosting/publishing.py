@@ -11,9 +11,9 @@ from packaging.metadata import parse_email
 from packaging.version import InvalidVersion, Version
 from ZODB.blob import Blob
 
-from . import names
-from .receiving import ReceivedFile, ReceiveError, receive_stream
-from .resources import Package, Release, ReleaseFile, Repository, blob_from_file
+from shop.model import names
+from shop.hosting.receiving import ReceivedFile, ReceiveError, receive_stream
+from shop.model.tree import Package, Release, ReleaseFile, Repository, blob_from_file
 
 # Core-metadata fields a client may send more than once (twine sends them plural).
 MULTI_FIELDS = (

@@ -1,0 +1,104 @@
+"""Core metadata (PEP 658) of mirrored wheels: fetched once from upstream, verified, stored."""
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import tempfile
+import threading
+
+from shop.mirror.storing import DownloadFailed, FileKey, store_blob
+from shop.mirror.upstream import Upstream
+from shop.model.tree import ReleaseFile, blob_from_file
+from shop.storage import root_transaction, temporary_directory
+
+log = logging.getLogger(__name__)
+
+
+class MetadataFetches:
+    """Core metadata of mirrored wheels: fetched once from upstream, verified, stored.
+
+    The client gets the bytes as soon as they are verified; storing them follows in a
+    thread of its own, and a client asking meanwhile gets the same verified bytes.
+    """
+
+    MAX_SIZE = 16 * 1024 * 1024
+
+    def __init__(self, db, upstream: Upstream) -> None:
+        self.db = db
+        self.upstream = upstream
+        self._lock = threading.Lock()
+        self._locks: dict[FileKey, threading.Lock] = {}
+        self._storing: dict[FileKey, bytes] = {}  # verified, not stored yet
+
+    def fetch(self, file: ReleaseFile) -> bytes:
+        """The METADATA bytes of a mirrored wheel; raise DownloadFailed naming the problem."""
+        key = FileKey.of(file)
+        url, expected = file.upstream_url + ".metadata", file.core_metadata_sha256
+        with self._lock:
+            if key in self._storing:
+                return self._storing[key]
+            lock = self._locks.setdefault(key, threading.Lock())
+        with lock:  # a second client waits for the first fetch, then reads what it got
+            try:
+                with self._lock:
+                    if key in self._storing:
+                        return self._storing[key]
+                return self._fetch(key, url, expected)
+            finally:
+                with self._lock:
+                    self._locks.pop(key, None)
+
+    def busy(self) -> bool:
+        """Whether fetched metadata is still being stored."""
+        with self._lock:
+            return bool(self._storing)
+
+    def _fetch(self, key: FileKey, url: str, expected: str | None) -> bytes:
+        stored = self._stored(key)
+        if stored is not None:
+            return stored
+        with self.upstream.get(url, stream=True) as response:
+            if response.status_code != 200:
+                raise DownloadFailed(f"upstream {url} answered {response.status_code} {response.reason}")
+            data = response.raw.read(self.MAX_SIZE + 1, decode_content=True)
+        if len(data) > self.MAX_SIZE:
+            raise DownloadFailed(f"upstream {url} is larger than {self.MAX_SIZE} bytes")
+        sha256 = hashlib.sha256(data).hexdigest()
+        if expected and sha256 != expected:
+            raise DownloadFailed(
+                f"upstream's {key.filename}.metadata hashes to sha256 {sha256}, not the published {expected}"
+            )
+        with self._lock:
+            self._storing[key] = data
+        threading.Thread(target=self._store, args=(key, data, sha256), daemon=True,
+                         name=f"metadata-{key.filename}").start()
+        return data
+
+    def _store(self, key: FileKey, data: bytes, sha256: str) -> None:
+        def attach(file: ReleaseFile, link: str) -> None:
+            file.core_metadata = blob_from_file(file._p_jar, link)
+            file.core_metadata_sha256 = sha256
+            file.core_metadata_size = len(data)
+
+        try:
+            fd, path = tempfile.mkstemp(dir=temporary_directory(self.db), prefix="metadata-")
+            try:
+                with os.fdopen(fd, "wb") as f:
+                    f.write(data)
+                store_blob(self.db, key, path, attach, lambda f: f.core_metadata)
+            finally:
+                os.unlink(path)
+        except Exception:  # the client has its bytes; the next one fetches them again
+            log.exception("mirror: storing %s.metadata failed", key.filename)
+        finally:
+            with self._lock:
+                self._storing.pop(key, None)
+
+    def _stored(self, key: FileKey) -> bytes | None:
+        with root_transaction(self.db) as root:
+            file = key.locate(root)
+            if file is None or file.core_metadata is None:
+                return None
+            with file.core_metadata.open("r") as f:
+                return f.read()

@@ -1,0 +1,109 @@
+"""How a file is served: one decision for hosted and mirrored files and their core metadata.
+
+A file whose bytes are stored is sent from its blob. A mirrored file not fetched yet is
+streamed while it downloads, or (repository in redirect mode) the client is sent upstream
+while it is stored in the background. A file the repository does not offer, or cannot get,
+is unavailable, and the reason says why. The views turn the answer into a response.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable
+
+from ZODB.blob import Blob
+
+from shop.mirror.downloads import Downloads
+from shop.mirror.metadata import MetadataFetches
+from shop.mirror.storing import DownloadFailed
+from shop.mirror.upstream import UpstreamError
+from shop.model.offers import is_visible, repository_of
+from shop.model.tree import ReleaseFile
+
+WHEEL_CONTENT = "application/octet-stream"
+METADATA_CONTENT = "text/plain; charset=utf-8"
+
+
+class Unavailable(Exception):
+    """The file is not served here; ``status`` is 404 (not offered, not cached) or 502."""
+
+    def __init__(self, message: str, status: int = 404) -> None:
+        super().__init__(message)
+        self.message, self.status = message, status
+
+
+class NotOffered(Unavailable):
+    """The repository does not offer this file (a hosted project hides upstream's files)."""
+
+
+@dataclass(frozen=True)
+class FromBlob:
+    """Bytes stored here: sent from a committed blob."""
+
+    blob: Blob
+    sha256: str
+    size: int
+    content_type: str
+
+
+@dataclass(frozen=True)
+class FromUpstream:
+    """Bytes on their way from upstream (or just fetched), sent as they come."""
+
+    body: Iterable[bytes]
+    size: int | None
+    sha256: str | None
+    content_type: str
+    immutable: bool = False  # verified bytes under a fixed name: clients may keep them
+
+
+@dataclass(frozen=True)
+class Redirect:
+    """The client fetches the file upstream itself; it is stored here meanwhile."""
+
+    url: str
+
+
+def serve_file(file: ReleaseFile, downloads: Downloads,
+               timeout: tuple[float, float]) -> FromBlob | FromUpstream | Redirect:
+    """How to serve a distribution file; raise Unavailable saying why it cannot be."""
+    repository = _offered(file, file.filename)
+    if file.blob is not None:
+        return FromBlob(file.blob, file.sha256, file.size, WHEEL_CONTENT)
+    if repository.offline or not repository.upstream:
+        raise Unavailable(f"Not cached: {file.filename}, and this repository is offline.")
+    if repository.mirror_mode == "redirect":
+        downloads.start(file, background=True)
+        return Redirect(file.upstream_url)
+    connect, read = timeout
+    try:
+        download = downloads.start(file)
+        download.wait_started(connect + read)
+        body = download.reader(idle_timeout=read + 5)
+    except DownloadFailed as e:
+        raise Unavailable(f"Upstream download failed: {e}", 502) from None
+    return FromUpstream(body, download.size, file.sha256, WHEEL_CONTENT)
+
+
+def serve_metadata(file: ReleaseFile, fetches: MetadataFetches) -> FromBlob | FromUpstream:
+    """How to serve a wheel's ``.metadata`` (PEP 658); raise Unavailable saying why not."""
+    name = file.filename + ".metadata"
+    repository = _offered(file, name)
+    if file.core_metadata is not None:
+        return FromBlob(file.core_metadata, file.core_metadata_sha256, file.core_metadata_size,
+                        METADATA_CONTENT)
+    if repository.offline:
+        raise Unavailable(f"Not cached: {name}, and this repository is offline.")
+    try:
+        data = fetches.fetch(file)
+    except (DownloadFailed, UpstreamError) as e:
+        raise Unavailable(f"Upstream metadata fetch failed: {e}", 502) from None
+    return FromUpstream([data], len(data), file.core_metadata_sha256, METADATA_CONTENT,
+                        immutable=True)
+
+
+def _offered(file: ReleaseFile, name: str):
+    """The file's repository, if it offers the file; NotOffered otherwise."""
+    repository = repository_of(file)
+    if not is_visible(file, repository):
+        raise NotOffered(f"{name} is not offered by this repository")
+    return repository

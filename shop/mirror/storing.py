@@ -1,0 +1,84 @@
+"""Storing mirrored bytes: a verified file handed to the tree in a short transaction of its own.
+
+Mirrored files arrive outside a request, so they are written to a temporary file on the blob
+filesystem first and consumed by a blob (a rename) in a transaction that retries conflicts;
+if another process stored the same file first, its copy wins.
+"""
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from typing import Callable
+
+import transaction
+from ZODB.blob import Blob
+from ZODB.POSException import ConflictError
+
+from shop.model.tree import ReleaseFile, app_root
+
+log = logging.getLogger(__name__)
+
+STORE_ATTEMPTS = 5
+
+
+class DownloadFailed(Exception):
+    """The upstream download failed or did not match upstream's hash; the message says how."""
+
+
+@dataclass(frozen=True)
+class FileKey:
+    """Where a mirrored file lives in the tree: enough to find it from any connection."""
+
+    repository: str
+    project: str
+    release: str
+    filename: str
+
+    @classmethod
+    def of(cls, file: ReleaseFile) -> "FileKey":
+        release = file.__parent__
+        package = release.__parent__
+        return cls(package.__parent__.__name__, package.__name__, release.__name__, file.filename)
+
+    def locate(self, root) -> ReleaseFile | None:
+        try:
+            return root.repositories[self.repository][self.project][self.release][self.filename]
+        except KeyError:
+            return None
+
+
+def store_blob(db, key: FileKey, source: str, attach: Callable[[ReleaseFile, str], None],
+               current: Callable[[ReleaseFile], Blob | None]) -> str:
+    """Attach the file at ``source`` to the tree in its own transaction, retrying conflicts.
+
+    ``source`` itself is kept until the end: each attempt consumes a hard link to it, since a
+    conflicting attempt's abort deletes what it consumed. If another process stored the
+    same file first, its copy wins and ours is dropped: exactly one copy is kept.
+    """
+    links = []
+    try:
+        for attempt in range(STORE_ATTEMPTS):
+            tm = transaction.TransactionManager()
+            conn = db.open(transaction_manager=tm)
+            try:
+                with tm:
+                    file = key.locate(app_root(conn))
+                    if file is None:
+                        raise DownloadFailed(f"{key.filename} was removed from the index meanwhile")
+                    if current(file) is None:
+                        links.append(f"{source}.{attempt}")
+                        os.link(source, links[-1])
+                        attach(file, links[-1])
+                return current(file).committed()
+            except ConflictError:
+                log.info("mirror: conflict storing %s, attempt %d", key.filename, attempt + 1)
+            finally:
+                conn.close()
+        raise DownloadFailed(f"could not store {key.filename}: the database stayed busy")
+    finally:
+        for link in links:  # consumed links are gone already; these are leftovers of failures
+            try:
+                os.unlink(link)
+            except FileNotFoundError:
+                pass

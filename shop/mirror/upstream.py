@@ -1,0 +1,126 @@
+"""The upstream index's HTTP client: project pages read with pypi-simple, explicit timeouts.
+
+One pooled ``requests`` session per process. Upstream's address is configuration
+(``shop.upstream``, by default ``pypi_simple.PYPI_SIMPLE_ENDPOINT``).
+"""
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+from urllib.parse import urljoin
+
+import requests
+from pypi_simple import ACCEPT_JSON_PREFERRED, DistributionPackage, ProjectPage
+from requests.adapters import HTTPAdapter
+
+from shop.model import names
+
+PACKAGE_TYPES = {"wheel": "bdist_wheel", "sdist": "sdist"}
+
+
+class UpstreamError(Exception):
+    """Upstream could not be asked or gave an answer that cannot be used; the message says how."""
+
+
+class UpstreamNotFound(Exception):
+    """Upstream does not know the project."""
+
+
+@dataclass(frozen=True)
+class UpstreamFile:
+    filename: str
+    url: str
+    version: str
+    packagetype: str
+    sha256: str | None
+    size: int | None
+    upload_time: datetime.datetime | None
+    requires_python: str | None
+    yanked: bool
+    yanked_reason: str
+    metadata_sha256: str | None
+
+    @classmethod
+    def from_package(cls, pkg: DistributionPackage) -> "UpstreamFile | None":
+        """Convert what pypi-simple parsed; None for files an installer could not use."""
+        packagetype = PACKAGE_TYPES.get(pkg.package_type or "")
+        if packagetype is None or not pkg.version:
+            return None
+        try:
+            names.check_filename(pkg.filename)
+            names.version_key(pkg.version)
+        except names.InvalidName:
+            return None
+        upload_time = pkg.upload_time
+        if upload_time is not None and upload_time.tzinfo is None:
+            upload_time = upload_time.replace(tzinfo=datetime.timezone.utc)
+        return cls(
+            filename=pkg.filename,
+            url=pkg.url.split("#", 1)[0],
+            version=pkg.version,
+            packagetype=packagetype,
+            sha256=(pkg.digests or {}).get("sha256"),
+            size=pkg.size,
+            upload_time=upload_time,
+            requires_python=pkg.requires_python or None,
+            yanked=bool(pkg.is_yanked),
+            yanked_reason=pkg.yanked_reason or "",
+            metadata_sha256=(pkg.metadata_digests or {}).get("sha256") if pkg.has_metadata else None,
+        )
+
+
+@dataclass(frozen=True)
+class UpstreamPage:
+    name: str
+    files: tuple[UpstreamFile, ...]
+    etag: str | None
+    last_modified: str | None
+
+
+class Upstream:
+    """An HTTP client for upstream indexes: one pooled session, explicit timeouts."""
+
+    def __init__(self, timeout: tuple[float, float], user_agent: str) -> None:
+        self.timeout = timeout
+        self.session = requests.Session()
+        self.session.headers["User-Agent"] = user_agent
+        adapter = HTTPAdapter(pool_connections=16, pool_maxsize=32, max_retries=0)
+        self.session.mount("http://", adapter)
+        self.session.mount("https://", adapter)
+
+    def get(self, url: str, *, stream: bool = False, headers: dict | None = None) -> requests.Response:
+        """GET ``url``; raise UpstreamError naming the problem on timeouts and connection errors."""
+        try:
+            return self.session.get(url, headers=headers, timeout=self.timeout, stream=stream)
+        except requests.Timeout:
+            raise UpstreamError(f"upstream {url} timed out (shop.upstream.timeout {self.timeout})") from None
+        except requests.RequestException as e:
+            raise UpstreamError(f"cannot reach upstream {url}: {e.__class__.__name__}") from None
+
+    def project_page(self, base_url: str, project: str, etag: str | None = None,
+                     last_modified: str | None = None) -> UpstreamPage | None:
+        """Upstream's page for ``project``; None when it is unchanged since ``etag``."""
+        url = urljoin(base_url, project + "/")
+        headers = {"Accept": ACCEPT_JSON_PREFERRED}
+        if etag:
+            headers["If-None-Match"] = etag
+        if last_modified:
+            headers["If-Modified-Since"] = last_modified
+        response = self.get(url, headers=headers)
+        if response.status_code == 304:
+            return None
+        if response.status_code in (404, 410):
+            raise UpstreamNotFound(project)
+        if response.status_code != 200:
+            raise UpstreamError(f"upstream {url} answered {response.status_code} {response.reason}")
+        try:
+            page = ProjectPage.from_response(response, project)
+        except Exception as e:  # pypi-simple raises several kinds for unreadable pages
+            raise UpstreamError(f"upstream {url} sent a page that cannot be read: {e}") from None
+        files = tuple(f for f in map(UpstreamFile.from_package, page.packages) if f is not None)
+        return UpstreamPage(
+            name=page.project or project,
+            files=files,
+            etag=response.headers.get("ETag"),
+            last_modified=response.headers.get("Last-Modified"),
+        )

@@ -1,0 +1,90 @@
+"""Rendered pages kept per process, keyed by the change counter of what they show.
+
+A page is rendered once per change of its project (``Package.serial``) or project list
+(``Repository.serial``) and shared by every thread, and so every ZODB connection, of the
+process; it is never stored. Every change bumps the counter, and every process sees the new
+value in its next transaction.
+"""
+from __future__ import annotations
+
+import functools
+import gzip
+from dataclasses import dataclass
+from typing import Callable, Hashable
+
+from shop.pages.lru import BoundedLRU
+
+
+@dataclass(frozen=True)
+class Page:
+    body: bytes
+    content_type: str
+    etag: str
+
+    @functools.cached_property
+    def gzipped(self) -> bytes:
+        """The body compressed with gzip, made on first use and kept with the page."""
+        return gzip.compress(self.body, compresslevel=6, mtime=0)
+
+
+class PageCache:
+    """Rendered pages shared by every thread, and so every ZODB connection, of a process.
+
+    A page is kept under the oid of the object it shows and its content type, with the
+    version it was rendered from (the object's change counter, and what else changes the
+    page). A page rendered in a transaction that changed the counter (a mirror lookup that
+    learnt something new, say) is kept only once that transaction has committed the counter
+    as it was rendered: it may still abort, or commit a merge with a concurrent change.
+    Least recently used pages go first once ``max_bytes`` of bodies are kept.
+    """
+
+    def __init__(self, max_bytes: int) -> None:
+        self._pages: BoundedLRU[tuple[Hashable, Page]] = BoundedLRU(
+            max_bytes, lambda entry: len(entry[1].body)
+        )
+
+    def get(self, obj, content_type: str, version: Hashable, render: Callable[[], Page]) -> Page:
+        counter = obj.serial
+        committed = obj._p_oid is not None and counter._p_oid is not None and not counter._p_changed
+        if committed:
+            hit = self._pages.get((obj._p_oid, content_type))
+            if hit is not None and hit[0] == version:
+                return hit[1]
+        page = render()
+        if committed:
+            self._pages.put((obj._p_oid, content_type), (version, page))
+        else:
+            jar = _jar(obj)
+            if jar is not None:
+                jar.transaction_manager.get().addAfterCommitHook(
+                    self._after_commit, (obj, counter, content_type, version, page)
+                )
+        return page
+
+    def _after_commit(self, success: bool, obj, counter, content_type: str, version: Hashable,
+                      page: Page) -> None:
+        # A conflict resolved at commit (a concurrent change merged in) leaves the counter a
+        # ghost; so does the cache's clean-up after a commit of thousands of objects. Neither
+        # is loaded here: the connection does not see its own commit until its next transaction.
+        if success and counter._p_changed is False:
+            self._pages.put((obj._p_oid, content_type), (version, page))
+
+    def content_types(self, obj) -> list[str]:
+        """The content types of the pages kept for ``obj``, of any version."""
+        return [content_type for oid, content_type in self._pages.keys() if oid == obj._p_oid]
+
+    @property
+    def size(self) -> int:
+        """Bytes of page bodies kept."""
+        return self._pages.size
+
+    @property
+    def max_bytes(self) -> int:
+        return self._pages.max_bytes
+
+
+def _jar(obj):
+    """The ZODB connection of ``obj``, or of its nearest stored ancestor (new objects have none)."""
+    while obj is not None and obj._p_jar is None:
+        obj = getattr(obj, "__parent__", None)
+    return obj._p_jar if obj is not None else None

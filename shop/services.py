@@ -1,0 +1,53 @@
+"""The per-process services, one typed object: ``request.shop`` in views, ``services_of()`` elsewhere.
+
+``main()`` makes it with the settings; each include that owns a service fills its field
+(``shop.storage`` the database, ``shop.pages`` the page cache, ``shop.mirror`` the upstream
+client and the downloads, ``shop.access`` the password checks), and the WSGI pipeline the
+replay. Nothing else is hung on the registry.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from shop.settings import Settings
+
+if TYPE_CHECKING:  # the services' own modules import nothing from here
+    from ZODB import DB
+
+    from shop.access.passwords import Passwords
+    from shop.mirror.downloads import Downloads
+    from shop.mirror.lookup import MirrorState
+    from shop.mirror.metadata import MetadataFetches
+    from shop.mirror.upstream import Upstream
+    from shop.pages.cache import PageCache
+    from shop.pages.replay import Replay
+
+
+@dataclass(eq=False)
+class Services:
+    """What one process keeps between requests."""
+
+    settings: Settings
+    db: DB = field(init=False)  # the database named by zodbconn.uri
+    pages: PageCache = field(init=False)  # rendered simple pages, shared by all threads
+    upstream: Upstream = field(init=False)  # the HTTP client for upstream indexes
+    mirror_state: MirrorState = field(init=False)  # when each mirrored page was last checked
+    downloads: Downloads = field(init=False)  # mirrored files being fetched
+    metadata_fetches: MetadataFetches = field(init=False)  # mirrored .metadata being fetched
+    passwords: Passwords = field(init=False)  # argon2 checks, their cache, the login throttle
+    replay: Replay | None = None  # anonymous answers given again before Pyramid (or off)
+
+    def busy(self) -> bool:
+        """Whether mirrored bytes already served are still being stored."""
+        return self.downloads.busy() or self.metadata_fetches.busy()
+
+
+def services_of(registry) -> Services:
+    """The services of an application's registry (``app.registry`` for scripts and tests)."""
+    return registry.shop
+
+
+def includeme(config) -> None:
+    """``request.shop``: the services, for views."""
+    config.add_request_method(lambda request: services_of(request.registry), "shop", reify=True)
