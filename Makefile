@@ -11,6 +11,7 @@ run: $(VENV)/.installed
 	$(BIN)/pserve development.ini
 
 test: $(VENV)/.installed-test browser
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 NGINX ?= /usr/sbin/nginx

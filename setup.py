@@ -23,6 +23,7 @@ requires = [
 
 tests_require = [
     "build",
+    "import-linter",  # `make test` checks the layering written down in .importlinter
     "ZEO",
     "playwright",  # drives the system's Chromium (never its own browser downloads)
     "pytest",

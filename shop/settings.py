@@ -1,7 +1,6 @@
 """The ``shop.*`` settings, read and validated once at start-up."""
 from __future__ import annotations
 
-import ipaddress
 import os
 import secrets
 from dataclasses import dataclass
@@ -9,6 +8,8 @@ from urllib.parse import unquote, urlsplit
 
 import argon2.profiles
 from pypi_simple import PYPI_SIMPLE_ENDPOINT
+
+from shop.model import names
 
 GiB = 1024**3
 
@@ -72,10 +73,10 @@ def _upstream(settings: dict, key: str) -> str | None:
     raw = str(raw).strip()
     if raw.lower() in ("", "none", "off"):
         return None
-    parts = urlsplit(raw)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
+    url = names.index_url(raw)
+    if url is None:
         raise SettingsError(f"{key} = {raw!r}: expected an http(s) URL of a simple index, or 'none'")
-    return raw if raw.endswith("/") else raw + "/"
+    return url
 
 
 def _bool(settings: dict, key: str, default: bool) -> bool:
@@ -91,13 +92,10 @@ def _bool(settings: dict, key: str, default: bool) -> bool:
 
 def parse_networks(value: str, key: str = "networks") -> tuple[str, ...]:
     """CIDR networks separated by spaces or commas, normalized; SettingsError if one is bad."""
-    networks = []
-    for item in value.replace(",", " ").split():
-        try:
-            networks.append(str(ipaddress.ip_network(item, strict=False)))
-        except ValueError:
-            raise SettingsError(f"{key}: {item!r} is not a network (CIDR, e.g. 10.0.0.0/8)") from None
-    return tuple(networks)
+    try:
+        return names.networks(value, key)
+    except names.InvalidName as e:
+        raise SettingsError(str(e)) from None
 
 
 def _secret(settings: dict, environ: dict) -> str:

@@ -46,9 +46,7 @@ def open_database(uri: str) -> DB:
             "with ZEO and point zodbconn.uri at zeo://... so several processes can share it."
         ) from None
     guard_blob_aborts(storage)
-    db = DB(storage, **dbkw)
-    read_moved_classes(db)
-    return db
+    return DB(storage, class_factory=moved_class_factory, **dbkw)
 
 
 def database(registry) -> DB:
@@ -76,17 +74,20 @@ MOVED_MODULES = {
 }
 
 
+def moved_class_factory(connection, module: str, name: str):
+    """ZODB's class look-up (``DB.classFactory``), also under the modules classes moved to."""
+    for new_module in MOVED_MODULES.get(module, ()):
+        found = getattr(importlib.import_module(new_module), name, None)
+        if found is not None:
+            return found
+    return find_global(module, name)
+
+
 def read_moved_classes(db: DB) -> None:
-    """Let ``db`` load records that name a class by a module it has moved out of."""
-
-    def class_factory(connection, module: str, name: str):
-        for new_module in MOVED_MODULES.get(module, ()):
-            found = getattr(importlib.import_module(new_module), name, None)
-            if found is not None:
-                return found
-        return find_global(module, name)
-
-    db.classFactory = class_factory
+    """Let a database opened elsewhere (pyramid_zodbconn's) load records naming moved classes."""
+    db.classFactory = moved_class_factory
+    # Connections made already (DB() makes one for the root) read with the old look-up.
+    db.pool.clear()
 
 
 def guard_blob_aborts(storage) -> None:

@@ -1,9 +1,11 @@
-"""Project names, versions and distribution filenames (PEP 503, 440, 427, 625)."""
+"""Project names, versions and distribution filenames (PEP 503, 440, 427, 625), and index URLs."""
 from __future__ import annotations
 
 import functools
+import ipaddress
 import re
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from packaging.utils import (
     InvalidSdistFilename,
@@ -121,3 +123,22 @@ def parse_filename(filename: str) -> DistFilename:
         f"Invalid filename {filename!r}: a distribution is a wheel (.whl) or an sdist "
         "(.tar.gz or .zip)."
     )
+
+
+def index_url(value: str) -> str | None:
+    """An upstream simple index's URL with its trailing slash, or None if it is no http(s) URL."""
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return None
+    return value if value.endswith("/") else value + "/"
+
+
+def networks(value: str, key: str = "networks") -> tuple[str, ...]:
+    """CIDR networks separated by spaces or commas, normalized; InvalidName names a bad one."""
+    found = []
+    for item in value.replace(",", " ").split():
+        try:
+            found.append(str(ipaddress.ip_network(item, strict=False)))
+        except ValueError:
+            raise InvalidName(f"{key}: {item!r} is not a network (CIDR, e.g. 10.0.0.0/8)") from None
+    return tuple(found)

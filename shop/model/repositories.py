@@ -2,13 +2,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 from shop.model import names
 from shop.model.permissions import Role, group_principal, user_principal
 from shop.model.people import User
 from shop.model.tree import Package, Release, ReleaseFile, Repository, Root
-from shop.settings import SettingsError, parse_networks
 
 MIRROR_MODES = ("stream", "redirect")
 
@@ -39,10 +37,10 @@ def _upstream(value: str | None) -> str | None:
     value = (value or "").strip()
     if not value or value.lower() == "none":
         return None
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
+    url = names.index_url(value)
+    if url is None:
         raise RepositoryError(f"Invalid upstream {value!r}: give the http(s) URL of a simple index.")
-    return value if value.endswith("/") else value + "/"
+    return url
 
 
 def configure(repository: Repository, *, title: str | None = None, upstream: str | None = None,
@@ -54,8 +52,8 @@ def configure(repository: Repository, *, title: str | None = None, upstream: str
         raise RepositoryError(f"Invalid mirror mode {mirror_mode!r}: use stream or redirect.")
     if read_networks is not None:
         try:
-            networks = parse_networks(read_networks)
-        except SettingsError as e:
+            networks = names.networks(read_networks)
+        except names.InvalidName as e:
             raise RepositoryError(str(e)) from None
         repository.read_networks = networks
     if title is not None:

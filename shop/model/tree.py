@@ -9,11 +9,12 @@ from BTrees.OOBTree import OOBTree, OOTreeSet
 from persistent import Persistent
 from pyramid.authorization import ALL_PERMISSIONS, DENY_ALL, Allow, Authenticated, Everyone
 from ZODB.blob import Blob
-from zope.interface import Interface, implementer
+from zope.interface import implementer
 
 from shop.model import names
 from shop.model.folders import Folder, utcnow
 from shop.model.people import Credentials, Users
+from shop.model.transient import CoreMetadata, IProject, UpstreamProject, VersionSpelling
 from shop.model.permissions import (
     ADMIN_PRINCIPAL,
     NETWORK_PRINCIPAL,
@@ -25,10 +26,6 @@ from shop.model.permissions import (
 
 APP_ROOT_KEY = "localshop"
 DEFAULT_REPOSITORY = "default"
-
-class IProject(Interface):
-    """What a project page shows: a stored ``Package``, or an ``UpstreamProject`` not stored yet."""
-
 
 class Root(Persistent):
     """The application root: repositories and users."""
@@ -144,22 +141,6 @@ class Repository(TreeFolder):
 
 
 @implementer(IProject)
-class UpstreamProject:
-    """A project this repository does not store yet but whose upstream may know it.
-
-    Transient: traversal yields it so that the project page and ``/json`` of a project not
-    mirrored yet go through the same views and permission checks as a stored one; the view's
-    look-up stores it. Nothing lies below it until then.
-    """
-
-    def __init__(self, name: str, repository: "Repository") -> None:
-        self.__name__, self.__parent__ = name, repository
-
-    def __getitem__(self, key: str):
-        raise KeyError(key)
-
-
-@implementer(IProject)
 class Package(TreeFolder):
     """A project in one repository: releases by canonical version."""
 
@@ -213,30 +194,6 @@ class Package(TreeFolder):
     def files(self) -> Iterator["ReleaseFile"]:
         for release in self.values():
             yield from release.values()
-
-
-class CoreMetadata:
-    """``<file>.metadata``: a transient resource for the METADATA of a wheel (PEP 658)."""
-
-    def __init__(self, file: "ReleaseFile") -> None:
-        self.file = file
-        self.__name__ = file.filename + ".metadata"
-        self.__parent__ = file.__parent__
-
-
-class VersionSpelling:
-    """A release's version as spelled otherwise (``1.0`` for ``1``): transient.
-
-    Its JSON is the release's, as PyPI's JSON API answers any spelling; every other URL under
-    it is redirected to the canonical one (the not-found view's 301).
-    """
-
-    def __init__(self, spelled: str, release: "Release") -> None:
-        self.__name__, self.__parent__ = spelled, release.__parent__
-        self.release = release
-
-    def __getitem__(self, key: str):
-        raise KeyError(key)
 
 
 class Release(TreeFolder):

@@ -21,7 +21,8 @@ from ZODB.POSException import ConflictError
 
 from shop.access.policy import REALM
 from shop.model import names
-from shop.model.tree import Repository, VersionSpelling
+from shop.model.transient import VersionSpelling
+from shop.model.tree import Repository
 from shop.views import READ, http_error, traversed_url
 
 

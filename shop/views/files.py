@@ -12,7 +12,8 @@ from pyramid.view import view_config
 
 from shop.mirror import serving
 from shop.model.permissions import Permission
-from shop.model.tree import CoreMetadata, ReleaseFile
+from shop.model.transient import CoreMetadata
+from shop.model.tree import ReleaseFile
 from shop.views import READ, http_error
 from shop.views.sending import IMMUTABLE, blob_response
 

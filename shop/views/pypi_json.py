@@ -7,7 +7,8 @@ from pyramid.view import view_config
 
 from shop.model.offers import latest_release, release_files
 from shop.model.permissions import Permission
-from shop.model.tree import IProject, Package, Release, ReleaseFile, VersionSpelling
+from shop.model.transient import IProject, VersionSpelling
+from shop.model.tree import Package, Release, ReleaseFile
 from shop.pages.simple import upload_time
 from shop.views import READ
 from shop.views.simple import current_package

@@ -13,7 +13,8 @@ from pyramid.view import view_config
 from shop.mirror.lookup import fresh_until, lookup
 from shop.mirror.upstream import UpstreamError
 from shop.model.permissions import Permission
-from shop.model.tree import IProject, Package, Repository
+from shop.model.transient import IProject
+from shop.model.tree import Package, Repository
 from shop.pages import replay, simple
 from shop.pages.cache import Page
 from shop.views import READ, ensure_trailing_slash, http_error

@@ -1,4 +1,4 @@
-"""Project names, versions and distribution filenames (shop/names.py)."""
+"""Project names, versions and distribution filenames (shop/model/names.py)."""
 from __future__ import annotations
 
 import pytest

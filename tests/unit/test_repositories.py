@@ -1,4 +1,4 @@
-"""Repository-level domain functions (shop/repositories.py)."""
+"""Repository-level domain functions (shop/model/repositories.py)."""
 from __future__ import annotations
 
 from shop.model import names

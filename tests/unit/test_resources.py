@@ -1,4 +1,4 @@
-"""The persistent tree (shop/resources.py): folders, keys, and what a change invalidates."""
+"""The persistent tree (shop/model/): folders, keys, and what a change invalidates."""
 from __future__ import annotations
 
 import pytest
@@ -12,8 +12,8 @@ from shop.pages import simple
 from shop.pages.cache import PageCache
 from shop.model.folders import Folder
 from shop.model.people import User
+from shop.model.transient import CoreMetadata
 from shop.model.tree import (
-    CoreMetadata,
     Package,
     Release,
     ReleaseFile,

@@ -1,4 +1,4 @@
-"""Content negotiation and page rendering of the simple API (shop/simple.py)."""
+"""Content negotiation and page rendering of the simple API (shop/pages/simple.py)."""
 from __future__ import annotations
 
 import datetime

@@ -1,0 +1,64 @@
+"""Databases written before the modules moved (``shop.resources``) still load."""
+from __future__ import annotations
+
+import sys
+import types
+
+import pytest
+import transaction
+import ZODB
+from persistent import Persistent
+from ZODB.broken import Broken
+from ZODB.FileStorage import FileStorage
+
+from shop.model.people import User
+from shop.model.tree import Repository
+from shop.storage import database, open_database, root_transaction
+
+
+@pytest.fixture
+def old_database(tmp_path):
+    """A FileStorage holding a Repository and a User as localshop 2.0.0.dev0 wrote them, where
+    the ``make_app`` fixture keeps its database."""
+    old = types.ModuleType("shop.resources")
+    for name in ("Repository", "User"):
+        setattr(old, name, type(name, (Persistent,), {"__module__": "shop.resources"}))
+    sys.modules["shop.resources"] = old
+    (tmp_path / "var").mkdir()
+    path = tmp_path / "var" / "Data.fs"
+    try:
+        db = ZODB.DB(FileStorage(str(path)))
+        with db.transaction() as conn:
+            conn.root()["repository"] = old.Repository()
+            conn.root()["user"] = old.User()
+        db.close()
+    finally:
+        del sys.modules["shop.resources"]
+    return path
+
+
+def test_records_naming_the_old_module_load_as_the_moved_classes(old_database):
+    db = open_database(f"file://{old_database}")
+    try:
+        conn = db.open(transaction_manager=transaction.TransactionManager())
+        assert type(conn.root()["repository"]) is Repository
+        assert type(conn.root()["user"]) is User
+        conn.close()
+    finally:
+        db.close()
+
+
+def test_the_server_loads_them_too(old_database, make_app):
+    app = make_app()
+    with root_transaction(database(app.app.registry)) as root:
+        assert type(root._p_jar.root()["repository"]) is Repository
+
+
+def test_without_the_mapping_they_would_be_broken(old_database):
+    db = ZODB.DB(FileStorage(str(old_database)))
+    try:
+        conn = db.open(transaction_manager=transaction.TransactionManager())
+        assert isinstance(conn.root()["repository"], Broken)
+        conn.close()
+    finally:
+        db.close()
