@@ -152,3 +152,15 @@ def test_denied_credential_says_why(world):
     assert "this credential is for repository other only" in response.text
     response = app.get(SETTINGS, headers=callers["credential read+upload"].headers, status=403)
     assert "credentials are for installing and uploading only" in response.text
+
+
+@pytest.mark.parametrize("caller", list(MATRIX))
+def test_the_json_api_is_read_like_the_simple_page_under_every_spelling(world, caller):
+    """``/json`` of the project, of its release, and of the release spelled otherwise."""
+    app, callers = world
+    who = callers[caller]
+    assert version_key("1.0") != "1.0"
+    for path in ("/repo/private/demo/json", f"/repo/private/demo/{version_key('1.0')}/json",
+                 "/repo/private/demo/1.0/json"):
+        response = app.get(path, headers=who.headers, extra_environ=who.environ, expect_errors=True)
+        _check(response, MATRIX[caller][0], path)
