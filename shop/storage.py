@@ -205,5 +205,10 @@ def includeme(config) -> None:
     guard_blob_aborts(db.storage)
     read_moved_classes(db)
     initialize(db, services.settings)
-    busy = weakref.WeakMethod(services.busy)  # a weak hold: tests make many applications
-    close_at_exit(databases(config.registry), lambda: (busy() or (lambda: False))())
+    busy = weakref.WeakMethod(services.busy)  # held weakly: tests make many applications
+
+    def storing() -> bool:
+        check = busy()
+        return check is not None and check()
+
+    close_at_exit(databases(config.registry), storing)
