@@ -23,7 +23,6 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from pyramid.authentication import extract_http_basic_credentials
 from pyramid.authorization import ACLHelper, Authenticated, Everyone
-from pyramid.events import NewResponse
 from pyramid.request import RequestLocalCache
 from pyramid.security import Denied
 from pyramid.session import SignedCookieSessionFactory
@@ -327,20 +326,6 @@ def ensure_admin(root: Root, password: str | None) -> str | None:
 
 
 SESSION_COOKIE = "localshop_session"
-CSP = (
-    "default-src 'none'; style-src 'self'; img-src 'self' data:; script-src 'self'; "
-    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
-)
-
-
-def security_headers(event) -> None:
-    """Headers that keep pages from being framed, sniffed or made to run injected code."""
-    headers = event.response.headers
-    headers.setdefault("X-Content-Type-Options", "nosniff")
-    headers.setdefault("Referrer-Policy", "same-origin")
-    if event.response.content_type == "text/html":
-        headers.setdefault("Content-Security-Policy", CSP)
-        headers.setdefault("X-Frame-Options", "DENY")
 
 
 def includeme(config) -> None:
@@ -357,4 +342,3 @@ def includeme(config) -> None:
     config.set_security_policy(SecurityPolicy())
     # Every form carries a CSRF token; the upload API opts out (it is authenticated by Basic).
     config.set_default_csrf_options(require_csrf=True)
-    config.add_subscriber(security_headers, NewResponse)
