@@ -4,7 +4,8 @@ from __future__ import annotations
 from shop.model import names
 from shop.model.people import Credential, User
 from shop.model.tree import Root
-from shop.access.policy import LoginThrottle, VerifiedSecrets, check_password, hash_password, new_credential
+from shop.access.credentials import new_credential
+from shop.access.policy import LoginThrottle, VerifiedSecrets, check_password, hash_password
 
 
 class AccountError(ValueError):

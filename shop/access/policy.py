@@ -1,4 +1,4 @@
-"""Identity, passwords, credentials and permissions: one Pyramid security policy.
+"""Passwords and the one Pyramid security policy: HTTP Basic for clients, a session cookie for browsers.
 
 Clients (pip, uv, twine) authenticate with HTTP Basic: a user's name and password, or a
 credential's access key and secret key. Browsers log in once and carry a signed session
@@ -6,44 +6,35 @@ cookie. The identity is computed once per request; ACLs live on the resources.
 """
 from __future__ import annotations
 
-import datetime
 import functools
 import hashlib
-import hmac
 import ipaddress
 import logging
 import secrets
 import threading
 import time
 from collections import OrderedDict, defaultdict, deque
-from dataclasses import dataclass
 
 import argon2.profiles
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from pyramid.authentication import extract_http_basic_credentials
-from pyramid.authorization import ACLHelper, Authenticated, Everyone
+from pyramid.authorization import ACLHelper, Everyone
 from pyramid.request import RequestLocalCache
 from pyramid.security import Denied
 from pyramid.session import SignedCookieSessionFactory
 from pyramid_zodbconn import get_connection
 
-from shop.model.permissions import (
-    ADMIN_PRINCIPAL,
-    NETWORK_PRINCIPAL,
-    Permission,
-    group_principal,
-    user_principal,
-)
-from shop.model.folders import utcnow
-from shop.model.people import Credential, User
+from shop.access.credentials import check_credential, credential_denies
+from shop.access.identity import Identity, identity_for
 from shop.model.offers import repository_of
-from shop.model.tree import Repository, Root, app_root
+from shop.model.people import Credential, User
+from shop.model.permissions import NETWORK_PRINCIPAL
+from shop.model.tree import Root, app_root
 
 log = logging.getLogger(__name__)
 
 REALM = "localshop"
-LAST_USED_RESOLUTION = datetime.timedelta(minutes=5)  # how stale "last used" may be
 _hasher = PasswordHasher()  # argon2-cffi's default: RFC 9106's low-memory profile
 
 
@@ -62,20 +53,6 @@ def use_argon2_profile(name: str) -> None:
 def hash_password(password: str) -> str:
     """An argon2id hash of ``password``."""
     return _hasher.hash(password)
-
-
-def hash_secret(secret: str) -> str:
-    """The stored form of a credential's random secret key."""
-    return hashlib.sha256(secret.encode()).hexdigest()
-
-
-def new_credential(owner: str, *, repository: str | None, upload: bool,
-                   description: str = "") -> tuple[str, str, Credential]:
-    """A fresh (access key, secret key, credential); only the secret's hash is kept."""
-    access_key, secret_key = secrets.token_hex(16), secrets.token_hex(16)
-    credential = Credential(owner, hash_secret(secret_key), repository=repository,
-                            upload=upload, description=description)
-    return access_key, secret_key, credential
 
 
 class VerifiedSecrets:
@@ -152,31 +129,6 @@ class LoginThrottle:
             self._failures.pop(("account", username, address), None)
 
 
-@dataclass(frozen=True)
-class Identity:
-    """Who made a request, and the principals ACLs are checked against."""
-
-    userid: str
-    admin: bool
-    principals: tuple[str, ...]
-    # Set when a credential authenticated the request: what it is narrowed to.
-    access_key: str | None = None
-    credential_repository: str | None = None
-    credential_upload: bool = False
-
-
-def identity_for(name: str, user: User, credential: Credential | None = None) -> Identity:
-    principals = (Everyone, Authenticated, user_principal(name),
-                  *(group_principal(g) for g in user.groups))
-    if user.admin:
-        principals += (ADMIN_PRINCIPAL,)
-    if credential is None:
-        return Identity(name, user.admin, principals)
-    return Identity(name, user.admin, principals, access_key=credential.access_key,
-                    credential_repository=credential.repository,
-                    credential_upload=credential.upload)
-
-
 def check_password(root: Root, username: str, password: str, verified: VerifiedSecrets) -> User | None:
     """The active user with this name and password, or None."""
     user = root.users.get(username)
@@ -190,17 +142,9 @@ def authenticate_basic(root: Root, username: str, password: str, verified: Verif
     """The identity for HTTP Basic credentials: a credential's keys or a user's password."""
     credential: Credential | None = root.credentials.get(username)
     if credential is not None:
-        if not credential.active or not hmac.compare_digest(
-            credential.secret_sha256, hash_secret(password)
-        ):
-            return None
-        owner = root.users.get(credential.owner)
-        if owner is None or not owner.active:
-            return None
-        now = utcnow()
-        if credential.last_used is None or now - credential.last_used > LAST_USED_RESOLUTION:
-            credential.last_used = now  # a write at most every few minutes per credential
-        return identity_for(credential.owner, owner, credential)
+        # Random 128-bit secrets: nothing to throttle, and no argon2 to spend.
+        owner = check_credential(root, credential, password)
+        return identity_for(credential.owner, owner, credential) if owner is not None else None
     if throttle.blocked(username, address):
         return None
     user = check_password(root, username, password, verified)
@@ -212,7 +156,7 @@ def authenticate_basic(root: Root, username: str, password: str, verified: Verif
 
 def password_fingerprint(user: User) -> str:
     """Ties a browser session to the password it logged in with (a digest of its hash)."""
-    return hash_secret(user.password_hash)[:16]
+    return hashlib.sha256(user.password_hash.encode()).hexdigest()[:16]
 
 
 def _root(request) -> Root:
@@ -284,7 +228,7 @@ class SecurityPolicy:
         if repository is not None and in_networks(request.remote_addr, repository.read_networks):
             principals.append(NETWORK_PRINCIPAL)
         if identity is not None and identity.access_key is not None:
-            denied = _credential_denies(identity, repository, permission)
+            denied = credential_denies(identity, repository, permission)
             if denied:
                 return Denied(denied)
         return ACLHelper().permits(context, principals, permission)
@@ -299,19 +243,6 @@ class SecurityPolicy:
     def forget(self, request, **kw):
         request.session.invalidate()
         return []
-
-
-def _credential_denies(identity: Identity, repository: Repository | None, permission) -> str | None:
-    """Why a credential may not do this (it narrows its owner's rights), or None."""
-    if permission not in (Permission.VIEW, Permission.UPLOAD, Permission.RELEASE):
-        return "credentials are for installing and uploading only"
-    if permission != Permission.VIEW and not identity.credential_upload:
-        return "this credential is read-only"
-    if identity.credential_repository is not None and (
-        repository is None or repository.__name__ != identity.credential_repository
-    ):
-        return f"this credential is for repository {identity.credential_repository} only"
-    return None
 
 
 def ensure_admin(root: Root, password: str | None) -> str | None:

@@ -18,9 +18,10 @@ from pyramid.renderers import render
 from pyramid.security import Denied
 from pyramid.view import view_config
 
+from shop.access.credentials import page_denies
+from shop.access.policy import SESSION_COOKIE
 from shop.model.permissions import Permission
 from shop.model.tree import Repository
-from shop.access.policy import SESSION_COOKIE
 from shop.views import READ  # noqa: F401 (the admin modules import it from here)
 
 TEMPLATES = "shop:templates/"
@@ -35,11 +36,9 @@ def people_only(view):
 
     @wraps(view)
     def wrapper(context, request):
-        identity = request.identity
-        if identity is not None and identity.access_key is not None:
-            raise HTTPForbidden(result=Denied(
-                "credentials are for installing and uploading only; log in with your password"
-            ))
+        denied = page_denies(request.identity)
+        if denied:
+            raise HTTPForbidden(result=Denied(denied))
         # Pages show private data and one-time secrets: never store them in a cache.
         request.response.cache_control = "private, no-store"
         return view(context, request)
