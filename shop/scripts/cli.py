@@ -9,10 +9,11 @@ import sys
 from pyramid.paster import get_appsettings
 
 from shop.access import accounts
+from shop.access.passwords import Passwords
 from shop.model import repositories
-from shop.storage import DatabaseBusy, initialize, open_database, root_transaction
-from shop.access.policy import use_argon2_profile
+from shop.services import Services
 from shop.settings import SettingsError, read_settings
+from shop.storage import DatabaseBusy, initialize, open_database, root_transaction
 
 
 class CommandError(Exception):
@@ -35,24 +36,25 @@ def _flags(**flags) -> str:
 
 # --- users --------------------------------------------------------------------------------
 
-def user_add(root, args) -> str:
-    accounts.add_user(root, args.name, _read_password(args), admin=args.admin)
+def user_add(root, args, services: Services) -> str:
+    accounts.add_user(root, args.name, _read_password(args), passwords=services.passwords,
+                      admin=args.admin)
     return f"Added user {args.name}" + (" (admin)" if args.admin else "")
 
 
-def user_passwd(root, args) -> str:
-    accounts.get_user(root, args.name)
-    accounts.set_password(root, args.name, _read_password(args))
+def user_passwd(root, args, services: Services) -> str:
+    accounts.get_user(root, args.name)  # no password asked for a user that does not exist
+    accounts.set_password(root, args.name, _read_password(args), passwords=services.passwords)
     return f"Changed the password of {args.name}"
 
 
-def user_set(root, args) -> str:
+def user_set(root, args, services: Services) -> str:
     groups = tuple(g for g in args.groups.replace(",", " ").split()) if args.groups is not None else None
     accounts.set_user_flags(root, args.name, active=args.active, admin=args.admin, groups=groups)
     return f"Updated user {args.name}"
 
 
-def user_list(root, args) -> str:
+def user_list(root, args, services: Services) -> str:
     rows = []
     for name, user in root.users.items():
         groups = f" groups: {', '.join(user.groups)}" if user.groups else ""
@@ -62,7 +64,7 @@ def user_list(root, args) -> str:
 
 # --- credentials --------------------------------------------------------------------------
 
-def credential_create(root, args) -> str:
+def credential_create(root, args, services: Services) -> str:
     access_key, secret_key, credential = accounts.create_credential(
         root, args.user, repository=args.repository, upload=args.upload,
         description=args.description or "",
@@ -77,7 +79,7 @@ def credential_create(root, args) -> str:
     )
 
 
-def credential_list(root, args) -> str:
+def credential_list(root, args, services: Services) -> str:
     rows = []
     for c in accounts.credentials_of(root, args.user):
         used = c.last_used.strftime("%Y-%m-%d %H:%M") if c.last_used else "never"
@@ -89,30 +91,30 @@ def credential_list(root, args) -> str:
     return "\n".join(rows)
 
 
-def credential_disable(root, args) -> str:
+def credential_disable(root, args, services: Services) -> str:
     accounts.set_credential_active(root, args.access_key, False)
     return f"Disabled {args.access_key}"
 
 
-def credential_enable(root, args) -> str:
+def credential_enable(root, args, services: Services) -> str:
     accounts.set_credential_active(root, args.access_key, True)
     return f"Enabled {args.access_key}"
 
 
-def credential_delete(root, args) -> str:
+def credential_delete(root, args, services: Services) -> str:
     accounts.delete_credential(root, args.access_key)
     return f"Deleted {args.access_key}"
 
 
 # --- repositories -------------------------------------------------------------------------
 
-def repository_add(root, args) -> str:
+def repository_add(root, args, services: Services) -> str:
     repository = repositories.add_repository(root, args.name, title=args.title or "", upstream=args.upstream)
     _configure(repository, args)
     return f"Added repository {args.name}"
 
 
-def repository_set(root, args) -> str:
+def repository_set(root, args, services: Services) -> str:
     repository = repositories.get_repository(root, args.name)
     if args.upstream is not None:
         repositories.configure(repository, upstream=args.upstream)
@@ -139,7 +141,7 @@ def _configure(repository, args) -> None:
         repositories.set_role(repository, **{kind: name}, role=role)
 
 
-def repository_list(root, args) -> str:
+def repository_list(root, args, services: Services) -> str:
     rows = []
     for name, r in root.repositories.items():
         access = "anonymous" if r.anonymous_read else ("networks " + " ".join(r.read_networks) if r.read_networks else "private")
@@ -159,24 +161,24 @@ def _release(root, args):
     return repositories.find_release(repository, args.project, args.version)
 
 
-def release_yank(root, args) -> str:
+def release_yank(root, args, services: Services) -> str:
     repositories.yank(_release(root, args), args.reason or "")
     return f"Yanked {args.project} {args.version}"
 
 
-def release_unyank(root, args) -> str:
+def release_unyank(root, args, services: Services) -> str:
     repositories.yank(_release(root, args), yanked=False)
     return f"Unyanked {args.project} {args.version}"
 
 
-def release_delete(root, args) -> str:
+def release_delete(root, args, services: Services) -> str:
     repositories.delete(_release(root, args))
     return f"Deleted {args.project} {args.version}"
 
 
 # --- projects -----------------------------------------------------------------------------
 
-def project_owners(root, args) -> str:
+def project_owners(root, args, services: Services) -> str:
     repository = repositories.get_repository(root, args.repository)
     package = repositories.find_package(repository, args.project)
     repositories.change_owners(root, package, add=tuple(args.add or ()), remove=tuple(args.remove or ()))
@@ -269,25 +271,32 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
+def open_services(config: str) -> Services:
+    """The settings of the ini file ``config``, the passwords they ask for, and its database."""
+    settings = get_appsettings(config)
+    services = Services(read_settings(settings))
+    services.passwords = Passwords(services.settings.argon2_profile)
+    services.db = open_database(settings["zodbconn.uri"])
+    return services
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Run one command; exit status 0 when done, 1 when refused, 2 when it cannot start."""
     args = parser().parse_args(argv)
     try:
-        settings = get_appsettings(args.config)
-        shop_settings = read_settings(settings)
-        use_argon2_profile(shop_settings.argon2_profile)
-        db = open_database(settings["zodbconn.uri"])
+        services = open_services(args.config)
     except (SettingsError, DatabaseBusy, FileNotFoundError, KeyError) as e:
         print(f"localshop: {e}", file=sys.stderr)
         return 2
     try:
-        initialize(db, shop_settings)
-        with root_transaction(db) as root:
-            output = args.func(root, args)
+        initialize(services.db, services.settings, services.passwords)
+        with root_transaction(services.db) as root:
+            output = args.func(root, args, services)
     except (CommandError, accounts.AccountError, repositories.RepositoryError) as e:
         print(f"localshop: {e}", file=sys.stderr)
         return 1
     finally:
-        db.close()
+        services.db.close()
     if output:
         print(output)
     return 0

@@ -13,7 +13,7 @@ from shop.model.names import version_key
 from shop.model.tree import DEFAULT_REPOSITORY
 from tests.conftest import ADMIN_PASSWORD, basic_auth
 from tests.factories import make_wheel, upload_fields
-from tests.functional.conftest import JSON, database_root
+from tests.functional.conftest import JSON, database_root, passwords
 
 PASSWORD = "password-1234"
 SCRIPT = "<script>alert('owned')</script>"
@@ -52,7 +52,7 @@ def upload(app, dist, repository: str = DEFAULT_REPOSITORY, headers: dict | None
 def add_user(app, name: str, *, admin: bool = False, role: str | None = None,
              repository: str = DEFAULT_REPOSITORY) -> None:
     with database_root(app) as root:
-        accounts.add_user(root, name, PASSWORD, admin=admin)
+        accounts.add_user(root, name, PASSWORD, passwords=passwords(app), admin=admin)
         if role:
             repositories.set_role(root.repositories[repository], user=name, role=role)
 
@@ -100,6 +100,13 @@ def test_login_redirects_to_came_from_with_a_safe_session_cookie(app):
     assert not morsel["secure"]  # shop.cookie_secure is for production behind TLS
     page = response.follow()
     assert "Credentials" in page.text and '<span class="user">admin</span>' in page.text
+
+
+def test_the_first_admin_is_hashed_with_the_configured_argon2_profile(make_app):
+    app = make_app(**{"shop.argon2_profile": "cheapest"})
+    with database_root(app) as root:
+        assert "$m=8,t=1,p=1$" in root.users["admin"].password_hash
+    login(app)
 
 
 def test_secure_cookie_when_configured(make_app):

@@ -13,7 +13,6 @@ from urllib.parse import urlsplit
 
 from pyramid.events import BeforeRender, subscriber
 from pyramid.httpexceptions import HTTPBadRequest, HTTPForbidden
-from pyramid.interfaces import ISecurityPolicy
 from pyramid.renderers import render
 from pyramid.security import Denied
 from pyramid.view import view_config
@@ -57,11 +56,6 @@ def form_error(request, renderer: str, values: dict, message: str, status=HTTPBa
     body = render(renderer, dict(values, error=message), request=request)
     return status(body=body, content_type="text/html", charset="utf-8",
                   cache_control="private, no-store")
-
-
-def policy(request):
-    """The security policy: its password cache and login throttle serve the login form too."""
-    return request.registry.getUtility(ISecurityPolicy)
 
 
 def local_path(came_from: str | None) -> str:

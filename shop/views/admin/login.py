@@ -6,7 +6,7 @@ from pyramid.security import forget, remember
 
 from shop.access import accounts
 from shop.model.tree import Root
-from shop.views.admin import READ, form_error, local_path, page, policy, template
+from shop.views.admin import READ, form_error, local_path, page, template
 
 LOGIN = template("login.pt")
 
@@ -20,12 +20,9 @@ def login_form(context: Root, request) -> dict:
 def login(context: Root, request):
     username = request.POST.get("username", "").strip()
     came_from = local_path(request.POST.get("came_from"))
-    security = policy(request)
     try:
-        accounts.authenticate(
-            context, username, request.POST.get("password", ""), verified=security.verified,
-            throttle=security.throttle, address=request.remote_addr,
-        )
+        accounts.authenticate(context, username, request.POST.get("password", ""),
+                              passwords=request.shop.passwords, address=request.remote_addr)
     except accounts.LoginThrottled as e:
         raise form_error(request, LOGIN, {"came_from": came_from, "username": username}, str(e),
                          HTTPTooManyRequests) from None
