@@ -1,8 +1,8 @@
 """Access: who is asking (identity from HTTP Basic or a session cookie) and what they may do.
 
-``passwords`` hashes and checks passwords, ``throttle`` holds up guessing, ``credentials`` the
-access keys for clients, ``identity`` who a request is, ``policy`` the Pyramid security policy,
-``accounts`` the operations on users and credentials.
+``passwords`` hashes and checks passwords, ``throttle`` holds up guessing, ``login`` is the one
+password check, ``credentials`` the access keys for clients, ``identity`` who a request is,
+``policy`` the Pyramid security policy, ``accounts`` the operations on users and credentials.
 """
 from __future__ import annotations
 

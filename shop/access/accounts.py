@@ -4,8 +4,8 @@ from __future__ import annotations
 import secrets
 
 from shop.access.credentials import new_credential
+from shop.access.login import LoginRefused, LoginThrottled, log_in
 from shop.access.passwords import Passwords
-from shop.access.policy import check_password
 from shop.model import names
 from shop.model.people import Credential, User
 from shop.model.tree import Root
@@ -13,10 +13,6 @@ from shop.model.tree import Root
 
 class AccountError(ValueError):
     """An account operation that cannot be done; the message says why."""
-
-
-class LoginThrottled(AccountError):
-    """Too many failed password checks for an account from an address."""
 
 
 MIN_PASSWORD = 8
@@ -50,30 +46,14 @@ def set_password(root: Root, name: str, password: str, *, passwords: Passwords) 
     get_user(root, name).password_hash = passwords.hash(_check_password(password))
 
 
-def authenticate(root: Root, name: str, password: str, *, passwords: Passwords,
-                 address: str | None) -> User:
-    """The active user with this name and password; throttled per account and address."""
-    throttle = passwords.throttle
-    if throttle.blocked(name, address):
-        raise LoginThrottled(
-            "Too many failed attempts: wait a few minutes, or ask an admin to reset the password."
-        )
-    user = check_password(root, name, password, passwords)
-    if user is None:
-        throttle.failed(name, address)
-        raise AccountError("Wrong user name or password (or the account is deactivated).")
-    throttle.succeeded(name, address)
-    return user
-
-
 def change_password(root: Root, name: str, current: str, new: str, *, passwords: Passwords,
                     address: str | None) -> None:
-    """Change one's own password, given the current one."""
+    """Change one's own password, given the current one (LoginThrottled after many failures)."""
     try:
-        authenticate(root, name, current, passwords=passwords, address=address)
+        log_in(root, name, current, passwords, address)
     except LoginThrottled:
         raise
-    except AccountError:
+    except LoginRefused:
         raise AccountError("The current password is wrong.") from None
     set_password(root, name, new, passwords=passwords)
 

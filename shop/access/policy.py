@@ -19,6 +19,7 @@ from pyramid_zodbconn import get_connection
 
 from shop.access.credentials import check_credential, credential_denies
 from shop.access.identity import Identity, identity_for
+from shop.access.login import LoginRefused, log_in
 from shop.access.passwords import Passwords
 from shop.model.offers import repository_of
 from shop.model.people import Credential, User
@@ -26,30 +27,20 @@ from shop.model.permissions import NETWORK_PRINCIPAL
 from shop.model.tree import Root, app_root
 
 REALM = "localshop"
+SESSION_COOKIE = "localshop_session"
 
 
-def check_password(root: Root, username: str, password: str, passwords: Passwords) -> User | None:
-    """The active user with this name and password, or None."""
-    user = root.users.get(username)
-    if user is None or not user.active or not passwords.verify(user.password_hash, password):
-        return None
-    return user
-
-
-def authenticate_basic(root: Root, username: str, password: str, passwords: Passwords,
-                       address: str | None) -> Identity | None:
+def basic_identity(root: Root, username: str, password: str, passwords: Passwords,
+                   address: str | None) -> Identity | None:
     """The identity for HTTP Basic credentials: a credential's keys or a user's password."""
     credential: Credential | None = root.credentials.get(username)
     if credential is not None:
         # Random 128-bit secrets: nothing to throttle, and no argon2 to spend.
         owner = check_credential(root, credential, password)
         return identity_for(credential.owner, owner, credential) if owner is not None else None
-    throttle = passwords.throttle
-    if throttle.blocked(username, address):
-        return None
-    user = check_password(root, username, password, passwords)
-    if user is None:
-        throttle.failed(username, address)
+    try:
+        user = log_in(root, username, password, passwords, address)
+    except LoginRefused:
         return None
     return identity_for(username, user)
 
@@ -100,10 +91,8 @@ class SecurityPolicy:
         credentials = extract_http_basic_credentials(request)
         if credentials is not None:
             request.add_response_callback(_vary("Authorization"))
-            return authenticate_basic(
-                _root(request), credentials.username, credentials.password, self.passwords,
-                request.remote_addr,
-            )
+            return basic_identity(_root(request), credentials.username, credentials.password,
+                                  self.passwords, request.remote_addr)
         if request.cookies.get(SESSION_COOKIE) is None:
             return None  # anonymous: the common case for pip on an open index, kept cheap
         request.add_response_callback(_vary("Cookie"))
@@ -142,9 +131,6 @@ class SecurityPolicy:
     def forget(self, request, **kw):
         request.session.invalidate()
         return []
-
-
-SESSION_COOKIE = "localshop_session"
 
 
 def includeme(config) -> None:

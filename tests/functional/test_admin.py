@@ -163,6 +163,25 @@ def test_login_is_throttled_per_account_and_address(app):
     login(app, address="192.0.2.2")
 
 
+def test_failed_basic_attempts_throttle_the_login_form(app):
+    wrong = basic_auth("admin", "wrong-password")
+    for _ in range(5):
+        app.get("/+account", headers=wrong, extra_environ={"REMOTE_ADDR": "192.0.2.1"}, status=302)
+    response = login(app, status=429, address="192.0.2.1")  # even the right password
+    assert "Too many failed attempts" in error(response)
+    login(app, address="192.0.2.2")
+
+
+def test_a_basic_success_clears_the_failed_attempts_of_the_login_form(app):
+    for _ in range(4):
+        login(app, password="wrong-password", status=400, address="192.0.2.1")
+    app.get("/+account", headers=basic_auth("admin", ADMIN_PASSWORD),
+            extra_environ={"REMOTE_ADDR": "192.0.2.1"}, status=200)
+    for _ in range(4):
+        login(app, password="wrong-password", status=400, address="192.0.2.1")
+    login(app, address="192.0.2.1")  # four failures since the success, not eight
+
+
 def test_deactivated_user_cannot_log_in_and_loses_the_session(app):
     add_user(app, "carol")
     carol = app.__class__(app.app)

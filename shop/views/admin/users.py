@@ -5,6 +5,7 @@ from pyramid.httpexceptions import HTTPFound, HTTPTooManyRequests
 from pyramid.security import remember
 
 from shop.access import accounts
+from shop.access.login import LoginThrottled
 from shop.model.permissions import Permission
 from shop.model.tree import Root
 from shop.views.admin import READ, flag, form_error, page, template
@@ -96,7 +97,7 @@ def change_password(context: Root, request):
             post.get("new_password", ""), passwords=request.shop.passwords,
             address=request.remote_addr,
         )
-    except accounts.LoginThrottled as e:
+    except LoginThrottled as e:
         raise form_error(request, ACCOUNT, _account(request), str(e), HTTPTooManyRequests) from None
     except accounts.AccountError as e:
         raise form_error(request, ACCOUNT, _account(request), str(e)) from None
