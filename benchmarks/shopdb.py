@@ -82,15 +82,16 @@ def load(var: Path, files: tuple[WheelFile, ...]) -> None:
     # Imported here: the benchmark's other modules must not need localshop's dependencies.
     import transaction
 
-    from shop.storage import initialize, open_database
+    from shop.access.passwords import Passwords
     from shop.hosting.publishing import publish
     from shop.model.tree import DEFAULT_REPOSITORY, app_root
     from shop.settings import read_settings
+    from shop.storage import initialize, open_database
 
     settings = read_settings(settings_dict(var, None), environ={"LOCALSHOP_ADMIN_PASSWORD": ADMIN_PASSWORD})
     db = open_database(settings_dict(var, None)["zodbconn.uri"])
     try:
-        initialize(db, settings)
+        initialize(db, settings, Passwords(settings.argon2_profile))
         tm = transaction.TransactionManager()
         conn = db.open(transaction_manager=tm)
         try:

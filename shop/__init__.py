@@ -31,10 +31,11 @@ def main(global_config, **settings):
         config.include("pyramid_zodbconn")
         # Page templates for the browser pages.
         config.include("pyramid_chameleon")
+        # Who is asking (HTTP Basic, session cookies) and what they may do (ACLs on resources);
+        # first, since the first admin's password is hashed with the process's passwords.
+        config.include(".access")
         # The database guarded, the tree made on first start, closed at exit; retry back-off.
         config.include(".storage")
-        # Who is asking (HTTP Basic, session cookies) and what they may do (ACLs on resources).
-        config.include(".access")
         # Simple pages, rendered once per change and shared by all threads.
         config.include(".pages")
         # The upstream client; mirrored files downloaded once and streamed to every client.

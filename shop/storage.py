@@ -22,8 +22,9 @@ from ZODB.blob import BlobStorage
 from ZODB.broken import find_global
 from zodburi import resolve_uri
 
+from shop.access.accounts import ensure_admin
+from shop.access.passwords import Passwords
 from shop.model.tree import DEFAULT_REPOSITORY, Root, app_root, bootstrap, ensure_stored_counts
-from shop.access.policy import ensure_admin
 from shop.settings import Settings, ensure_storage_dirs
 
 log = logging.getLogger(__name__)
@@ -128,7 +129,7 @@ def root_transaction(db: DB) -> Iterator[Root]:
         conn.close()
 
 
-def initialize(db: DB, settings: Settings) -> None:
+def initialize(db: DB, settings: Settings, passwords: Passwords) -> None:
     """Create the tree and the first admin account on first start; log a generated password."""
     tm = transaction.TransactionManager()
     conn = db.open(transaction_manager=tm)
@@ -142,7 +143,7 @@ def initialize(db: DB, settings: Settings) -> None:
             default = root.repositories.get(DEFAULT_REPOSITORY)
             if default is not None and default.upstream != settings.upstream:
                 default.upstream = settings.upstream  # the ini's shop.upstream is the truth
-            generated = ensure_admin(root, settings.admin_password)
+            generated = ensure_admin(root, settings.admin_password, passwords=passwords)
             for repository in root.repositories.values():
                 if ensure_stored_counts(repository):
                     log.info("Counted the stored files of repository %r", repository.__name__)
@@ -204,7 +205,7 @@ def includeme(config) -> None:
     services.db = db = database(config.registry)
     guard_blob_aborts(db.storage)
     read_moved_classes(db)
-    initialize(db, services.settings)
+    initialize(db, services.settings, services.passwords)
     busy = weakref.WeakMethod(services.busy)  # held weakly: tests make many applications
 
     def storing() -> bool:

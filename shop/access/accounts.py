@@ -1,18 +1,18 @@
 """Users and credentials: the operations the admin pages and the command line share."""
 from __future__ import annotations
 
+import secrets
+
+from shop.access.credentials import new_credential
+from shop.access.login import LoginRefused, LoginThrottled, log_in
+from shop.access.passwords import Passwords
 from shop.model import names
 from shop.model.people import Credential, User
 from shop.model.tree import Root
-from shop.access.policy import LoginThrottle, VerifiedSecrets, check_password, hash_password, new_credential
 
 
 class AccountError(ValueError):
     """An account operation that cannot be done; the message says why."""
-
-
-class LoginThrottled(AccountError):
-    """Too many failed password checks for an account from an address."""
 
 
 MIN_PASSWORD = 8
@@ -31,45 +31,42 @@ def get_user(root: Root, name: str) -> User:
     return user
 
 
-def add_user(root: Root, name: str, password: str, *, admin: bool = False) -> User:
+def add_user(root: Root, name: str, password: str, *, passwords: Passwords,
+             admin: bool = False) -> User:
     if not names.is_valid_name(name):
         raise AccountError(
             f"Invalid user name {name!r}: use letters, digits, '.', '_' and '-'."
         )
     if name in root.users:
         raise AccountError(f"User {name!r} already exists.")
-    return root.users.add(name, User(hash_password(_check_password(password)), admin=admin))
+    return root.users.add(name, User(passwords.hash(_check_password(password)), admin=admin))
 
 
-def set_password(root: Root, name: str, password: str) -> None:
-    get_user(root, name).password_hash = hash_password(_check_password(password))
+def set_password(root: Root, name: str, password: str, *, passwords: Passwords) -> None:
+    get_user(root, name).password_hash = passwords.hash(_check_password(password))
 
 
-def authenticate(root: Root, name: str, password: str, *, verified: VerifiedSecrets,
-                 throttle: LoginThrottle, address: str | None) -> User:
-    """The active user with this name and password; throttled per account and address."""
-    if throttle.blocked(name, address):
-        raise LoginThrottled(
-            "Too many failed attempts: wait a few minutes, or ask an admin to reset the password."
-        )
-    user = check_password(root, name, password, verified)
-    if user is None:
-        throttle.failed(name, address)
-        raise AccountError("Wrong user name or password (or the account is deactivated).")
-    throttle.succeeded(name, address)
-    return user
-
-
-def change_password(root: Root, name: str, current: str, new: str, *, verified: VerifiedSecrets,
-                    throttle: LoginThrottle, address: str | None) -> None:
-    """Change one's own password, given the current one."""
+def change_password(root: Root, name: str, current: str, new: str, *, passwords: Passwords,
+                    address: str | None) -> None:
+    """Change one's own password, given the current one (LoginThrottled after many failures)."""
     try:
-        authenticate(root, name, current, verified=verified, throttle=throttle, address=address)
+        log_in(root, name, current, passwords, address)
     except LoginThrottled:
         raise
-    except AccountError:
+    except LoginRefused:
         raise AccountError("The current password is wrong.") from None
-    set_password(root, name, new)
+    set_password(root, name, new, passwords=passwords)
+
+
+def ensure_admin(root: Root, password: str | None, *, passwords: Passwords) -> str | None:
+    """Create the ``admin`` account on first start; return a generated password to show once."""
+    if "admin" in root.users:
+        return None
+    generated = None
+    if not password:
+        password = generated = secrets.token_urlsafe(18)
+    root.users.add("admin", User(passwords.hash(password), admin=True))
+    return generated
 
 
 def _active_admins(root: Root) -> list[str]:

@@ -1,4 +1,4 @@
-"""Identity, passwords, credentials and permissions: one Pyramid security policy.
+"""The one Pyramid security policy: HTTP Basic for clients, a session cookie for browsers.
 
 Clients (pip, uv, twine) authenticate with HTTP Basic: a user's name and password, or a
 credential's access key and secret key. Browsers log in once and carry a signed session
@@ -6,214 +6,48 @@ cookie. The identity is computed once per request; ACLs live on the resources.
 """
 from __future__ import annotations
 
-import datetime
 import functools
 import hashlib
-import hmac
 import ipaddress
-import logging
-import secrets
-import threading
-import time
-from collections import OrderedDict, defaultdict, deque
-from dataclasses import dataclass
 
-import argon2.profiles
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 from pyramid.authentication import extract_http_basic_credentials
-from pyramid.authorization import ACLHelper, Authenticated, Everyone
-from pyramid.events import NewResponse
+from pyramid.authorization import ACLHelper, Everyone
 from pyramid.request import RequestLocalCache
 from pyramid.security import Denied
 from pyramid.session import SignedCookieSessionFactory
 from pyramid_zodbconn import get_connection
 
-from shop.model.permissions import (
-    ADMIN_PRINCIPAL,
-    NETWORK_PRINCIPAL,
-    Permission,
-    group_principal,
-    user_principal,
-)
-from shop.model.folders import utcnow
-from shop.model.people import Credential, User
+from shop.access.credentials import check_credential, credential_denies
+from shop.access.identity import Identity, identity_for
+from shop.access.login import LoginRefused, log_in
+from shop.access.passwords import Passwords
 from shop.model.offers import repository_of
-from shop.model.tree import Repository, Root, app_root
-
-log = logging.getLogger(__name__)
+from shop.model.people import Credential, User
+from shop.model.permissions import NETWORK_PRINCIPAL
+from shop.model.tree import Root, app_root
 
 REALM = "localshop"
-LAST_USED_RESOLUTION = datetime.timedelta(minutes=5)  # how stale "last used" may be
-_hasher = PasswordHasher()  # argon2-cffi's default: RFC 9106's low-memory profile
+SESSION_COOKIE = "localshop_session"
 
 
-def use_argon2_profile(name: str) -> None:
-    """Make new password hashes with one of ``argon2.profiles`` (``shop.argon2_profile``).
-
-    Checking a password uses the parameters stored in its hash, whatever the profile now.
-    """
-    global _hasher
-    _hasher = PasswordHasher.from_parameters(getattr(argon2.profiles, name))
-    if name == "CHEAPEST":
-        log.warning("shop.argon2_profile = CHEAPEST: new password hashes protect nothing "
-                    "(meant for test suites only)")
-
-
-def hash_password(password: str) -> str:
-    """An argon2id hash of ``password``."""
-    return _hasher.hash(password)
-
-
-def hash_secret(secret: str) -> str:
-    """The stored form of a credential's random secret key."""
-    return hashlib.sha256(secret.encode()).hexdigest()
-
-
-def new_credential(owner: str, *, repository: str | None, upload: bool,
-                   description: str = "") -> tuple[str, str, Credential]:
-    """A fresh (access key, secret key, credential); only the secret's hash is kept."""
-    access_key, secret_key = secrets.token_hex(16), secrets.token_hex(16)
-    credential = Credential(owner, hash_secret(secret_key), repository=repository,
-                            upload=upload, description=description)
-    return access_key, secret_key, credential
-
-
-class VerifiedSecrets:
-    """Remembers which (stored hash, secret) pairs verified, so argon2 runs once per process.
-
-    pip sends credentials on every request; an argon2 check costs tens of milliseconds.
-    The key includes the stored hash, so a changed password misses the cache at once, and
-    only a digest of the secret is kept.
-    """
-
-    def __init__(self, size: int = 4096, concurrency: int = 2) -> None:
-        self._seen: OrderedDict[bytes, None] = OrderedDict()
-        self._size = size
-        self._lock = threading.Lock()
-        # argon2 takes 64 MiB and ~100 ms per check: a burst of wrong passwords must queue
-        # rather than multiply the server's memory.
-        self._slots = threading.BoundedSemaphore(concurrency)
-
-    def verify(self, stored_hash: str, secret: str) -> bool:
-        key = hashlib.sha256(f"{stored_hash}\0{secret}".encode()).digest()
-        with self._lock:
-            if key in self._seen:
-                self._seen.move_to_end(key)
-                return True
-        try:
-            with self._slots:
-                _hasher.verify(stored_hash, secret)
-        except (VerificationError, InvalidHashError):
-            return False
-        with self._lock:
-            self._seen[key] = None
-            while len(self._seen) > self._size:
-                self._seen.popitem(last=False)
-        return True
-
-
-class LoginThrottle:
-    """Refuses password checks after repeated failures: for an account from one address, and
-    for any account from one address (password spraying).
-
-    There is deliberately no lock on an account as such: anyone could then lock its owner
-    out by failing on purpose. Counts are per process.
-    """
-
-    def __init__(self, per_account: int = 5, per_address: int = 30, window: float = 900.0):
-        self.per_account, self.per_address, self.window = per_account, per_address, window
-        self._failures: dict[tuple, deque] = defaultdict(deque)
-        self._lock = threading.Lock()
-
-    def _recent(self, key: tuple, now: float) -> int:
-        times = self._failures.get(key)
-        if not times:
-            return 0
-        while times and now - times[0] > self.window:
-            times.popleft()
-        return len(times)
-
-    def blocked(self, username: str, address: str | None) -> bool:
-        now = time.monotonic()
-        with self._lock:
-            return (
-                self._recent(("account", username, address), now) >= self.per_account
-                or self._recent(("address", address), now) >= self.per_address
-            )
-
-    def failed(self, username: str, address: str | None) -> None:
-        now = time.monotonic()
-        with self._lock:
-            self._failures[("account", username, address)].append(now)
-            self._failures[("address", address)].append(now)
-
-    def succeeded(self, username: str, address: str | None) -> None:
-        with self._lock:
-            self._failures.pop(("account", username, address), None)
-
-
-@dataclass(frozen=True)
-class Identity:
-    """Who made a request, and the principals ACLs are checked against."""
-
-    userid: str
-    admin: bool
-    principals: tuple[str, ...]
-    # Set when a credential authenticated the request: what it is narrowed to.
-    access_key: str | None = None
-    credential_repository: str | None = None
-    credential_upload: bool = False
-
-
-def identity_for(name: str, user: User, credential: Credential | None = None) -> Identity:
-    principals = (Everyone, Authenticated, user_principal(name),
-                  *(group_principal(g) for g in user.groups))
-    if user.admin:
-        principals += (ADMIN_PRINCIPAL,)
-    if credential is None:
-        return Identity(name, user.admin, principals)
-    return Identity(name, user.admin, principals, access_key=credential.access_key,
-                    credential_repository=credential.repository,
-                    credential_upload=credential.upload)
-
-
-def check_password(root: Root, username: str, password: str, verified: VerifiedSecrets) -> User | None:
-    """The active user with this name and password, or None."""
-    user = root.users.get(username)
-    if user is None or not user.active or not verified.verify(user.password_hash, password):
-        return None
-    return user
-
-
-def authenticate_basic(root: Root, username: str, password: str, verified: VerifiedSecrets,
-                       throttle: LoginThrottle, address: str | None) -> Identity | None:
+def basic_identity(root: Root, username: str, password: str, passwords: Passwords,
+                   address: str | None) -> Identity | None:
     """The identity for HTTP Basic credentials: a credential's keys or a user's password."""
     credential: Credential | None = root.credentials.get(username)
     if credential is not None:
-        if not credential.active or not hmac.compare_digest(
-            credential.secret_sha256, hash_secret(password)
-        ):
-            return None
-        owner = root.users.get(credential.owner)
-        if owner is None or not owner.active:
-            return None
-        now = utcnow()
-        if credential.last_used is None or now - credential.last_used > LAST_USED_RESOLUTION:
-            credential.last_used = now  # a write at most every few minutes per credential
-        return identity_for(credential.owner, owner, credential)
-    if throttle.blocked(username, address):
-        return None
-    user = check_password(root, username, password, verified)
-    if user is None:
-        throttle.failed(username, address)
+        # Random 128-bit secrets: nothing to throttle, and no argon2 to spend.
+        owner = check_credential(root, credential, password)
+        return identity_for(credential.owner, owner, credential) if owner is not None else None
+    try:
+        user = log_in(root, username, password, passwords, address)
+    except LoginRefused:
         return None
     return identity_for(username, user)
 
 
 def password_fingerprint(user: User) -> str:
     """Ties a browser session to the password it logged in with (a digest of its hash)."""
-    return hash_secret(user.password_hash)[:16]
+    return hashlib.sha256(user.password_hash.encode()).hexdigest()[:16]
 
 
 def _root(request) -> Root:
@@ -246,9 +80,8 @@ def _vary(header: str):
 class SecurityPolicy:
     """HTTP Basic for pip, uv and twine; a session cookie for browsers; ACLs on resources."""
 
-    def __init__(self) -> None:
-        self.verified = VerifiedSecrets()
-        self.throttle = LoginThrottle()
+    def __init__(self, passwords: Passwords) -> None:
+        self.passwords = passwords
         self.identity_cache = RequestLocalCache(self._identity)
 
     def identity(self, request) -> Identity | None:
@@ -258,10 +91,8 @@ class SecurityPolicy:
         credentials = extract_http_basic_credentials(request)
         if credentials is not None:
             request.add_response_callback(_vary("Authorization"))
-            return authenticate_basic(
-                _root(request), credentials.username, credentials.password, self.verified,
-                self.throttle, request.remote_addr,
-            )
+            return basic_identity(_root(request), credentials.username, credentials.password,
+                                  self.passwords, request.remote_addr)
         if request.cookies.get(SESSION_COOKIE) is None:
             return None  # anonymous: the common case for pip on an open index, kept cheap
         request.add_response_callback(_vary("Cookie"))
@@ -285,7 +116,7 @@ class SecurityPolicy:
         if repository is not None and in_networks(request.remote_addr, repository.read_networks):
             principals.append(NETWORK_PRINCIPAL)
         if identity is not None and identity.access_key is not None:
-            denied = _credential_denies(identity, repository, permission)
+            denied = credential_denies(identity, repository, permission)
             if denied:
                 return Denied(denied)
         return ACLHelper().permits(context, principals, permission)
@@ -302,48 +133,8 @@ class SecurityPolicy:
         return []
 
 
-def _credential_denies(identity: Identity, repository: Repository | None, permission) -> str | None:
-    """Why a credential may not do this (it narrows its owner's rights), or None."""
-    if permission not in (Permission.VIEW, Permission.UPLOAD, Permission.RELEASE):
-        return "credentials are for installing and uploading only"
-    if permission != Permission.VIEW and not identity.credential_upload:
-        return "this credential is read-only"
-    if identity.credential_repository is not None and (
-        repository is None or repository.__name__ != identity.credential_repository
-    ):
-        return f"this credential is for repository {identity.credential_repository} only"
-    return None
-
-
-def ensure_admin(root: Root, password: str | None) -> str | None:
-    """Create the ``admin`` account on first start; return a generated password to show once."""
-    if "admin" in root.users:
-        return None
-    generated = None
-    if not password:
-        password = generated = secrets.token_urlsafe(18)
-    root.users.add("admin", User(hash_password(password), admin=True))
-    return generated
-
-
-SESSION_COOKIE = "localshop_session"
-CSP = (
-    "default-src 'none'; style-src 'self'; img-src 'self' data:; script-src 'self'; "
-    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
-)
-
-
-def security_headers(event) -> None:
-    """Headers that keep pages from being framed, sniffed or made to run injected code."""
-    headers = event.response.headers
-    headers.setdefault("X-Content-Type-Options", "nosniff")
-    headers.setdefault("Referrer-Policy", "same-origin")
-    if event.response.content_type == "text/html":
-        headers.setdefault("Content-Security-Policy", CSP)
-        headers.setdefault("X-Frame-Options", "DENY")
-
-
 def includeme(config) -> None:
+    """The session cookie, the security policy over the process's passwords, CSRF on forms."""
     settings = config.registry.shop.settings
     config.set_session_factory(SignedCookieSessionFactory(
         settings.secret,
@@ -354,7 +145,6 @@ def includeme(config) -> None:
         timeout=12 * 3600,
         reissue_time=600,
     ))
-    config.set_security_policy(SecurityPolicy())
+    config.set_security_policy(SecurityPolicy(config.registry.shop.passwords))
     # Every form carries a CSRF token; the upload API opts out (it is authenticated by Basic).
     config.set_default_csrf_options(require_csrf=True)
-    config.add_subscriber(security_headers, NewResponse)

@@ -10,6 +10,8 @@ import pytest
 import webtest
 
 from shop import main
+from shop.access.passwords import Passwords
+from shop.services import services_of
 from shop.storage import database, databases
 from shop.storage import root_transaction
 from tests.conftest import ADMIN_PASSWORD, app_settings, basic_auth
@@ -85,6 +87,11 @@ def sha256(data: bytes) -> str:
 def database_root(app):
     """The application root in a connection of the app's own database, in its own transaction."""
     return root_transaction(database(app.app.registry))
+
+
+def passwords(app) -> Passwords:
+    """The app's password service, for making accounts as the admin pages do."""
+    return services_of(app.app.registry).passwords
 
 
 @dataclass(frozen=True)

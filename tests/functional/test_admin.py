@@ -13,7 +13,7 @@ from shop.model.names import version_key
 from shop.model.tree import DEFAULT_REPOSITORY
 from tests.conftest import ADMIN_PASSWORD, basic_auth
 from tests.factories import make_wheel, upload_fields
-from tests.functional.conftest import JSON, database_root
+from tests.functional.conftest import JSON, database_root, passwords
 
 PASSWORD = "password-1234"
 SCRIPT = "<script>alert('owned')</script>"
@@ -52,7 +52,7 @@ def upload(app, dist, repository: str = DEFAULT_REPOSITORY, headers: dict | None
 def add_user(app, name: str, *, admin: bool = False, role: str | None = None,
              repository: str = DEFAULT_REPOSITORY) -> None:
     with database_root(app) as root:
-        accounts.add_user(root, name, PASSWORD, admin=admin)
+        accounts.add_user(root, name, PASSWORD, passwords=passwords(app), admin=admin)
         if role:
             repositories.set_role(root.repositories[repository], user=name, role=role)
 
@@ -100,6 +100,13 @@ def test_login_redirects_to_came_from_with_a_safe_session_cookie(app):
     assert not morsel["secure"]  # shop.cookie_secure is for production behind TLS
     page = response.follow()
     assert "Credentials" in page.text and '<span class="user">admin</span>' in page.text
+
+
+def test_the_first_admin_is_hashed_with_the_configured_argon2_profile(make_app):
+    app = make_app(**{"shop.argon2_profile": "cheapest"})
+    with database_root(app) as root:
+        assert "$m=8,t=1,p=1$" in root.users["admin"].password_hash
+    login(app)
 
 
 def test_secure_cookie_when_configured(make_app):
@@ -154,6 +161,25 @@ def test_login_is_throttled_per_account_and_address(app):
             extra_environ={"REMOTE_ADDR": "192.0.2.1"}, status=302)
     # Another address is not held up by somebody else's guesses.
     login(app, address="192.0.2.2")
+
+
+def test_failed_basic_attempts_throttle_the_login_form(app):
+    wrong = basic_auth("admin", "wrong-password")
+    for _ in range(5):
+        app.get("/+account", headers=wrong, extra_environ={"REMOTE_ADDR": "192.0.2.1"}, status=302)
+    response = login(app, status=429, address="192.0.2.1")  # even the right password
+    assert "Too many failed attempts" in error(response)
+    login(app, address="192.0.2.2")
+
+
+def test_a_basic_success_clears_the_failed_attempts_of_the_login_form(app):
+    for _ in range(4):
+        login(app, password="wrong-password", status=400, address="192.0.2.1")
+    app.get("/+account", headers=basic_auth("admin", ADMIN_PASSWORD),
+            extra_environ={"REMOTE_ADDR": "192.0.2.1"}, status=200)
+    for _ in range(4):
+        login(app, password="wrong-password", status=400, address="192.0.2.1")
+    login(app, address="192.0.2.1")  # four failures since the success, not eight
 
 
 def test_deactivated_user_cannot_log_in_and_loses_the_session(app):

@@ -19,7 +19,7 @@ from shop.storage import databases
 from shop.model.names import version_key
 from tests.conftest import ADMIN_PASSWORD, app_settings, basic_auth
 from tests.factories import make_wheel, upload_fields
-from tests.functional.conftest import database_root
+from tests.functional.conftest import database_root, passwords
 
 ADMIN = basic_auth("admin", ADMIN_PASSWORD)
 PASSWORD = "password-1234"
@@ -52,7 +52,7 @@ def world(tmp_path_factory):
         repositories.configure(private, read_networks=NETWORK)
         repositories.add_repository(root, "other")
         for role in ("reader", "uploader", "owner"):
-            accounts.add_user(root, role, PASSWORD)
+            accounts.add_user(root, role, PASSWORD, passwords=passwords(app))
             repositories.set_role(private, user=role, role=role)
         keys = {}
         for kind, owner, scope, may_upload in (

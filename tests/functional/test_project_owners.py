@@ -12,7 +12,7 @@ from shop.storage import open_database, root_transaction
 from shop.hosting.publishing import UploadForm, publish
 from tests.conftest import basic_auth
 from tests.factories import make_wheel, upload_fields
-from tests.functional.conftest import database_root
+from tests.functional.conftest import database_root, passwords
 
 PASSWORD = "password-1234"
 BIN = Path(sys.executable).parent
@@ -27,7 +27,7 @@ def test_an_owner_adds_a_co_owner_who_may_then_release(app):
     with database_root(app) as root:
         default = root.repositories["default"]
         for name in ("alice", "bob"):
-            accounts.add_user(root, name, PASSWORD)
+            accounts.add_user(root, name, PASSWORD, passwords=passwords(app))
             repositories.set_role(default, user=name, role="uploader")
     alice, bob = basic_auth("alice", PASSWORD), basic_auth("bob", PASSWORD)
     assert _upload(app, make_wheel("shared-lib", "1.0"), alice).status_int == 200

@@ -7,7 +7,7 @@ from shop.access import accounts
 from shop.model import repositories
 from tests.conftest import basic_auth
 from tests.factories import make_wheel, upload_fields
-from tests.functional.conftest import database_root
+from tests.functional.conftest import database_root, passwords
 
 PASSWORD = "password-1234"
 
@@ -18,7 +18,7 @@ def team(app):
     with database_root(app) as root:
         default = repositories.get_repository(root, "default")
         for name in ("alice", "bob"):
-            accounts.add_user(root, name, PASSWORD)
+            accounts.add_user(root, name, PASSWORD, passwords=passwords(app))
             repositories.set_role(default, user=name, role="uploader")
         key, secret, _ = accounts.create_credential(root, "alice", upload=True)
     return basic_auth("alice", PASSWORD), basic_auth("bob", PASSWORD), basic_auth(key, secret)

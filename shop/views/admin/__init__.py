@@ -13,14 +13,14 @@ from urllib.parse import urlsplit
 
 from pyramid.events import BeforeRender, subscriber
 from pyramid.httpexceptions import HTTPBadRequest, HTTPForbidden
-from pyramid.interfaces import ISecurityPolicy
 from pyramid.renderers import render
 from pyramid.security import Denied
 from pyramid.view import view_config
 
+from shop.access.credentials import page_denies
+from shop.access.policy import SESSION_COOKIE
 from shop.model.permissions import Permission
 from shop.model.tree import Repository
-from shop.access.policy import SESSION_COOKIE
 from shop.views import READ  # noqa: F401 (the admin modules import it from here)
 
 TEMPLATES = "shop:templates/"
@@ -35,11 +35,9 @@ def people_only(view):
 
     @wraps(view)
     def wrapper(context, request):
-        identity = request.identity
-        if identity is not None and identity.access_key is not None:
-            raise HTTPForbidden(result=Denied(
-                "credentials are for installing and uploading only; log in with your password"
-            ))
+        denied = page_denies(request.identity)
+        if denied:
+            raise HTTPForbidden(result=Denied(denied))
         # Pages show private data and one-time secrets: never store them in a cache.
         request.response.cache_control = "private, no-store"
         return view(context, request)
@@ -58,11 +56,6 @@ def form_error(request, renderer: str, values: dict, message: str, status=HTTPBa
     body = render(renderer, dict(values, error=message), request=request)
     return status(body=body, content_type="text/html", charset="utf-8",
                   cache_control="private, no-store")
-
-
-def policy(request):
-    """The security policy: its password cache and login throttle serve the login form too."""
-    return request.registry.getUtility(ISecurityPolicy)
 
 
 def local_path(came_from: str | None) -> str:

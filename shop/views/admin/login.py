@@ -4,9 +4,9 @@ from __future__ import annotations
 from pyramid.httpexceptions import HTTPFound, HTTPTooManyRequests
 from pyramid.security import forget, remember
 
-from shop.access import accounts
+from shop.access.login import LoginRefused, LoginThrottled, log_in
 from shop.model.tree import Root
-from shop.views.admin import READ, form_error, local_path, page, policy, template
+from shop.views.admin import READ, form_error, local_path, page, template
 
 LOGIN = template("login.pt")
 
@@ -20,16 +20,13 @@ def login_form(context: Root, request) -> dict:
 def login(context: Root, request):
     username = request.POST.get("username", "").strip()
     came_from = local_path(request.POST.get("came_from"))
-    security = policy(request)
     try:
-        accounts.authenticate(
-            context, username, request.POST.get("password", ""), verified=security.verified,
-            throttle=security.throttle, address=request.remote_addr,
-        )
-    except accounts.LoginThrottled as e:
+        log_in(context, username, request.POST.get("password", ""), request.shop.passwords,
+               request.remote_addr)
+    except LoginThrottled as e:
         raise form_error(request, LOGIN, {"came_from": came_from, "username": username}, str(e),
                          HTTPTooManyRequests) from None
-    except accounts.AccountError as e:
+    except LoginRefused as e:
         raise form_error(request, LOGIN, {"came_from": came_from, "username": username}, str(e)) from None
     headers = remember(request, username)
     # came_from is a path as the forbidden view saw it (with any script name).

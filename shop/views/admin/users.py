@@ -5,9 +5,10 @@ from pyramid.httpexceptions import HTTPFound, HTTPTooManyRequests
 from pyramid.security import remember
 
 from shop.access import accounts
+from shop.access.login import LoginThrottled
 from shop.model.permissions import Permission
 from shop.model.tree import Root
-from shop.views.admin import READ, flag, form_error, page, policy, template
+from shop.views.admin import READ, flag, form_error, page, template
 
 USERS = template("users.pt")
 ACCOUNT = template("account.pt")
@@ -41,13 +42,15 @@ def _user_action(action: str):
 @_user_action("add")
 def add(context: Root, request):
     return _user_change(request, lambda root, name, post: accounts.add_user(
-        root, name, post.get("password", ""), admin=flag(post, "admin")), "Added user {}.")
+        root, name, post.get("password", ""), passwords=request.shop.passwords,
+        admin=flag(post, "admin")), "Added user {}.")
 
 
 @_user_action("password")
 def reset_password(context: Root, request):
     return _user_change(request, lambda root, name, post: accounts.set_password(
-        root, name, post.get("password", "")), "Set a new password for {}.")
+        root, name, post.get("password", ""), passwords=request.shop.passwords),
+        "Set a new password for {}.")
 
 
 @_user_action("active")
@@ -86,16 +89,15 @@ def account(context: Root, request) -> dict:
 @page(context=Root, name="+account", request_method="POST", permission=Permission.ACCOUNT)
 def change_password(context: Root, request):
     post = request.POST
-    security = policy(request)
     try:
         if post.get("new_password", "") != post.get("repeat_password", ""):
             raise accounts.AccountError("The new passwords do not match.")
         accounts.change_password(
             context, request.authenticated_userid, post.get("current_password", ""),
-            post.get("new_password", ""), verified=security.verified,
-            throttle=security.throttle, address=request.remote_addr,
+            post.get("new_password", ""), passwords=request.shop.passwords,
+            address=request.remote_addr,
         )
-    except accounts.LoginThrottled as e:
+    except LoginThrottled as e:
         raise form_error(request, ACCOUNT, _account(request), str(e), HTTPTooManyRequests) from None
     except accounts.AccountError as e:
         raise form_error(request, ACCOUNT, _account(request), str(e)) from None

@@ -1,14 +1,14 @@
-"""Passwords and identities (shop/security.py)."""
+"""Passwords: argon2 hashes with the configured profile, and the cache of verified secrets."""
 from __future__ import annotations
 
 import pytest
 
-from shop.access.policy import VerifiedSecrets, ensure_admin, hash_password, use_argon2_profile
+from shop.access.passwords import Passwords, VerifiedSecrets
 
 
 @pytest.fixture(scope="module")
 def stored_hash():
-    return hash_password("right")
+    return Passwords("RFC_9106_LOW_MEMORY").hash("right")
 
 
 def test_the_right_secret_verifies_and_is_remembered(stored_hash):
@@ -27,10 +27,11 @@ def test_a_wrong_secret_fails_and_is_not_remembered(stored_hash):
 
 
 def test_a_changed_hash_misses_the_cache():
+    passwords = Passwords("RFC_9106_LOW_MEMORY")
     verified = VerifiedSecrets()
-    old = hash_password("old")
+    old = passwords.hash("old")
     assert verified.verify(old, "old")
-    new = hash_password("new")  # the password was changed
+    new = passwords.hash("new")  # the password was changed
     assert not verified.verify(new, "old")
     assert verified.verify(new, "new")
     assert len(verified._seen) == 2
@@ -38,7 +39,7 @@ def test_a_changed_hash_misses_the_cache():
 
 def test_the_cache_forgets_the_least_recently_used_pair(stored_hash):
     verified = VerifiedSecrets(size=1)
-    other = hash_password("other")
+    other = Passwords("RFC_9106_LOW_MEMORY").hash("other")
     assert verified.verify(stored_hash, "right")
     assert verified.verify(other, "other")
     assert len(verified._seen) == 1
@@ -55,29 +56,24 @@ def test_only_digests_are_remembered(stored_hash):
     assert b"right" not in key and len(key) == 32
 
 
-def test_ensure_admin_creates_admin_once(root):
-    assert ensure_admin(root, "given") is None
-    assert root.users["admin"].admin
-    assert VerifiedSecrets().verify(root.users["admin"].password_hash, "given")
-    assert ensure_admin(root, "other") is None
-    assert VerifiedSecrets().verify(root.users["admin"].password_hash, "given")
-
-
-def test_ensure_admin_generates_a_password_to_show_once(root):
-    generated = ensure_admin(root, None)
-    assert generated and len(generated) >= 20
-    assert VerifiedSecrets().verify(root.users["admin"].password_hash, generated)
+def test_the_service_remembers_what_verified(stored_hash):
+    passwords = Passwords("CHEAPEST")
+    assert passwords.verify(stored_hash, "right") and not passwords.verify(stored_hash, "wrong")
+    assert len(passwords.verified._seen) == 1
 
 
 def test_the_argon2_profile_sets_the_cost_of_new_hashes_and_old_ones_still_verify(caplog):
-    try:
-        use_argon2_profile("RFC_9106_LOW_MEMORY")
-        strong = hash_password("pw")
-        assert not caplog.records
-        use_argon2_profile("CHEAPEST")
-        assert "protect nothing" in caplog.text  # said loudly at start-up
-        cheap = hash_password("pw")
-        assert "$m=65536,t=3,p=4$" in strong and "$m=8,t=1,p=1$" in cheap
-        assert VerifiedSecrets().verify(strong, "pw") and VerifiedSecrets().verify(cheap, "pw")
-    finally:
-        use_argon2_profile("RFC_9106_LOW_MEMORY")
+    strong = Passwords("RFC_9106_LOW_MEMORY").hash("pw")
+    assert not caplog.records
+    cheapest = Passwords("CHEAPEST")
+    assert "protect nothing" in caplog.text  # said loudly at start-up
+    cheap = cheapest.hash("pw")
+    assert "$m=65536,t=3,p=4$" in strong and "$m=8,t=1,p=1$" in cheap
+    assert VerifiedSecrets().verify(strong, "pw") and VerifiedSecrets().verify(cheap, "pw")
+    assert cheapest.verify(strong, "pw")  # whatever the profile, old hashes still check
+
+
+def test_each_service_keeps_its_own_profile():
+    cheapest, strong = Passwords("CHEAPEST"), Passwords("RFC_9106_LOW_MEMORY")
+    assert "$m=8,t=1,p=1$" in cheapest.hash("pw")  # no process-wide hasher to overwrite
+    assert "$m=65536,t=3,p=4$" in strong.hash("pw")

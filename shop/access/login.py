@@ -1,0 +1,35 @@
+"""The one password login check, for HTTP Basic, the login form and the password form alike.
+
+Every path consults the throttle first and records a failure or a success the same way, so
+failures on one path hold up the others, and a success on any path clears the account's count.
+"""
+from __future__ import annotations
+
+from shop.access.passwords import Passwords
+from shop.model.people import User
+from shop.model.tree import Root
+
+THROTTLED = "Too many failed attempts: wait a few minutes, or ask an admin to reset the password."
+REFUSED = "Wrong user name or password (or the account is deactivated)."
+
+
+class LoginRefused(ValueError):
+    """A password login that did not succeed; the message says why."""
+
+
+class LoginThrottled(LoginRefused):
+    """Too many failed password checks for an account from an address."""
+
+
+def log_in(root: Root, name: str, password: str, passwords: Passwords,
+           address: str | None) -> User:
+    """The active user with this name and password; throttled per account and address."""
+    throttle = passwords.throttle
+    if throttle.blocked(name, address):
+        raise LoginThrottled(THROTTLED)
+    user = root.users.get(name)
+    if user is None or not user.active or not passwords.verify(user.password_hash, password):
+        throttle.failed(name, address)
+        raise LoginRefused(REFUSED)
+    throttle.succeeded(name, address)
+    return user

@@ -1,0 +1,134 @@
+"""``localshop repository|project|release ...``: repositories, project owners and releases."""
+from __future__ import annotations
+
+import argparse
+
+from shop.model import repositories
+from shop.model.tree import Repository, Root
+from shop.scripts.common import CommandError, parse_bool
+from shop.services import Services
+
+
+# --- repositories -------------------------------------------------------------------------
+
+def repository_add(root: Root, args: argparse.Namespace, services: Services) -> str:
+    repository = repositories.add_repository(root, args.name, title=args.title or "", upstream=args.upstream)
+    _configure(repository, args)
+    return f"Added repository {args.name}"
+
+
+def repository_set(root: Root, args: argparse.Namespace, services: Services) -> str:
+    repository = repositories.get_repository(root, args.name)
+    if args.upstream is not None:
+        repositories.configure(repository, upstream=args.upstream)
+    if args.title is not None:
+        repositories.configure(repository, title=args.title)
+    _configure(repository, args)
+    return f"Updated repository {args.name}"
+
+
+def _configure(repository: Repository, args: argparse.Namespace) -> None:
+    repositories.configure(
+        repository,
+        mirror_mode=args.mirror_mode,
+        offline=args.offline,
+        anonymous_read=args.anonymous_read,
+        read_networks=args.read_networks,
+        merge_allowed=args.merge_allowed.replace(",", " ").split() if args.merge_allowed is not None else None,
+    )
+    for spec in args.role or ():
+        who, _, role = spec.partition("=")
+        kind, _, name = who.partition(":")
+        if kind not in ("user", "group") or not name:
+            raise CommandError(f"--role {spec!r}: use user:NAME=ROLE or group:NAME=ROLE")
+        repositories.set_role(repository, **{kind: name}, role=role)
+
+
+def repository_list(root: Root, args: argparse.Namespace, services: Services) -> str:
+    rows = []
+    for name, r in root.repositories.items():
+        access = "anonymous" if r.anonymous_read else ("networks " + " ".join(r.read_networks) if r.read_networks else "private")
+        roles = " ".join(f"{p}={role}" for p, role in r.roles.items())
+        merged = f"  merge: {' '.join(r.merge_allowed)}" if len(r.merge_allowed) else ""
+        rows.append(
+            f"{name}  projects {len(r)}  upstream {r.upstream or '-'} ({r.mirror_mode}"
+            f"{', offline' if r.offline else ''}){merged}  read: {access}  {roles}"
+        )
+    return "\n".join(rows)
+
+
+# --- releases -----------------------------------------------------------------------------
+
+def _release(root: Root, args: argparse.Namespace):
+    repository = repositories.get_repository(root, args.repository)
+    return repositories.find_release(repository, args.project, args.version)
+
+
+def release_yank(root: Root, args: argparse.Namespace, services: Services) -> str:
+    repositories.yank(_release(root, args), args.reason or "")
+    return f"Yanked {args.project} {args.version}"
+
+
+def release_unyank(root: Root, args: argparse.Namespace, services: Services) -> str:
+    repositories.yank(_release(root, args), yanked=False)
+    return f"Unyanked {args.project} {args.version}"
+
+
+def release_delete(root: Root, args: argparse.Namespace, services: Services) -> str:
+    repositories.delete(_release(root, args))
+    return f"Deleted {args.project} {args.version}"
+
+
+# --- projects -----------------------------------------------------------------------------
+
+def project_owners(root: Root, args: argparse.Namespace, services: Services) -> str:
+    repository = repositories.get_repository(root, args.repository)
+    package = repositories.find_package(repository, args.project)
+    repositories.change_owners(root, package, add=tuple(args.add or ()), remove=tuple(args.remove or ()))
+    return f"Owners of {package.name}: {', '.join(package.owners) or 'none (repository owners only)'}"
+
+
+# --- the parsers --------------------------------------------------------------------------
+
+def add_repository_parser(commands) -> None:
+    """``repository add|set|list``."""
+    repo = commands.add_parser("repository", help="repositories").add_subparsers(dest="action", required=True)
+    for name, func in (("add", repository_add), ("set", repository_set)):
+        sub = repo.add_parser(name, help=f"{name} a repository")
+        sub.add_argument("name")
+        sub.add_argument("--title")
+        sub.add_argument("--upstream", metavar="URL", help="simple index to mirror, or none")
+        sub.add_argument("--mirror-mode", choices=repositories.MIRROR_MODES)
+        sub.add_argument("--offline", type=parse_bool, metavar="BOOL", help="serve only what is cached")
+        sub.add_argument("--anonymous-read", type=parse_bool, metavar="BOOL")
+        sub.add_argument("--read-networks", metavar="CIDRS", help="networks that read without credentials")
+        sub.add_argument("--merge-allowed", metavar="P1,P2", help="hosted projects that also show upstream files")
+        sub.add_argument("--role", action="append", metavar="user:NAME=ROLE",
+                         help="reader, uploader, owner or none; repeatable; group:NAME=ROLE too")
+        sub.set_defaults(func=func)
+    repo.add_parser("list", help="list repositories").set_defaults(func=repository_list)
+
+
+def add_project_parser(commands) -> None:
+    """``project owners``."""
+    project = commands.add_parser("project", help="projects").add_subparsers(dest="action", required=True)
+    owners = project.add_parser("owners", help="show, add or remove a project's owners")
+    owners.add_argument("repository")
+    owners.add_argument("project")
+    owners.add_argument("--add", action="append", metavar="USER", help="repeatable")
+    owners.add_argument("--remove", action="append", metavar="USER", help="repeatable")
+    owners.set_defaults(func=project_owners)
+
+
+def add_release_parser(commands) -> None:
+    """``release yank|unyank|delete``."""
+    release = commands.add_parser("release", help="yank, unyank or delete a release")
+    release = release.add_subparsers(dest="action", required=True)
+    for name, func in (("yank", release_yank), ("unyank", release_unyank), ("delete", release_delete)):
+        sub = release.add_parser(name, help=f"{name} a release")
+        sub.add_argument("repository")
+        sub.add_argument("project")
+        sub.add_argument("version")
+        if name == "yank":
+            sub.add_argument("--reason", metavar="TEXT")
+        sub.set_defaults(func=func)
