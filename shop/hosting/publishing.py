@@ -4,86 +4,20 @@ from __future__ import annotations
 import hashlib
 import tarfile
 import zipfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import BinaryIO, Callable
 
 from packaging.metadata import parse_email
 from packaging.version import InvalidVersion, Version
 from ZODB.blob import Blob
 
+from shop.hosting.errors import UploadError
+from shop.hosting.forms import UploadForm
+from shop.hosting.receiving import ReceivedFile
 from shop.model import names
-from shop.hosting.receiving import ReceivedFile, ReceiveError, receive_stream
 from shop.model.tree import Package, Release, ReleaseFile, Repository, blob_from_file
 
-# Core-metadata fields a client may send more than once (twine sends them plural).
-MULTI_FIELDS = (
-    "classifiers", "platform", "supported_platform", "requires_dist", "provides_dist",
-    "obsoletes_dist", "requires_external", "project_urls", "provides_extra", "dynamic",
-    "license_files", "requires", "provides", "obsoletes",
-)
-SINGLE_FIELDS = (
-    "metadata_version", "summary", "description", "description_content_type", "keywords",
-    "home_page", "download_url", "author", "author_email", "maintainer", "maintainer_email",
-    "license", "license_expression", "requires_python",
-)
 FILETYPES = {"sdist": "sdist", "bdist_wheel": "bdist_wheel"}
-
-
-class UploadError(Exception):
-    """An upload that must be refused; ``status`` is the HTTP status to answer with."""
-
-    def __init__(self, message: str, status: int = 400) -> None:
-        super().__init__(message)
-        self.message = message
-        self.status = status
-
-
-@dataclass
-class UploadForm:
-    """The fields of a legacy-API upload, as the client sent them."""
-
-    action: str | None
-    protocol_version: str | None
-    name: str | None
-    version: str | None
-    filetype: str | None
-    pyversion: str | None
-    filename: str | None
-    content: ReceivedFile | BinaryIO | None
-    digests: dict[str, str] = field(default_factory=dict)
-    metadata: dict = field(default_factory=dict)
-
-    @classmethod
-    def from_params(cls, params, received: ReceivedFile | None = None) -> "UploadForm":
-        """Read an upload from form fields (a webob MultiDict, plus the query for ``:action``).
-
-        The file is ``received`` when the form was parsed by ``shop.receiving``, otherwise
-        the ``content`` field (a webob/cgi file part).
-        """
-        content = params.get("content") if received is None else None
-        has_file = hasattr(content, "file") and hasattr(content, "filename")
-        metadata: dict = {key: params.getall(key) for key in MULTI_FIELDS if key in params}
-        metadata.update({key: params[key] for key in SINGLE_FIELDS if params.get(key)})
-        return cls(
-            action=params.get(":action"),
-            protocol_version=params.get("protocol_version"),
-            name=(params.get("name") or "").strip() or None,
-            version=(params.get("version") or "").strip() or None,
-            filetype=params.get("filetype"),
-            pyversion=params.get("pyversion"),
-            filename=received.filename if received else content.filename if has_file else None,
-            content=received or (content.file if has_file else None),
-            digests={
-                algo: params[key].strip().lower()
-                for algo, key in (
-                    ("md5", "md5_digest"),
-                    ("sha256", "sha256_digest"),
-                    ("blake2_256", "blake2_256_digest"),
-                )
-                if params.get(key)
-            },
-            metadata=metadata,
-        )
 
 
 @dataclass
@@ -104,16 +38,24 @@ def check_action(form: UploadForm) -> str:
     return form.action
 
 
-def publish(repository: Repository, form: UploadForm, uploader: str, max_size: int,
+def publish(repository: Repository, form: UploadForm, uploader: str,
             may_release: Callable[[Package], bool] | None = None) -> UploadResult:
-    """Store an uploaded distribution in ``repository``; raise UploadError if it is refused.
+    """Store an uploaded distribution (its received file) in ``repository``; raise UploadError
+    if it is refused.
 
     ``may_release(package)`` says whether the uploader may add to a project someone already
     hosts here (the view asks the security policy: its owners, the repository's owners,
     admins); without it, only the project's owners may. Nothing is added to the tree
     until every check has passed; the caller's transaction (pyramid_tm) discards the blob
-    if anything is raised.
+    if anything is raised. The received file is discarded whatever happens.
     """
+    try:
+        return _publish(repository, form, uploader, may_release)
+    finally:
+        form.discard()  # a no-op once the blob has consumed the file
+
+
+def _publish(repository, form, uploader, may_release) -> UploadResult:
     dist = _check_form(form)
     key = names.version_key(form.version)
     package = repository.get(dist.project)
@@ -129,16 +71,7 @@ def publish(repository: Repository, form: UploadForm, uploader: str, max_size: i
     release = package.get(key) if package is not None else None
     existing = release.get(dist.filename) if release is not None else None
 
-    received = form.content
-    if not isinstance(received, ReceivedFile):  # a file object: receive it beside the blobs
-        try:
-            received = receive_stream(form.content, dist.filename, _blob_tmp_dir(repository), max_size)
-        except ReceiveError as e:
-            raise UploadError(str(e), e.status) from None
-    try:
-        return _store(repository, form, dist, key, package, release, existing, received, uploader)
-    finally:
-        received.discard()  # a no-op once the blob has consumed it
+    return _store(repository, form, dist, key, package, release, existing, form.content, uploader)
 
 
 def _store(repository, form, dist, key, package, release, existing, received: ReceivedFile,
@@ -228,12 +161,6 @@ def _check_form(form: UploadForm) -> names.DistFilename:
             f"Filename {dist.filename!r} is for version {dist.version}, not {form.version}."
         )
     return dist
-
-
-def _blob_tmp_dir(repository: Repository) -> str | None:
-    """The blob storage's temporary directory: files received there become blobs by rename."""
-    jar = repository._p_jar
-    return jar.db().storage.temporaryDirectory() if jar is not None else None
 
 
 def _check_digests(given: dict[str, str], actual: dict[str, str], received: ReceivedFile) -> None:
