@@ -10,7 +10,7 @@ comes out as its fields and one received file.
 
 This module only parses. The limits it enforces (the file's size, an ordinary field's size)
 are the ones that must hold while the body streams in; every other check of an upload is in
-``shop.hosting.publishing``.
+``shop.hosting.validation``.
 """
 from __future__ import annotations
 

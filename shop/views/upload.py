@@ -1,22 +1,19 @@
 """The legacy upload API that twine, uv and ``setup.py upload`` speak (POST to the repository)."""
 from __future__ import annotations
 
-from pyramid.httpexceptions import HTTPBadRequest, HTTPRequestEntityTooLarge, status_map
+from pyramid.httpexceptions import HTTPBadRequest, status_map
 from pyramid.response import Response
 from pyramid.view import view_config
 
 from shop.model.permissions import Permission
 from shop.hosting.errors import UploadError
 from shop.hosting.forms import UploadForm
-from shop.hosting.publishing import check_action, publish
+from shop.hosting.publishing import publish
 from shop.hosting.receiving import receive_form
+from shop.hosting.validation import check_action, check_upload_size
 from shop.model.tree import Repository
 from shop.storage import temporary_directory
 from shop.views import http_error
-
-# Multipart framing around the file: the limit applies to the file, not to the form.
-FORM_OVERHEAD = 1024 * 1024
-
 
 def _text(message: str, status: int = 200) -> Response:
     return Response(message + "\n", status=status, content_type="text/plain", charset="utf-8")
@@ -39,13 +36,8 @@ def read_form(request, max_size: int) -> UploadForm:
 @view_config(context=Repository, request_method="POST", permission=Permission.UPLOAD, require_csrf=False)
 def upload(context: Repository, request) -> Response:
     max_size = request.shop.settings.max_upload_size
-    if request.content_length and request.content_length > max_size + FORM_OVERHEAD:
-        raise http_error(
-            HTTPRequestEntityTooLarge,
-            f"Upload too large: {request.content_length} bytes, more than the {max_size} bytes "
-            "this index accepts (shop.max_upload_size).",
-        )
     try:
+        check_upload_size(request.content_length, max_size)
         form = read_form(request, max_size)
         try:
             action = check_action(form)

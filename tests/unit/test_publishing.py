@@ -6,7 +6,6 @@ import hashlib
 import pytest
 
 from shop.hosting.errors import UploadError
-from shop.hosting.publishing import check_action
 from shop.model.tree import app_root
 from tests.factories import Dist, make_sdist, make_wheel, make_zip, metadata_text
 
@@ -150,22 +149,6 @@ def test_failed_upload_to_an_existing_release_keeps_its_files(repository, tm):
     with pytest.raises(UploadError):
         publish_as(repository, upload_form(broken, digests={"md5": "0" * 32}))
     assert list(repository["demo"]["1"]) == [wheel.filename]
-
-
-def test_check_action_accepts_the_known_actions():
-    for action in ("file_upload", "submit", "doc_upload"):
-        assert check_action(upload_form(make_sdist(), action=action, content=None)) == action
-    assert check_action(upload_form(make_sdist(), protocol_version=None, content=None)) == "file_upload"
-
-
-@pytest.mark.parametrize(("overrides", "reason"), [
-    ({"action": None}, "Missing ':action'"),
-    ({"action": "remove_pkg"}, "Unknown :action 'remove_pkg'"),
-    ({"protocol_version": "2"}, "Unsupported protocol_version '2'"),
-])
-def test_check_action_refuses_what_it_does_not_know(overrides, reason):
-    with pytest.raises(UploadError, match=reason):
-        check_action(upload_form(make_sdist(), content=None, **overrides))
 
 
 WHEEL = "demo-1.0-py3-none-any.whl"
