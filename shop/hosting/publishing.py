@@ -48,16 +48,14 @@ class Placement:
 
 
 def publish(repository: Repository, form: UploadForm, uploader: str,
-            may_release: Callable[[Package], bool] | None = None) -> UploadResult:
+            may_release: Callable[[Package], bool]) -> UploadResult:
     """Store the uploaded distribution (its received file) in ``repository``, or raise UploadError.
 
     ``may_release(package)`` says whether the uploader may add to a project someone already
-    hosts here (the view asks the security policy: its owners, the repository's owners,
-    admins); without it, only the project's owners may. The received file is discarded
-    whatever happens.
+    hosts here. There is no rule of its own: the upload view asks the security policy
+    (``Permission.RELEASE`` in the ACLs of the package and those above it: its owners, the
+    repository's owners, admins). The received file is discarded whatever happens.
     """
-    if may_release is None:
-        may_release = lambda package: uploader in package.owners  # noqa: E731
     try:
         dist = validation.check_form(form)
         place = Placement.find(repository, form, dist)

@@ -72,7 +72,7 @@ def test_the_command_line_shows_adds_and_removes_owners(tmp_path):
             action="file_upload", protocol_version="1", name="tool", version="1.0",
             filetype="bdist_wheel", pyversion="py3", filename=dist.filename,
             content=received, digests={"sha256": dist.sha256},
-        ), "admin")
+        ), "admin", may_release=lambda package: True)  # a new project: nobody else's
     db.close()
 
     added = localshop("project", "owners", "default", "tool", "--add", "carol")
