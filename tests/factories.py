@@ -150,6 +150,20 @@ def upload_fields(dist: Dist, **overrides) -> dict:
     return {k: v for k, v in fields.items() if v is not None}
 
 
+def distutils_body(dist: Dist, **overrides) -> tuple[bytes, str]:
+    """The body and Content-Type of Python 2's ``setup.py upload``: bare ``\\n`` line breaks,
+    md5 only (a multipart form too loosely framed for a strict parser)."""
+    boundary = "--------------GHSKFJDLGDS7543FJKLFHRE75642756743254"
+    fields = upload_fields(dist, sha256_digest=None, metadata_version="1.0", **overrides)
+    body = b""
+    for key, value in fields.items():
+        body += f'\n--{boundary}\nContent-Disposition: form-data; name="{key}"\n\n{value}'.encode()
+    body += (f'\n--{boundary}\nContent-Disposition: form-data; name="content"; '
+             f'filename="{dist.filename}"\n\n').encode() + dist.data
+    body += f"\n--{boundary}--\n".encode()
+    return body, f"multipart/form-data; boundary={boundary}"
+
+
 def make_zip(filename: str, members: dict[str, bytes], name: str = "demo",
              version: str = "1.0") -> Dist:
     """A zip archive of exactly ``members`` named ``filename``: for wheels that are malformed."""

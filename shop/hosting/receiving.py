@@ -1,9 +1,16 @@
-"""Receiving an uploaded file: streamed to disk beside the blobs, hashed as it passes.
+"""Receiving an upload form: its fields, and its file streamed to disk beside the blobs, hashed.
 
-The upload form is parsed with a streaming multipart parser (python-multipart): the file
-part goes straight into a temporary file in the blob storage's own temporary directory,
-through md5, sha256 and blake2b-256, so that storing it is a rename, the server's memory
-does not grow with the file, and the body is written to disk once more at most.
+The body is parsed with a streaming multipart parser (python-multipart): the file part goes
+straight into a temporary file in the blob storage's own temporary directory, through md5,
+sha256 and blake2b-256, so that storing it is a rename, the server's memory does not grow
+with the file, and the body is written to disk once more at most. Very old clients
+(distutils' ``setup.py upload``) frame their forms too loosely for it; those are read by
+WebOb's lenient cgi parser instead and their file part copied the same way, so every form
+comes out as its fields and one received file.
+
+This module only parses. The limits it enforces (the file's size, an ordinary field's size)
+are the ones that must hold while the body streams in; every other check of an upload is in
+``shop.hosting.validation``.
 """
 from __future__ import annotations
 
@@ -12,21 +19,20 @@ import os
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import BinaryIO
+from typing import BinaryIO, Callable
 
 from python_multipart.multipart import MultipartParser, parse_options_header
-from webob.multidict import MultiDict
+from webob.multidict import MultiDict, NestedMultiDict
+
+from shop.hosting.errors import UploadError
 
 CHUNK = 1024 * 1024
 FIELD_LIMIT = 1024 * 1024  # bytes of one ordinary (non-file) form field
+FILE_FIELD = "content"  # the form field that carries the distribution
 
 
-class ReceiveError(ValueError):
+class ReceiveError(UploadError):
     """A body that cannot be read as an upload; ``status`` is the HTTP status to answer."""
-
-    def __init__(self, message: str, status: int = 400) -> None:
-        super().__init__(message)
-        self.status = status
 
 
 @dataclass
@@ -105,8 +111,54 @@ def receive_stream(source: BinaryIO, filename: str, tmp_dir: str | None, max_siz
     return sink.finish()
 
 
+def receive_form(body: BinaryIO, content_type: str, content_length: int | None,
+                 tmp_dir: str | None, max_size: int, *, query: MultiDict,
+                 lenient_params: Callable[[], MultiDict]) -> tuple[MultiDict, ReceivedFile | None]:
+    """The fields of an upload form (``query``'s too) and its received file, if it has one.
+
+    ``lenient_params()`` parses the body with WebOb's lenient cgi parser (``request.POST``):
+    for forms that are not multipart, and for multipart bodies the streaming parser refuses
+    with a 400. Raises ReceiveError (a body that is no form, a file over ``max_size``).
+    """
+    if content_type.split(";", 1)[0] != "multipart/form-data":  # a form without a file part
+        return NestedMultiDict(query, lenient_params()), None
+    body.seek(0)  # a retried request (ConflictError) reads the same body again
+    try:
+        fields, received = parse_form(body, content_type, content_length, tmp_dir, max_size)
+    except ReceiveError as refused:
+        if refused.status != 400:
+            raise
+        return _receive_leniently(refused, query, lenient_params, tmp_dir, max_size)
+    return NestedMultiDict(fields, query), received
+
+
+def _receive_leniently(refused: ReceiveError, query: MultiDict,
+                       lenient_params: Callable[[], MultiDict], tmp_dir: str | None,
+                       max_size: int) -> tuple[MultiDict, ReceivedFile]:
+    """A loosely framed form (bare ``\\n`` line breaks), read by the lenient parser; its file
+    part copied into a received file. Without a file part, the streaming parser's refusal."""
+    try:
+        params = lenient_params()
+    except ValueError:
+        raise refused from None
+    # The query string comes first here, as in WebOb's ``request.params``; after the fields
+    # in the streaming path. Each as it has always been, for a field sent in both places.
+    part = NestedMultiDict(query, params).get(FILE_FIELD)
+    if not _is_file_part(part):
+        raise refused from None
+    part.file.seek(0)  # a retried request finds the parse cached and this file read
+    received = receive_stream(part.file, part.filename, tmp_dir, max_size)
+    fields = MultiDict((k, v) for k, v in params.items() if not _is_file_part(v))
+    return NestedMultiDict(query, fields), received
+
+
+def _is_file_part(value) -> bool:
+    """Whether a lenient parse's value is a file part (a cgi field with a filename)."""
+    return hasattr(value, "file") and hasattr(value, "filename")
+
+
 def parse_form(body: BinaryIO, content_type: str, content_length: int | None,
-               tmp_dir: str | None, max_size: int, file_field: str = "content"
+               tmp_dir: str | None, max_size: int, file_field: str = FILE_FIELD
                ) -> tuple[MultiDict, ReceivedFile | None]:
     """Parse a multipart/form-data body: the fields, and the file part ``file_field``.
 

@@ -15,7 +15,7 @@ from shop.services import services_of
 from shop.storage import database, databases
 from shop.storage import root_transaction
 from tests.conftest import ADMIN_PASSWORD, app_settings, basic_auth
-from tests.factories import Dist, upload_fields
+from tests.factories import Dist, distutils_body, upload_fields
 
 ADMIN = basic_auth("admin", ADMIN_PASSWORD)
 JSON = "application/vnd.pypi.simple.v1+json"
@@ -43,16 +43,9 @@ def upload(app, dist: Dist, *, filename: str | None = None, content: bool = True
 
 def distutils_upload(app, dist: Dist, url: str = "/simple/", headers: dict = ADMIN):
     """Upload as Python 2's ``setup.py upload`` did: bare ``\\n`` line breaks, md5 only."""
-    boundary = "--------------GHSKFJDLGDS7543FJKLFHRE75642756743254"
-    fields = upload_fields(dist, sha256_digest=None, metadata_version="1.0")
-    body = b""
-    for key, value in fields.items():
-        body += f'\n--{boundary}\nContent-Disposition: form-data; name="{key}"\n\n{value}'.encode()
-    body += (f'\n--{boundary}\nContent-Disposition: form-data; name="content"; '
-             f'filename="{dist.filename}"\n\n').encode() + dist.data
-    body += f"\n--{boundary}--\n".encode()
+    body, content_type = distutils_body(dist)
     return app.request(url, method="POST", body=body, headers=headers, expect_errors=True,
-                       content_type=f"multipart/form-data; boundary={boundary}")
+                       content_type=content_type)
 
 
 def uploaded(app, *dists: Dist, **fields) -> None:

@@ -8,8 +8,10 @@ from pathlib import Path
 
 from shop.access import accounts
 from shop.model import repositories
-from shop.storage import open_database, root_transaction
-from shop.hosting.publishing import UploadForm, publish
+from shop.hosting.forms import UploadForm
+from shop.hosting.publishing import publish
+from shop.hosting.receiving import receive_stream
+from shop.storage import open_database, root_transaction, temporary_directory
 from tests.conftest import basic_auth
 from tests.factories import make_wheel, upload_fields
 from tests.functional.conftest import database_root, passwords
@@ -65,11 +67,12 @@ def test_the_command_line_shows_adds_and_removes_owners(tmp_path):
     dist = make_wheel("tool", "1.0")
     db = open_database(f"file://{tmp_path}/Data.fs?blobstorage_dir={tmp_path}/blobs")
     with root_transaction(db) as root:
+        received = receive_stream(io.BytesIO(dist.data), dist.filename, temporary_directory(db), 10**6)
         publish(root.repositories["default"], UploadForm(
             action="file_upload", protocol_version="1", name="tool", version="1.0",
             filetype="bdist_wheel", pyversion="py3", filename=dist.filename,
-            content=io.BytesIO(dist.data), digests={"sha256": dist.sha256},
-        ), "admin", 10**6)
+            content=received, digests={"sha256": dist.sha256},
+        ), "admin", may_release=lambda package: True)  # a new project: nobody else's
     db.close()
 
     added = localshop("project", "owners", "default", "tool", "--add", "carol")

@@ -8,7 +8,9 @@ import transaction
 import ZODB
 import ZODB.DemoStorage
 
-from shop.hosting.publishing import UploadForm, UploadResult, publish
+from shop.hosting.forms import UploadForm
+from shop.hosting.publishing import UploadResult, publish
+from shop.hosting.receiving import receive_stream
 from shop.model.tree import bootstrap
 from shop.pages.cache import PageCache
 
@@ -56,9 +58,9 @@ MAX_SIZE = 10 * 1024 * 1024
 
 
 def publish_as(repository, form: UploadForm, *, uploader: str = "admin",
-               max_size: int = MAX_SIZE, may_release=lambda package: True) -> UploadResult:
+               may_release=lambda package: True) -> UploadResult:
     """``publish()`` as the upload view calls it, by an uploader who may manage every project."""
-    return publish(repository, form, uploader, max_size, may_release)
+    return publish(repository, form, uploader, may_release)
 
 
 def other_connection(db):
@@ -66,8 +68,13 @@ def other_connection(db):
     return db.open(transaction_manager=transaction.TransactionManager())
 
 
-def upload_form(dist, *, filename: str | None = None, **overrides) -> UploadForm:
-    """The UploadForm a twine upload of ``dist`` parses into."""
+def upload_form(dist, *, filename: str | None = None, max_size: int = MAX_SIZE,
+                **overrides) -> UploadForm:
+    """The UploadForm a twine upload of ``dist`` parses into: its bytes received (in the
+    system's temporary directory) unless ``content`` is given."""
+    filename = filename or dist.filename
+    if "content" not in overrides:
+        overrides["content"] = receive_stream(io.BytesIO(dist.data), filename, None, max_size)
     fields = dict(
         action="file_upload",
         protocol_version="1",
@@ -75,8 +82,7 @@ def upload_form(dist, *, filename: str | None = None, **overrides) -> UploadForm
         version=dist.version,
         filetype=dist.filetype,
         pyversion="py3" if dist.filetype == "bdist_wheel" else "source",
-        filename=filename or dist.filename,
-        content=io.BytesIO(dist.data),
+        filename=filename,
         digests={"sha256": dist.sha256},
         metadata={"summary": "A test project", "metadata_version": "2.1"},
     )

@@ -1,13 +1,11 @@
-"""Accepting an upload (shop/publishing.py) into a Repository, with real commits."""
+"""Publishing an upload (shop/hosting/publishing.py) into a Repository, with real commits."""
 from __future__ import annotations
 
 import hashlib
-import io
 
 import pytest
-from webob.multidict import MultiDict
 
-from shop.hosting.publishing import UploadError, UploadForm, check_action
+from shop.hosting.errors import UploadError
 from shop.model.tree import app_root
 from tests.factories import Dist, make_sdist, make_wheel, make_zip, metadata_text
 
@@ -109,24 +107,6 @@ def test_any_matching_digest_is_enough(repository, digests):
     assert publish_as(repository, upload_form(dist, digests=given)).created
 
 
-def test_digests_are_compared_case_insensitively_after_parsing():
-    params = MultiDict({"sha256_digest": " ABCDEF ", "name": " demo "})
-    form = UploadForm.from_params(params)
-    assert form.digests == {"sha256": "abcdef"} and form.name == "demo"
-
-
-def test_from_params_reads_plural_metadata_fields_and_the_file():
-    class Part:  # what webob hands over for a file part
-        filename = "demo-1.0.tar.gz"
-        file = io.BytesIO(b"x")
-
-    params = MultiDict([(":action", "file_upload"), ("classifiers", "A"), ("classifiers", "B"),
-                        ("summary", "S"), ("keywords", ""), ("content", Part())])
-    form = UploadForm.from_params(params)
-    assert form.metadata == {"classifiers": ["A", "B"], "summary": "S"}
-    assert (form.action, form.filename) == ("file_upload", "demo-1.0.tar.gz")
-
-
 @pytest.mark.parametrize(("overrides", "reason"), [
     ({"content": None}, "Missing 'content'"),
     ({"name": None}, "Missing 'name'"),
@@ -151,14 +131,14 @@ def test_bad_uploads_raise_upload_error_and_add_nothing(repository, overrides, r
 
 def test_oversize_upload_raises_413(repository):
     dist = make_wheel("demo", "1.0", padding=5000)
-    with pytest.raises(UploadError, match="File too large") as raised:
-        publish_as(repository, upload_form(dist), max_size=1000)
+    with pytest.raises(UploadError, match="File too large") as raised:  # while it is received
+        publish_as(repository, upload_form(dist, max_size=1000))
     assert raised.value.status == 413 and len(repository) == 0
 
 
 def test_a_file_of_exactly_the_maximum_size_is_accepted(repository):
     dist = make_sdist("demo", "1.0")
-    assert publish_as(repository, upload_form(dist), max_size=len(dist.data)).created
+    assert publish_as(repository, upload_form(dist, max_size=len(dist.data))).created
 
 
 def test_failed_upload_to_an_existing_release_keeps_its_files(repository, tm):
@@ -169,22 +149,6 @@ def test_failed_upload_to_an_existing_release_keeps_its_files(repository, tm):
     with pytest.raises(UploadError):
         publish_as(repository, upload_form(broken, digests={"md5": "0" * 32}))
     assert list(repository["demo"]["1"]) == [wheel.filename]
-
-
-def test_check_action_accepts_the_known_actions():
-    for action in ("file_upload", "submit", "doc_upload"):
-        assert check_action(upload_form(make_sdist(), action=action)) == action
-    assert check_action(upload_form(make_sdist(), protocol_version=None)) == "file_upload"
-
-
-@pytest.mark.parametrize(("overrides", "reason"), [
-    ({"action": None}, "Missing ':action'"),
-    ({"action": "remove_pkg"}, "Unknown :action 'remove_pkg'"),
-    ({"protocol_version": "2"}, "Unsupported protocol_version '2'"),
-])
-def test_check_action_refuses_what_it_does_not_know(overrides, reason):
-    with pytest.raises(UploadError, match=reason):
-        check_action(upload_form(make_sdist(), **overrides))
 
 
 WHEEL = "demo-1.0-py3-none-any.whl"

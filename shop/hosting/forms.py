@@ -1,0 +1,63 @@
+"""The upload form: the fields of a legacy-API upload as the client sent them, and its file."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from webob.multidict import MultiDict
+
+from shop.hosting.receiving import ReceivedFile
+
+# Core-metadata fields a client may send more than once (twine sends them plural).
+MULTI_FIELDS = (
+    "classifiers", "platform", "supported_platform", "requires_dist", "provides_dist",
+    "obsoletes_dist", "requires_external", "project_urls", "provides_extra", "dynamic",
+    "license_files", "requires", "provides", "obsoletes",
+)
+SINGLE_FIELDS = (
+    "metadata_version", "summary", "description", "description_content_type", "keywords",
+    "home_page", "download_url", "author", "author_email", "maintainer", "maintainer_email",
+    "license", "license_expression", "requires_python",
+)
+DIGEST_FIELDS = (("md5", "md5_digest"), ("sha256", "sha256_digest"), ("blake2_256", "blake2_256_digest"))
+
+
+@dataclass
+class UploadForm:
+    """The fields of a legacy-API upload, as the client sent them, and the file received."""
+
+    action: str | None
+    protocol_version: str | None
+    name: str | None
+    version: str | None
+    filetype: str | None
+    pyversion: str | None
+    filename: str | None
+    content: ReceivedFile | None
+    digests: dict[str, str] = field(default_factory=dict)
+    metadata: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_fields(cls, fields: MultiDict, received: ReceivedFile | None) -> "UploadForm":
+        """Read an upload from what ``receiving.receive_form`` yields: the fields (the query's
+        too, for ``:action``) and the received file, the only place the file comes from."""
+        metadata: dict = {key: fields.getall(key) for key in MULTI_FIELDS if key in fields}
+        metadata.update({key: fields[key] for key in SINGLE_FIELDS if fields.get(key)})
+        return cls(
+            action=fields.get(":action"),
+            protocol_version=fields.get("protocol_version"),
+            name=(fields.get("name") or "").strip() or None,
+            version=(fields.get("version") or "").strip() or None,
+            filetype=fields.get("filetype"),
+            pyversion=fields.get("pyversion"),
+            filename=received.filename if received else None,
+            content=received,
+            digests={
+                algo: fields[key].strip().lower() for algo, key in DIGEST_FIELDS if fields.get(key)
+            },
+            metadata=metadata,
+        )
+
+    def discard(self) -> None:
+        """Remove the received file, unless a blob has taken it over already."""
+        if self.content is not None:
+            self.content.discard()

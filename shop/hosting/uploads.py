@@ -1,0 +1,30 @@
+"""The one way in for an upload form: its action checked, then done (a file published)."""
+from __future__ import annotations
+
+from typing import Callable
+
+from shop.hosting.errors import UploadError
+from shop.hosting.forms import UploadForm
+from shop.hosting.publishing import publish
+from shop.hosting.validation import check_action
+from shop.model.tree import Package, Repository
+
+SUBMITTED = "OK: registering a project is not needed here; upload its files."
+
+
+def upload(repository: Repository, form: UploadForm, uploader: str,
+           may_release: Callable[[Package], bool]) -> str:
+    """Do what the form's ``:action`` asks; the reply's text, or UploadError.
+
+    The form's received file is discarded on every path (once stored, it is the blob's), so
+    a refused upload leaves no file behind.
+    """
+    try:
+        action = check_action(form)
+        if action == "submit":
+            return SUBMITTED
+        if action == "doc_upload":
+            raise UploadError("Documentation upload is not supported by this index.", 410)
+        return publish(repository, form, uploader, may_release).message
+    finally:
+        form.discard()
