@@ -158,7 +158,8 @@ def initialize(db: DB, settings: Settings, passwords: Passwords) -> None:
         )
 
 
-def close_at_exit(databases: list[DB], busy: Callable[[], bool] = lambda: False, patience: float = 5.0) -> None:
+def close_at_exit(databases: list[DB], busy: Callable[[], bool] = lambda: False,
+                  patience: float = 5.0) -> None:
     """Close the databases when the process ends, so FileStorage saves its index.
 
     Without this a stopped server leaves an outdated ``Data.fs.index`` and the next start

@@ -125,4 +125,3 @@ def set_credential_active(root: Root, access_key: str, active: bool, owner: str 
 def delete_credential(root: Root, access_key: str, owner: str | None = None) -> None:
     get_credential(root, access_key, owner)
     root.credentials.remove(access_key)
-

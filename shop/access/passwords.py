@@ -18,6 +18,7 @@ from shop.access.throttle import LoginThrottle
 
 log = logging.getLogger(__name__)
 
+
 class VerifiedSecrets:
     """Remembers which (stored hash, secret) pairs verified, so argon2 runs once per process.
 

@@ -27,6 +27,7 @@ from shop.model.permissions import (
 APP_ROOT_KEY = "localshop"
 DEFAULT_REPOSITORY = "default"
 
+
 class Root(Persistent):
     """The application root: repositories and users."""
 
@@ -327,6 +328,7 @@ def _count_stored(container, obj, sign: int) -> None:
         files, size = stored_in(obj)
         if files:
             repository.count_stored(sign * files, sign * size)
+
 
 def bootstrap(zodb_root, default_upstream: str | None, *, anonymous_read: bool = False,
               read_networks: tuple[str, ...] = ()) -> tuple[Root, bool]:

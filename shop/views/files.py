@@ -38,7 +38,9 @@ def _decide(request, decide, *args):
     try:
         return decide(*args)
     except serving.NotOffered:
-        raise http_error(HTTPNotFound, f"Not found: {request.path} (not offered by this repository)") from None
+        raise http_error(
+            HTTPNotFound, f"Not found: {request.path} (not offered by this repository)"
+        ) from None
     except serving.Unavailable as e:
         raise http_error(HTTPBadGateway if e.status == 502 else HTTPNotFound, e.message) from None
 
