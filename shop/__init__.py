@@ -21,7 +21,8 @@ def main(global_config, **settings):
     services = Services(apply_defaults(settings))  # stops start-up naming any bad shop.* key
     limit_malloc_arenas()
     with Configurator(settings=settings, root_factory=root_factory) as config:
-        config.registry.shop = services  # request.shop: the per-process services
+        # request.shop: the per-process services, filled in by the includes below in turn.
+        config.registry.shop = services
         config.include(".services")
         # One transaction per request, aborted when the request fails or answers 4xx/5xx.
         config.include("pyramid_tm")

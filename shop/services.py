@@ -1,9 +1,11 @@
 """The per-process services, one typed object: ``request.shop`` in views, ``services_of()`` elsewhere.
 
-``main()`` makes it with the settings; each include that owns a service fills its field
-(``shop.storage`` the database, ``shop.pages`` the page cache, ``shop.mirror`` the upstream
-client and the downloads, ``shop.access`` the password checks), and the WSGI pipeline the
-replay. Nothing else is hung on the registry.
+``main()`` makes it with the settings; each include that owns a service fills its field, in
+the order ``main()`` includes them, each using what the ones before it set: ``shop.access``
+the password checks, ``shop.storage`` the database, ``shop.pages`` the page cache,
+``shop.mirror`` the upstream client and the downloads; the WSGI pipeline sets the replay.
+Nothing else is hung on the registry. The command line fills only what it uses (settings,
+passwords, database): see ``shop.scripts.cli.open_services``.
 """
 from __future__ import annotations
 

@@ -87,8 +87,11 @@ def moved_class_factory(connection, module: str, name: str):
 def read_moved_classes(db: DB) -> None:
     """Let a database opened elsewhere (pyramid_zodbconn's) load records naming moved classes."""
     db.classFactory = moved_class_factory
-    # Connections made already (DB() makes one for the root) read with the old look-up.
-    db.pool.clear()
+    # Connections made already (DB() makes one for the root) read with the old look-up: a
+    # pool of size 0 lets go of them and their storage views, then new ones are made.
+    size = db.getPoolSize()
+    db.setPoolSize(0)
+    db.setPoolSize(size)
 
 
 def guard_blob_aborts(storage) -> None:

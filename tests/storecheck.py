@@ -12,9 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
-from shop.storage import root_transaction
 from shop.services import services_of
-from shop.storage import database
+from shop.storage import database, root_transaction
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,6 @@ cookie. The identity is computed once per request; ACLs live on the resources.
 from __future__ import annotations
 
 import functools
-import hashlib
 import ipaddress
 
 from pyramid.authentication import extract_http_basic_credentials
@@ -17,14 +16,13 @@ from pyramid.security import Denied
 from pyramid.session import SignedCookieSessionFactory
 from pyramid_zodbconn import get_connection
 
-from shop.access.credentials import check_credential, credential_denies
+from shop.access.credentials import check_credential, credential_denies, hash_secret
 from shop.access.identity import Identity, identity_for
 from shop.access.login import LoginRefused, log_in
 from shop.access.passwords import Passwords
-from shop.model.offers import repository_of
 from shop.model.people import Credential, User
 from shop.model.permissions import NETWORK_PRINCIPAL
-from shop.model.tree import Root, app_root
+from shop.model.tree import Root, app_root, repository_of
 
 REALM = "localshop"
 SESSION_COOKIE = "localshop_session"
@@ -47,7 +45,7 @@ def basic_identity(root: Root, username: str, password: str, passwords: Password
 
 def password_fingerprint(user: User) -> str:
     """Ties a browser session to the password it logged in with (a digest of its hash)."""
-    return hashlib.sha256(user.password_hash.encode()).hexdigest()[:16]
+    return hash_secret(user.password_hash)[:16]
 
 
 def _root(request) -> Root:

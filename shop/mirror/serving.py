@@ -16,8 +16,8 @@ from shop.mirror.downloads import Downloads
 from shop.mirror.metadata import MetadataFetches
 from shop.mirror.storing import DownloadFailed
 from shop.mirror.upstream import UpstreamError
-from shop.model.offers import is_visible, repository_of
-from shop.model.tree import ReleaseFile
+from shop.model.offers import is_visible
+from shop.model.tree import ReleaseFile, repository_of
 
 WHEEL_CONTENT = "application/octet-stream"
 METADATA_CONTENT = "text/plain; charset=utf-8"
@@ -29,10 +29,6 @@ class Unavailable(Exception):
     def __init__(self, message: str, status: int = 404) -> None:
         super().__init__(message)
         self.message, self.status = message, status
-
-
-class NotOffered(Unavailable):
-    """The repository does not offer this file (a hosted project hides upstream's files)."""
 
 
 @dataclass(frozen=True)
@@ -69,8 +65,9 @@ def serve_file(file: ReleaseFile, downloads: Downloads,
     repository = _offered(file, file.filename)
     if file.blob is not None:
         return FromBlob(file.blob, file.sha256, file.size, WHEEL_CONTENT)
-    if repository.offline or not repository.upstream:
-        raise Unavailable(f"Not cached: {file.filename}, and this repository is offline.")
+    if not repository.upstream:
+        raise Unavailable(f"Not cached: {file.filename}, and this repository has no upstream "
+                          "to fetch it from.")
     if repository.mirror_mode == "redirect":
         downloads.start(file, background=True)
         return Redirect(file.upstream_url)
@@ -102,8 +99,14 @@ def serve_metadata(file: ReleaseFile, fetches: MetadataFetches) -> FromBlob | Fr
 
 
 def _offered(file: ReleaseFile, name: str):
-    """The file's repository, if it offers the file; NotOffered otherwise."""
+    """The file's repository, if it offers the file; Unavailable saying why otherwise."""
     repository = repository_of(file)
-    if not is_visible(file, repository):
-        raise NotOffered(f"{name} is not offered by this repository")
-    return repository
+    if is_visible(file, repository):
+        return repository
+    if repository.offline and file.blob is None:
+        raise Unavailable(f"Not cached: {name}, and this repository is offline.")
+    raise Unavailable(
+        f"Not found: {name} is upstream's, and this repository hosts its own project of that "
+        "name, so it offers only its own files (add the project to the repository's merge "
+        "allow-list to offer upstream's too)."
+    )

@@ -42,10 +42,14 @@ class FileKey:
         return cls(package.__parent__.__name__, package.__name__, release.__name__, file.filename)
 
     def locate(self, root) -> ReleaseFile | None:
-        try:
-            return root.repositories[self.repository][self.project][self.release][self.filename]
-        except KeyError:
-            return None
+        """The stored file, or None once it (or what holds it) was removed."""
+        # get(), not []: traversal's [] also yields resources that are not stored.
+        found = root.repositories
+        for key in (self.repository, self.project, self.release, self.filename):
+            found = found.get(key)
+            if found is None:
+                return None
+        return found
 
 
 def store_blob(db, key: FileKey, source: str, attach: Callable[[ReleaseFile, str], None],

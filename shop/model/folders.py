@@ -62,6 +62,8 @@ class Folder(Persistent):
         """Hook called with a child just added (``sign`` 1) or removed (-1)."""
 
     def __getitem__(self, key: str):
+        """The child for traversal: KeyError when there is none (subclasses may yield
+        transient resources here too; ``get`` and ``in`` see only what is stored)."""
         return self._items[key]
 
     def get(self, key: str, default=None):

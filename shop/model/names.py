@@ -26,7 +26,8 @@ SDIST_EXTENSIONS = (".tar.gz", ".zip")
 
 
 class InvalidName(ValueError):
-    """A project name, version or filename that an index must refuse."""
+    """A project name, version, filename, URL or network that must be refused; the message
+    says what was wrong."""
 
 
 def is_valid_name(name: str) -> bool:
@@ -142,3 +143,12 @@ def networks(value: str, key: str = "networks") -> tuple[str, ...]:
         except ValueError:
             raise InvalidName(f"{key}: {item!r} is not a network (CIDR, e.g. 10.0.0.0/8)") from None
     return tuple(found)
+
+
+def project_urls(values) -> list[tuple[str, str]]:
+    """Core metadata's ``Project-URL`` values (``"label, URL"``) as (label, URL) pairs."""
+    pairs = []
+    for value in values or ():
+        label, _, url = str(value).partition(",")
+        pairs.append((label.strip(), url.strip()))
+    return pairs

@@ -9,15 +9,6 @@ from shop.model import names
 from shop.model.tree import Package, Release, ReleaseFile, Repository
 
 
-def repository_of(context) -> Repository | None:
-    """The repository a resource belongs to, if any."""
-    while context is not None:
-        if isinstance(context, Repository):
-            return context
-        context = getattr(context, "__parent__", None)
-    return None
-
-
 def is_visible(file: ReleaseFile, repository: Repository) -> bool:
     """Whether a file is offered: hosted projects hide upstream files unless allowed to merge."""
     if file.origin != "mirror":

@@ -318,12 +318,19 @@ def ensure_stored_counts(repository: Repository) -> bool:
     return True
 
 
+def repository_of(context) -> Repository | None:
+    """The repository a resource belongs to, if any."""
+    while context is not None:
+        if isinstance(context, Repository):
+            return context
+        context = getattr(context, "__parent__", None)
+    return None
+
+
 def _count_stored(container, obj, sign: int) -> None:
     """Count the stored files of ``obj``, just added to (or removed from) ``container``, in
     its repository; nothing while the container is not in one yet."""
-    repository = container
-    while repository is not None and not isinstance(repository, Repository):
-        repository = repository.__parent__
+    repository = repository_of(container)
     if repository is not None:
         files, size = stored_in(obj)
         if files:

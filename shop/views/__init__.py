@@ -13,6 +13,7 @@ def http_error(cls, message: str, **kw):
     exc = cls(body=message.rstrip() + "\n", content_type="text/plain", charset="utf-8", **kw)
     reason = " ".join(message.split()).encode("latin-1", "replace").decode("latin-1")
     exc.status = f"{exc.code} {reason[:400]}"
+    exc.explained = True  # the error views pass it on as it is
     return exc
 
 

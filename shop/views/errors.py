@@ -71,15 +71,24 @@ def forbidden(request):
 
 @notfound_view_config()
 def notfound(request):
-    """404, or 301 from a project name or version as spelled to its canonical URL."""
-    if isinstance(request.exception, PredicateMismatch) and request.method not in READ:
-        return http_error(HTTPMethodNotAllowed, f"Method not allowed: {request.method} {request.path}")
+    """404, or 301 from a project name or version as spelled to its canonical URL; a view's
+    own 404 (which says why) as it is."""
+    if getattr(request.exception, "explained", False):
+        return request.exception
     location = canonical_location(request) if request.method in READ else None
     if location is not None:
         if request.query_string:
             location += "?" + request.query_string
         return HTTPMovedPermanently(location=location)
     return http_error(HTTPNotFound, f"Not found: {request.path}")
+
+
+@exception_view_config(PredicateMismatch)
+def method_not_allowed(request):
+    """A view answers this URL, but not this method: 405; other mismatches are not found."""
+    if request.method not in READ:
+        return http_error(HTTPMethodNotAllowed, f"Method not allowed: {request.method} {request.path}")
+    return notfound(request)
 
 
 def canonical_location(request) -> str | None:

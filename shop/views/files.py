@@ -21,7 +21,7 @@ from shop.views.sending import IMMUTABLE, blob_response
 @view_config(context=ReleaseFile, request_method=READ, permission=Permission.VIEW)
 def download(context: ReleaseFile, request) -> Response:
     shop = request.shop
-    how = _decide(request, serving.serve_file, context, shop.downloads, shop.settings.upstream_timeout)
+    how = _decide(serving.serve_file, context, shop.downloads, shop.settings.upstream_timeout)
     response = _response(request, how)
     if isinstance(how, serving.FromBlob) and context.upload_time is not None:
         response.last_modified = context.upload_time
@@ -30,17 +30,14 @@ def download(context: ReleaseFile, request) -> Response:
 
 @view_config(context=CoreMetadata, request_method=READ, permission=Permission.VIEW)
 def core_metadata(context: CoreMetadata, request) -> Response:
-    return _response(request, _decide(request, serving.serve_metadata, context.file,
+    return _response(request, _decide(serving.serve_metadata, context.file,
                                       request.shop.metadata_fetches))
 
 
-def _decide(request, decide, *args):
+def _decide(decide, *args):
+    """What ``decide`` (a ``shop.mirror.serving`` function) says, or its reason as a 404/502."""
     try:
         return decide(*args)
-    except serving.NotOffered:
-        raise http_error(
-            HTTPNotFound, f"Not found: {request.path} (not offered by this repository)"
-        ) from None
     except serving.Unavailable as e:
         raise http_error(HTTPBadGateway if e.status == 502 else HTTPNotFound, e.message) from None
 

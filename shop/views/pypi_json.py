@@ -5,6 +5,7 @@ from urllib.parse import quote
 
 from pyramid.view import view_config
 
+from shop.model import names
 from shop.model.offers import latest_release, release_files
 from shop.model.permissions import Permission
 from shop.model.transient import IProject, VersionSpelling
@@ -40,21 +41,13 @@ def _file(request, file: ReleaseFile) -> dict:
     }
 
 
-def _project_urls(values) -> dict:
-    urls = {}
-    for value in values or ():
-        label, _, url = value.partition(",")
-        urls[label.strip()] = url.strip()
-    return urls
-
-
 def project_json(request, package: Package, release: Release | None) -> dict:
     metadata = release.metadata if release is not None else {}
     info = {field: metadata.get(field) for field in INFO_FIELDS}
     info.update(
         name=package.name,
         version=release.version if release is not None else None,
-        project_urls=_project_urls(metadata.get("project_urls")),
+        project_urls=dict(names.project_urls(metadata.get("project_urls"))),
         package_url=request.resource_url(package),
         project_url=request.resource_url(package),
         release_url=request.resource_url(release) if release is not None else None,

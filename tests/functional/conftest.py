@@ -12,8 +12,7 @@ import webtest
 from shop import main
 from shop.access.passwords import Passwords
 from shop.services import services_of
-from shop.storage import database, databases
-from shop.storage import root_transaction
+from shop.storage import database, databases, root_transaction
 from tests.conftest import ADMIN_PASSWORD, app_settings, basic_auth
 from tests.factories import Dist, distutils_body, upload_fields
 

@@ -233,11 +233,15 @@ def test_project_upstream_does_not_know_is_404(mirror, upstream):
     publish(upstream, "app-one")
     app = mirror()
 
-    response = page(app, "no-such-project", status=404)
-    page(app, "no-such-project", base="/simple/", status=404)
-    app.get("/pypi/no-such-project/json", status=404)
+    answers = [page(app, "no-such-project", status=404),
+               page(app, "no-such-project", base="/simple/", status=404),
+               app.get("/pypi/no-such-project/json", status=404)]
 
-    assert "no-such-project" in response.text
+    for response in answers:  # the view's reason, not the generic one of the 404 view
+        assert "project no-such-project is not in this repository nor upstream" in response.text
+        assert "nor upstream" in response.status
+    # Like a stored project's URLs: they are read, and only read.
+    assert "Method not allowed" in app.post("/simple/no-such-project/", status=405).text
     assert upstream.count("/simple/no-such-project/") == 1  # the 404 is remembered a while
     assert_app_store_consistent(app)
 
@@ -373,8 +377,8 @@ def test_uploading_a_mirrored_project_hides_upstream_files(mirror, upstream, adm
     for base in ("/repo/default/", "/simple/"):
         html = page(app, "foo", headers=HTML, base=base).text
         assert ours.filename in html and theirs.filename not in html
-    app.get(their_url, status=404)
-    app.get(their_url + ".metadata", status=404)
+    for url in (their_url, their_url + ".metadata"):
+        assert "merge allow-list" in app.get(url, status=404).text  # why, and what to do
     asked = upstream.count("/simple/foo/")
     page(app, "foo")
     assert upstream.count("/simple/foo/") == asked  # a hosted project is not looked up
@@ -598,7 +602,7 @@ def test_offline_repository_offers_only_cached_files_and_never_asks_upstream(mir
     html = page(app, "app-one", headers=HTML, base="/simple/").text
     assert cached.filename in html and uncached.filename not in html
     assert app.get(urls[cached.filename]).body == cached.data
-    app.get(urls[uncached.filename], status=404)
+    assert "this repository is offline" in app.get(urls[uncached.filename], status=404).text
     page(app, "never-seen", status=404)
 
     assert upstream.log == log_before

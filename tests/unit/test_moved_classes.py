@@ -7,13 +7,19 @@ import types
 import pytest
 import transaction
 import ZODB
+import ZODB.DemoStorage
 from persistent import Persistent
 from ZODB.broken import Broken
 from ZODB.FileStorage import FileStorage
 
 from shop.model.people import User
 from shop.model.tree import Repository
-from shop.storage import database, open_database, root_transaction
+from shop.storage import (
+    database,
+    open_database,
+    read_moved_classes,
+    root_transaction,
+)
 
 
 @pytest.fixture
@@ -60,5 +66,17 @@ def test_without_the_mapping_they_would_be_broken(old_database):
         conn = db.open(transaction_manager=transaction.TransactionManager())
         assert isinstance(conn.root()["repository"], Broken)
         conn.close()
+    finally:
+        db.close()
+
+
+def test_connections_made_before_the_mapping_are_let_go():
+    """DB() opens one for the root; kept, it would read without the mapping and its view of
+    the storage would collect every later invalidation, unread, for the life of the process."""
+    db = ZODB.DB(ZODB.DemoStorage.DemoStorage())
+    try:
+        assert len(db.pool.all) == 1
+        read_moved_classes(db)
+        assert len(db.pool.all) == 0 and db.getPoolSize() == 7
     finally:
         db.close()

@@ -7,7 +7,7 @@ from urllib.parse import quote, urlsplit
 from pyramid.httpexceptions import HTTPFound
 from readme_renderer import markdown, rst, txt
 
-from shop.model import repositories
+from shop.model import names, repositories
 from shop.model.offers import is_visible, latest_release
 from shop.model.permissions import Permission
 from shop.model.tree import Package, Release, Repository, Root
@@ -81,9 +81,7 @@ def web_links(metadata: dict) -> list[tuple[str, str]]:
     pairs = []
     if metadata.get("home_page"):
         pairs.append(("Homepage", metadata["home_page"]))
-    for value in metadata.get("project_urls") or ():
-        label, _, url = str(value).partition(",")
-        pairs.append((label.strip(), url.strip()))
+    pairs += names.project_urls(metadata.get("project_urls"))
     return [(label, url) for label, url in pairs
             if isinstance(url, str) and urlsplit(url).scheme in ("http", "https")]
 
