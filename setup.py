@@ -24,6 +24,7 @@ requires = [
 
 tests_require = [
     "build",
+    "hypothesis",  # property-based tests at the trust boundaries (upload form, URLs)
     # `make test` checks the layering in .importlinter (acyclic_siblings and
     # exclude_type_checking_imports: 2.17 is known to have both).
     "import-linter>=2.17",

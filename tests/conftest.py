@@ -13,6 +13,14 @@ os.environ.setdefault("CHAMELEON_CACHE", str(_CHAMELEON_CACHE))
 
 import pytest  # noqa: E402
 import webtest  # noqa: E402
+from hypothesis import HealthCheck, settings  # noqa: E402
+
+# Property-based tests: bounded for CI; HYPOTHESIS_PROFILE=thorough for a long run by hand.
+settings.register_profile("ci", max_examples=60, deadline=None,
+                          suppress_health_check=[HealthCheck.function_scoped_fixture])
+settings.register_profile("thorough", max_examples=5000, deadline=None,
+                          suppress_health_check=[HealthCheck.function_scoped_fixture])
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 ADMIN_PASSWORD = "admin-secret"
 
