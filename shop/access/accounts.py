@@ -6,6 +6,7 @@ import secrets
 from shop.access.credentials import new_credential
 from shop.access.login import LoginRefused, LoginThrottled, log_in
 from shop.access.passwords import Passwords
+from shop.access.sessions import end_all_sessions
 from shop.model import names
 from shop.model.people import Credential, User
 from shop.model.tree import Root
@@ -43,7 +44,17 @@ def add_user(root: Root, name: str, password: str, *, passwords: Passwords,
 
 
 def set_password(root: Root, name: str, password: str, *, passwords: Passwords) -> None:
-    get_user(root, name).password_hash = passwords.hash(_check_password(password))
+    """Set a user's password: every session of the old one ends."""
+    user = get_user(root, name)
+    user.password_hash = passwords.hash(_check_password(password))
+    end_all_sessions(user)
+
+
+def log_out_everywhere(root: Root, name: str) -> User:
+    """End every browser session of user ``name``."""
+    user = get_user(root, name)
+    end_all_sessions(user)
+    return user
 
 
 def change_password(root: Root, name: str, current: str, new: str, *, passwords: Passwords,
@@ -79,6 +90,8 @@ def set_user_flags(root: Root, name: str, *, active: bool | None = None,
     if (active is False or admin is False) and _active_admins(root) == [name]:
         # Nobody could undo it but the command line.
         raise AccountError(f"{name} is the last active admin: make another admin first.")
+    if active is False:
+        end_all_sessions(user)  # so that reactivating does not bring the old sessions back
     if active is not None:
         user.active = active
     if admin is not None:

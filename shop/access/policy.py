@@ -16,11 +16,12 @@ from pyramid.security import Denied
 from pyramid.session import SignedCookieSessionFactory
 from pyramid_zodbconn import get_connection
 
-from shop.access.credentials import check_credential, credential_denies, hash_secret
+from shop.access.credentials import check_credential, credential_denies
 from shop.access.identity import Identity, identity_for
 from shop.access.login import LoginRefused, log_in
 from shop.access.passwords import Passwords
-from shop.model.people import Credential, User
+from shop.access.sessions import end_session, is_live, open_session
+from shop.model.people import Credential
 from shop.model.permissions import NETWORK_PRINCIPAL
 from shop.model.tree import Root, app_root, repository_of
 
@@ -41,11 +42,6 @@ def basic_identity(root: Root, username: str, password: str, passwords: Password
     except LoginRefused:
         return None
     return identity_for(username, user)
-
-
-def password_fingerprint(user: User) -> str:
-    """Ties a browser session to the password it logged in with (a digest of its hash)."""
-    return hash_secret(user.password_hash)[:16]
 
 
 def _root(request) -> Root:
@@ -97,10 +93,8 @@ class SecurityPolicy:
         root = _root(request)
         name = request.session.get("userid")
         user = root.users.get(name) if name else None
-        if user is None or not user.active:
-            return None
-        if request.session.get("password") != password_fingerprint(user):
-            return None  # the password changed since this session logged in: it is over
+        if user is None or not user.active or not is_live(user, request.session.get("session")):
+            return None  # logged out, everywhere, by a password change or a deactivation
         return identity_for(name, user)
 
     def authenticated_userid(self, request) -> str | None:
@@ -121,12 +115,17 @@ class SecurityPolicy:
 
     def remember(self, request, userid, **kw):
         request.session.invalidate()  # a new session at login: no fixation
-        request.session["userid"] = userid
         user = _root(request).users.get(userid)
-        request.session["password"] = password_fingerprint(user) if user is not None else None
+        if user is not None:
+            request.session["userid"] = userid
+            request.session["session"] = open_session(user)
         return []
 
     def forget(self, request, **kw):
+        if request.cookies.get(SESSION_COOKIE) is not None:
+            user = _root(request).users.get(request.session.get("userid") or "")
+            if user is not None:  # ended on the server: a copy of the cookie is dead too
+                end_session(user, request.session.get("session"))
         request.session.invalidate()
         return []
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime
 
+from BTrees.OOBTree import OOBTree
 from persistent import Persistent
 
 from shop.model import names
@@ -23,6 +24,9 @@ class User(Persistent):
 
     __name__: str | None = None
     __parent__: Users | None = None
+    # The live browser sessions, id -> when it began (shop/access/sessions.py). A class-level
+    # default: users stored before sessions were kept have none until they log in again.
+    sessions: OOBTree | None = None
 
     def __init__(self, password_hash: str, admin: bool = False) -> None:
         self.password_hash = password_hash

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from pyramid.httpexceptions import HTTPFound, HTTPTooManyRequests
-from pyramid.security import remember
+from pyramid.security import forget, remember
 
 from shop.access import accounts
 from shop.access.login import LoginThrottled
@@ -74,6 +74,12 @@ def set_groups(context: Root, request):
         root, name, groups=groups), "Set the groups of {}.")
 
 
+@_user_action("sessions")
+def end_sessions(context: Root, request):
+    return _user_change(request, lambda root, name, post: accounts.log_out_everywhere(root, name),
+                        "Logged {} out everywhere.")
+
+
 # --- one's own account ----------------------------------------------------------------------
 
 def _account(request) -> dict:
@@ -105,3 +111,12 @@ def change_password(context: Root, request):
     remember(request, request.authenticated_userid)
     request.session.flash("Your password is changed; other sessions are logged out.")
     return HTTPFound(location=request.application_url + "/+account")
+
+
+@page(context=Root, name="+account", request_method="POST", request_param="action=sessions",
+      permission=Permission.ACCOUNT)
+def log_out_everywhere(context: Root, request):
+    accounts.log_out_everywhere(context, request.authenticated_userid)
+    headers = forget(request)
+    request.session.flash("You are logged out everywhere, in this browser too.")
+    return HTTPFound(location=request.application_url + "/+login", headers=headers)
