@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime
 import hashlib
 import hmac
+import re
 import secrets
 
 from shop.access.identity import Identity
@@ -19,6 +20,7 @@ from shop.model.tree import Repository, Root
 LAST_USED_RESOLUTION = datetime.timedelta(minutes=5)  # how stale "last used" may be
 CLIENTS_ONLY = "credentials are for installing and uploading only"
 ALLOWED = (Permission.VIEW, Permission.UPLOAD, Permission.RELEASE)
+ACCESS_KEY = re.compile(r"[0-9a-f]{32}")  # what new_credential makes: 16 random bytes in hex
 
 
 def hash_secret(secret: str) -> str:
@@ -35,14 +37,21 @@ def new_credential(owner: str, *, repository: str | None, upload: bool,
     return access_key, secret_key, credential
 
 
-def check_credential(root: Root, credential: Credential, secret: str) -> User | None:
+def looks_like_access_key(name: str) -> bool:
+    """Whether a user name has the shape of an access key."""
+    return ACCESS_KEY.fullmatch(name) is not None
+
+
+def check_credential(root: Root, credential: Credential | None, secret: str) -> User | None:
     """The active owner of an active ``credential`` whose secret is ``secret``, or None.
 
     A credential that checks has its "last used" time brought up to date.
     """
-    if not credential.active or not hmac.compare_digest(
-        credential.secret_sha256, hash_secret(secret)
-    ):
+    # The secret is hashed and compared whether or not the key exists or is active, so an
+    # unknown or disabled key is refused in the time a wrong secret is.
+    stored = hash_secret(secrets.token_hex(16)) if credential is None else credential.secret_sha256
+    matches = hmac.compare_digest(stored, hash_secret(secret))
+    if not matches or credential is None or not credential.active:
         return None
     owner = root.users.get(credential.owner)
     if owner is None or not owner.active:

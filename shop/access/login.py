@@ -28,7 +28,11 @@ def log_in(root: Root, name: str, password: str, passwords: Passwords,
     if throttle.blocked(name, address):
         raise LoginThrottled(THROTTLED)
     user = root.users.get(name)
-    if user is None or not user.active or not passwords.verify(user.password_hash, password):
+    usable = user is not None and user.active
+    # An unknown or deactivated name costs one argon2 check too, against a hash that nothing
+    # matches: otherwise how long a refusal takes tells which names have accounts.
+    matches = passwords.verify(user.password_hash if usable else passwords.dummy_hash, password)
+    if not (usable and matches):
         throttle.failed(name, address)
         raise LoginRefused(REFUSED)
     throttle.succeeded(name, address)

@@ -5,8 +5,10 @@ One ``Passwords`` object per process (``request.shop.passwords``): it holds the 
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
+import secrets
 import threading
 from collections import OrderedDict
 
@@ -78,3 +80,12 @@ class Passwords:
     def verify(self, stored_hash: str, password: str) -> bool:
         """Whether ``password`` matches ``stored_hash`` (remembered once it did)."""
         return self.verified.verify(stored_hash, password)
+
+    @functools.cached_property
+    def dummy_hash(self) -> str:
+        """A hash of a random password nobody knows, made once per process with the profile.
+
+        Checking a password for a name with no usable account against it costs what a wrong
+        password for a real account costs, so timing does not tell which names exist.
+        """
+        return self._hasher.hash(secrets.token_urlsafe(32))

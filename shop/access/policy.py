@@ -16,7 +16,7 @@ from pyramid.security import Denied
 from pyramid.session import SignedCookieSessionFactory
 from pyramid_zodbconn import get_connection
 
-from shop.access.credentials import check_credential, credential_denies
+from shop.access.credentials import check_credential, credential_denies, looks_like_access_key
 from shop.access.identity import Identity, identity_for
 from shop.access.login import LoginRefused, log_in
 from shop.access.passwords import Passwords
@@ -33,8 +33,9 @@ def basic_identity(root: Root, username: str, password: str, passwords: Password
                    address: str | None) -> Identity | None:
     """The identity for HTTP Basic credentials: a credential's keys or a user's password."""
     credential: Credential | None = root.credentials.get(username)
-    if credential is not None:
-        # Random 128-bit secrets: nothing to throttle, and no argon2 to spend.
+    if credential is not None or (looks_like_access_key(username) and username not in root.users):
+        # Random 128-bit secrets: nothing to throttle, and no argon2 to spend, for an unknown
+        # key either (a sha256 of its secret all the same): timing tells no keys apart.
         owner = check_credential(root, credential, password)
         return identity_for(credential.owner, owner, credential) if owner is not None else None
     try:

@@ -77,3 +77,11 @@ def test_each_service_keeps_its_own_profile():
     cheapest, strong = Passwords("CHEAPEST"), Passwords("RFC_9106_LOW_MEMORY")
     assert "$m=8,t=1,p=1$" in cheapest.hash("pw")  # no process-wide hasher to overwrite
     assert "$m=65536,t=3,p=4$" in strong.hash("pw")
+
+
+@pytest.mark.fault
+def test_the_dummy_hash_is_made_once_with_the_profile_and_matches_nothing():
+    passwords = Passwords("CHEAPEST")
+    assert passwords.dummy_hash is passwords.dummy_hash  # once per process, not per attempt
+    assert "$m=8,t=1,p=1$" in passwords.dummy_hash  # the profile's cost, like real hashes
+    assert not passwords.verify(passwords.dummy_hash, "")
