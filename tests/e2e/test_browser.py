@@ -165,3 +165,23 @@ def test_twine_upload_with_a_credential_as_in_the_original_pypirc(server, page, 
     assert installed_module(python, "pypirctool", env) == "1.0 wheel"
     page.goto(server.url + "/repo/default/pypirctool/+browse")
     assert "admin" in page.locator("table.files").inner_text()  # the credential's owner uploaded
+
+
+@pytest.mark.fault
+def test_log_out_everywhere_ends_the_sessions_of_every_browser_and_of_copied_cookies(
+        server, page, browser):
+    other = browser.new_context().new_page()
+    admin_login(page, server)
+    admin_login(other, server)
+    copied = {c["name"]: c["value"] for c in page.context.cookies()}
+    assert requests.get(server.url + "/+account", cookies=copied, allow_redirects=False,
+                        timeout=30).status_code == 200
+    page.goto(server.url + "/+account")
+    submit(page, "#log-out-everywhere")
+    assert "/+login" in page.url and "logged out everywhere" in page.inner_text("main")
+    other.goto(server.url + "/+account")
+    assert "/+login" in other.url  # the other browser is logged out too
+    assert requests.get(server.url + "/+account", cookies=copied, allow_redirects=False,
+                        timeout=30).status_code == 302
+    admin_login(page, server)  # and logging in again works
+    other.context.close()
