@@ -2,11 +2,17 @@
 from __future__ import annotations
 
 import ctypes
+import logging
+import resource
 
 from shop.pages.replay import replaying
 from shop.services import Services
 
+log = logging.getLogger(__name__)
+
 M_ARENA_MAX = -8  # glibc's mallopt parameter number
+# Below this many open files, production.ini's connection_limit (4000) cannot be reached.
+OPEN_FILES_WANTED = 8192
 
 
 def pipeline(config, services: Services):
@@ -50,3 +56,28 @@ def limit_malloc_arenas(arenas: int = 2) -> None:
         libc.mallopt(M_ARENA_MAX, arenas)
     except (OSError, AttributeError):
         pass
+
+
+def raise_open_files_limit(wanted: int = OPEN_FILES_WANTED) -> int:
+    """Raise this process's soft limit of open files toward its hard limit; return the limit.
+
+    Every connection waitress holds is an open file, and many systems still start services
+    with a soft limit of 1024: a thousand idle sockets would then use up the process's files
+    and leave none for the next client, the database or the blob being sent.
+    """
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY:
+        return soft
+    # An unlimited hard limit: a generous finite one (some code sizes tables by the limit).
+    target = max(soft, 1 << 20) if hard == resource.RLIM_INFINITY else hard
+    if target > soft:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+            soft = target
+        except (ValueError, OSError):  # a sandbox that refuses: keep what there is
+            pass
+    if soft < wanted:
+        log.warning("Only %d open files allowed (hard limit %s): connections beyond that are"
+                    " refused; raise the hard limit (ulimit -Hn, LimitNOFILE=) to %d or more",
+                    soft, hard, wanted)
+    return soft
