@@ -5,7 +5,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.factories import make_wheel
+from tests.factories import make_wheel, upload_fields
 from tests.functional.conftest import ADMIN, PIP_ACCEPT, upload
 
 pytestmark = pytest.mark.fault
@@ -67,3 +67,40 @@ def test_headers_within_the_limits_pass_and_others_get_431_never_a_5xx(app, coun
         assert r.status_int == 431
     elif within and max(lines) <= MAX_LINE:
         assert r.status_int == 200, r.status
+
+
+def multipart_upload(app, dist, extra_part_headers: str):
+    """POST ``dist`` as a CRLF multipart form whose file part carries ``extra_part_headers``."""
+    boundary = "xYzBoundary4711"
+    body = b""
+    for key, value in upload_fields(dist).items():
+        body += (f'--{boundary}\r\nContent-Disposition: form-data; name="{key}"\r\n\r\n'
+                 f"{value}\r\n").encode()
+    body += (f'--{boundary}\r\nContent-Disposition: form-data; name="content"; '
+             f'filename="{dist.filename}"\r\n{extra_part_headers}\r\n').encode()
+    body += dist.data + f"\r\n--{boundary}--\r\n".encode()
+    return app.request("/repo/default/", method="POST", body=body, headers=ADMIN,
+                       content_type=f"multipart/form-data; boundary={boundary}",
+                       expect_errors=True)
+
+
+def test_a_form_part_header_line_over_8_kib_is_refused_and_nothing_is_stored(app, tmp_path):
+    dist = make_wheel("bigpartheader", "1.0")
+    r = multipart_upload(app, dist, "X-Note: " + "n" * 20_000 + "\r\n")
+    assert r.status_int == 413 and f"header lines of {MAX_LINE} bytes" in r.status, r.status
+    app.get("/simple/bigpartheader/", status=404)
+    blobs = tmp_path / "var" / "blobs"
+    assert [p.name for p in blobs.rglob("*") if p.is_file()] == [".layout"]  # no file left
+
+
+def test_a_form_part_with_a_thousand_header_lines_is_refused(app):
+    dist = make_wheel("manypartheaders", "1.0")
+    r = multipart_upload(app, dist, "".join(f"X-N{i}: v\r\n" for i in range(1000)))
+    assert r.status_int == 413 and "at most 16 header lines" in r.status, r.status
+    app.get("/simple/manypartheaders/", status=404)
+
+
+def test_a_form_part_with_ordinary_headers_is_stored(app):
+    dist = make_wheel("plainpartheaders", "1.0")
+    r = multipart_upload(app, dist, "Content-Type: application/octet-stream\r\n")
+    assert r.status_int == 200, r.status
