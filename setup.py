@@ -12,7 +12,7 @@ requires = [
     "pyramid_retry",
     "pyramid_tm>=2.4",
     "pyramid_zodbconn",
-    "python-multipart>=0.0.13",
+    "python-multipart>=0.0.27",  # 0.0.27: limits on a part's headers
     "readme_renderer[md]",  # [md]: Markdown descriptions on the project pages
     "requests",
     "transaction",

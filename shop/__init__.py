@@ -8,7 +8,7 @@ from shop.model.tree import app_root
 from shop.services import Services
 from shop.settings import apply_defaults
 from shop.version import __version__  # noqa: F401 (the package's version, as before)
-from shop.wsgi import limit_malloc_arenas, pipeline
+from shop.wsgi import limit_malloc_arenas, pipeline, raise_open_files_limit
 
 
 def root_factory(request):
@@ -20,6 +20,7 @@ def main(global_config, **settings):
     """The WSGI application (the ``paste.app_factory`` entry point)."""
     services = Services(apply_defaults(settings))  # stops start-up naming any bad shop.* key
     limit_malloc_arenas()
+    raise_open_files_limit()
     with Configurator(settings=settings, root_factory=root_factory) as config:
         # request.shop: the per-process services, filled in by the includes below in turn.
         config.registry.shop = services

@@ -2,17 +2,74 @@
 from __future__ import annotations
 
 import ctypes
+import logging
+import resource
+
+from pyramid.httpexceptions import HTTPRequestHeaderFieldsTooLarge, HTTPRequestURITooLong
 
 from shop.pages.replay import replaying
 from shop.services import Services
+from shop.views import http_error
+
+log = logging.getLogger(__name__)
 
 M_ARENA_MAX = -8  # glibc's mallopt parameter number
+# Below this many open files, production.ini's connection_limit (4000) cannot be reached.
+OPEN_FILES_WANTED = 8192
+# What a request may carry before anything reads it, as nginx's and PyPI's front ends allow:
+# one header line or the request line (8 KiB), how many headers, and all of them together
+# (production.ini has waitress refuse the same total while it reads, with a 431 of its own).
+MAX_LINE = 8 * 1024
+MAX_HEADERS = 100
+MAX_HEADERS_TOTAL = 64 * 1024
 
 
 def pipeline(config, services: Services):
-    """Pyramid's application behind the replay of anonymous pages (``services.replay``)."""
+    """Pyramid's application behind the replay of anonymous pages (``services.replay``),
+    behind the limits on request headers."""
     app = seekable_input(config.make_wsgi_app())
-    return replaying(app, services, services.settings.page_cache_size // 4)
+    return limit_headers(replaying(app, services, services.settings.page_cache_size // 4))
+
+
+def limit_headers(app):
+    """Answer 431 (414 for the request line) to a request over the header limits."""
+
+    def wrapper(environ, start_response):
+        refusal = header_refusal(environ)
+        if refusal is None:
+            return app(environ, start_response)
+        return refusal(environ, start_response)
+
+    wrapper.registry = app.registry
+    return wrapper
+
+
+def header_refusal(environ: dict):
+    """The error for a request whose request line or headers pass a limit, or None."""
+    target = environ.get("RAW_URI") or environ.get("PATH_INFO", "") + environ.get("QUERY_STRING", "")
+    if len(target) > MAX_LINE:
+        return http_error(HTTPRequestURITooLong, f"The request's URL is {len(target)} bytes long;"
+                                                 f" at most {MAX_LINE} are accepted.")
+    lines = [(name, len(name) + 2 + len(value)) for name, value in header_fields(environ)]
+    if len(lines) > MAX_HEADERS:
+        return http_error(HTTPRequestHeaderFieldsTooLarge, f"The request has {len(lines)}"
+                          f" headers; at most {MAX_HEADERS} are accepted.")
+    name, longest = max(lines, key=lambda line: line[1], default=("", 0))
+    if longest > MAX_LINE:
+        return http_error(HTTPRequestHeaderFieldsTooLarge, f"Header {name[:60]} is {longest}"
+                          f" bytes long; at most {MAX_LINE} per header are accepted.")
+    total = sum(size + 2 for _, size in lines)
+    if total > MAX_HEADERS_TOTAL:
+        return http_error(HTTPRequestHeaderFieldsTooLarge, f"The request's headers are {total}"
+                          f" bytes long; at most {MAX_HEADERS_TOTAL} in all are accepted.")
+    return None
+
+
+def header_fields(environ: dict) -> list[tuple[str, str]]:
+    """The request's header fields as (Name-As-Sent, value), from the WSGI environ."""
+    fields = [(key[5:], value) for key, value in environ.items() if key.startswith("HTTP_")]
+    fields += [(key, environ[key]) for key in ("CONTENT_TYPE", "CONTENT_LENGTH") if environ.get(key)]
+    return [(key.replace("_", "-").title(), str(value)) for key, value in fields]
 
 
 def seekable_input(app):
@@ -50,3 +107,28 @@ def limit_malloc_arenas(arenas: int = 2) -> None:
         libc.mallopt(M_ARENA_MAX, arenas)
     except (OSError, AttributeError):
         pass
+
+
+def raise_open_files_limit(wanted: int = OPEN_FILES_WANTED) -> int:
+    """Raise this process's soft limit of open files toward its hard limit; return the limit.
+
+    Every connection waitress holds is an open file, and many systems still start services
+    with a soft limit of 1024: a thousand idle sockets would then use up the process's files
+    and leave none for the next client, the database or the blob being sent.
+    """
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY:
+        return soft
+    # An unlimited hard limit: a generous finite one (some code sizes tables by the limit).
+    target = max(soft, 1 << 20) if hard == resource.RLIM_INFINITY else hard
+    if target > soft:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+            soft = target
+        except (ValueError, OSError):  # a sandbox that refuses: keep what there is
+            pass
+    if soft < wanted:
+        log.warning("Only %d open files allowed (hard limit %s): connections beyond that are"
+                    " refused; raise the hard limit (ulimit -Hn, LimitNOFILE=) to %d or more",
+                    soft, hard, wanted)
+    return soft

@@ -28,6 +28,9 @@ from shop.hosting.errors import UploadError
 
 CHUNK = 1024 * 1024
 FIELD_LIMIT = 1024 * 1024  # bytes of one ordinary (non-file) form field
+# A part's headers, limited as the request's own are (shop/wsgi.py). Parts carry two or three.
+PART_HEADER_LIMIT = 8 * 1024  # bytes of one header line of a part
+PART_HEADERS_LIMIT = 16  # header lines of one part
 FILE_FIELD = "content"  # the form field that carries the distribution
 
 
@@ -172,7 +175,8 @@ def parse_form(body: BinaryIO, content_type: str, content_length: int | None,
     if not boundary:
         raise ReceiveError("Malformed upload form: multipart/form-data without a boundary.")
     form = _FormBuilder(tmp_dir, max_size, file_field)
-    parser = MultipartParser(boundary, form.callbacks())
+    parser = MultipartParser(boundary, form.callbacks(), max_header_count=PART_HEADERS_LIMIT,
+                             max_header_size=PART_HEADER_LIMIT)
     remaining = content_length
     try:
         while remaining is None or remaining > 0:
@@ -192,8 +196,18 @@ def parse_form(body: BinaryIO, content_type: str, content_length: int | None,
         raise
     except Exception as e:  # the parser's own errors: a malformed body
         form.abort()
-        raise ReceiveError(f"Malformed upload form: {e}") from None
+        raise _refusal(e) from None
     return form.fields, form.received
+
+
+def _refusal(error: Exception) -> ReceiveError:
+    """The refusal of a body the streaming parser could not read."""
+    if str(error).startswith("Maximum header"):
+        # Final (413, not 400): the lenient parser would read the same headers without bound.
+        return ReceiveError(f"Upload form refused: {error}; a form part may have at most"
+                            f" {PART_HEADERS_LIMIT} header lines of {PART_HEADER_LIMIT}"
+                            " bytes.", status=413)
+    return ReceiveError(f"Malformed upload form: {error}")
 
 
 class _FormBuilder:

@@ -1,6 +1,7 @@
 """A real localshop server (``pserve`` + waitress on loopback) that tests start and stop."""
 from __future__ import annotations
 
+import configparser
 import json
 import os
 import secrets
@@ -14,6 +15,7 @@ import urllib.request
 from pathlib import Path
 
 BIN = Path(sys.executable).parent
+PRODUCTION_INI = Path(__file__).resolve().parents[2] / "production.ini"
 JSON_V1 = "application/vnd.pypi.simple.v1+json"
 
 # [app:main] unless a test's settings say otherwise.
@@ -26,11 +28,19 @@ APP_SETTINGS = {
     # Anyone may read repository 'default' (as in tests/conftest.py); uploads need an account.
     "shop.default.anonymous_read": "true",
 }
+
+
+def shipped_server_settings() -> dict[str, str]:
+    """production.ini's ``[server:main]`` but ``listen``: the tests prove what ships."""
+    parser = configparser.ConfigParser(interpolation=None)
+    parser.read(PRODUCTION_INI)
+    settings = dict(parser["server:main"])
+    del settings["listen"]
+    return settings
+
+
 # [server:main] unless a test's server_settings say otherwise (``listen`` is the server's own).
-SERVER_SETTINGS = {
-    "use": "egg:waitress#main",
-    "threads": "4",
-}
+SERVER_SETTINGS = shipped_server_settings()
 
 INI_TEMPLATE = """\
 # Written by tests/e2e/server.py for one end-to-end test server.
