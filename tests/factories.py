@@ -164,6 +164,27 @@ def distutils_body(dist: Dist, **overrides) -> tuple[bytes, str]:
     return body, f"multipart/form-data; boundary={boundary}"
 
 
+def distutils_register_body(name: str = "demo", version: str = "1.0") -> tuple[bytes, str]:
+    """The body and Content-Type of Python 2.7's ``setup.py register`` (``post_to_server``):
+    ``\\n--boundary``, ``\\nContent-Disposition``, ``\\n\\n``, the value, for every field and
+    each value of a list, then ``\\n--boundary--\\n``; never a ``\\r``."""
+    boundary = "--------------GHSKFJDLGDS7543FJKLFHRE75642756743254"
+    data = {
+        ":action": "submit", "metadata_version": "1.0", "name": name, "version": version,
+        "summary": "A test project", "home_page": "UNKNOWN", "author": "Someone",
+        "license": "MIT", "description": "Line one.\n\nLine two.",
+        "classifiers": ["Programming Language :: Python :: 2", "License :: OSI Approved"],
+        "platform": "UNKNOWN",
+    }
+    chunks = []
+    for key, value in data.items():
+        for one in value if isinstance(value, list) else [value]:
+            chunks += [f"\n--{boundary}", f'\nContent-Disposition: form-data; name="{key}"',
+                       "\n\n", one]
+    chunks += [f"\n--{boundary}--", "\n"]
+    return "".join(chunks).encode(), f"multipart/form-data; boundary={boundary}"
+
+
 def make_zip(filename: str, members: dict[str, bytes], name: str = "demo",
              version: str = "1.0") -> Dist:
     """A zip archive of exactly ``members`` named ``filename``: for wheels that are malformed."""

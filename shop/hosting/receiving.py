@@ -134,21 +134,24 @@ def receive_form(body: BinaryIO, content_type: str, content_length: int | None,
 
 def _receive_leniently(refused: ReceiveError, query: MultiDict,
                        lenient_params: Callable[[], MultiDict], tmp_dir: str | None,
-                       max_size: int) -> tuple[MultiDict, ReceivedFile]:
+                       max_size: int) -> tuple[MultiDict, ReceivedFile | None]:
     """A loosely framed form (bare ``\\n`` line breaks), read by the lenient parser; its file
-    part copied into a received file. Without a file part, the streaming parser's refusal."""
+    part copied into a received file. A ``content`` that is no file part: the streaming
+    parser's refusal. No ``content`` at all (old ``register``'s ``:action=submit``): no file."""
     try:
         params = lenient_params()
     except ValueError:
         raise refused from None
     # The query string comes first here, as in WebOb's ``request.params``; after the fields
     # in the streaming path. Each as it has always been, for a field sent in both places.
+    fields = MultiDict((k, v) for k, v in params.items() if not _is_file_part(v))
     part = NestedMultiDict(query, params).get(FILE_FIELD)
+    if part is None and fields:  # a form, of fields only; nothing read: no form at all
+        return NestedMultiDict(query, fields), None
     if not _is_file_part(part):
         raise refused from None
     part.file.seek(0)  # a retried request finds the parse cached and this file read
     received = receive_stream(part.file, part.filename, tmp_dir, max_size)
-    fields = MultiDict((k, v) for k, v in params.items() if not _is_file_part(v))
     return NestedMultiDict(query, fields), received
 
 
