@@ -16,6 +16,7 @@ from packaging.metadata import parse_email
 from packaging.version import InvalidVersion, Version
 
 from shop.hosting.errors import UploadError
+from shop.hosting import forms
 from shop.hosting.forms import UploadForm
 from shop.hosting.receiving import ReceivedFile
 from shop.model import names, wheels
@@ -48,8 +49,33 @@ def check_action(form: UploadForm) -> str:
     return form.action
 
 
+def check_limits(form: UploadForm) -> None:
+    """Refuse (400) a form with a field longer than its limit, or too many values of one."""
+    short = {":action": form.action, "protocol_version": form.protocol_version,
+             "filetype": form.filetype, "pyversion": form.pyversion}
+    short.update((f"{algo}_digest", value) for algo, value in form.digests.items())
+    for key, value in short.items():
+        _check_length(key, value, forms.SHORT_LENGTH)
+    for key, value in form.metadata.items():
+        values = value if isinstance(value, list) else [value]
+        if len(values) > forms.MAX_VALUES:
+            raise UploadError(
+                f"Too many values of {key!r}: {len(values)}, more than {forms.MAX_VALUES}."
+            )
+        for one in values:
+            _check_length(key, one, forms.FIELD_LENGTHS.get(key, forms.FIELD_LENGTH))
+
+
+def _check_length(key: str, value: str | None, limit: int) -> None:
+    if value is not None and len(value) > limit:
+        raise UploadError(
+            f"Field {key!r} is too long: {len(value)} characters, more than {limit}."
+        )
+
+
 def check_form(form: UploadForm) -> names.DistFilename:
     """The distribution the form uploads, once its fields and filename agree."""
+    check_limits(form)
     if form.content is None or not form.filename:
         raise UploadError("Missing 'content': the file to upload goes in the 'content' field.")
     if not form.name:
