@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import base64
+import gzip
 import hashlib
 import io
 import tarfile
@@ -193,3 +194,52 @@ def make_zip(filename: str, members: dict[str, bytes], name: str = "demo",
         for path, data in members.items():
             zf.writestr(zipfile.ZipInfo(path, date_time=(2024, 1, 1, 0, 0, 0)), data)
     return Dist(filename, buffer.getvalue(), name, version)
+
+
+def bomb_wheel(name: str = "demo", version: str = "1.0", *, metadata_size: int) -> Dist:
+    """A wheel whose METADATA (valid headers, then a README of spaces) decompresses to
+    ``metadata_size`` bytes: a small file that expands enormously (a decompression bomb)."""
+    dist_name = canonicalize_name(name).replace("-", "_")
+    head = metadata_text(name, version).encode() + b"\n"
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr(f"{dist_name}/__init__.py", b"")
+        info = zipfile.ZipInfo(f"{dist_name}-{version}.dist-info/METADATA", (2024, 1, 1, 0, 0, 0))
+        info.compress_type = zipfile.ZIP_DEFLATED
+        with zf.open(info, "w", force_zip64=True) as member:
+            member.write(head)
+            chunk = b" " * (1 << 20)
+            left = metadata_size - len(head)
+            while left > 0:
+                member.write(chunk[:left])
+                left -= len(chunk)
+    return Dist(f"{dist_name}-{version}-py3-none-any.whl", buffer.getvalue(), name, version)
+
+
+def pax_bomb_sdist(name: str = "demo", version: str = "1.0", *, header_size: int) -> Dist:
+    """An sdist whose first tar member is a pax header of ``header_size`` bytes of zeros: tarfile
+    reads a pax header whole into memory, so a small .tar.gz asks for that much."""
+    base = f"{canonicalize_name(name).replace('-', '_')}-{version}"
+    header = tarfile.TarInfo("././@PaxHeader")
+    header.type, header.size = tarfile.XHDTYPE, header_size
+    buffer = io.BytesIO()
+    with gzip.GzipFile(fileobj=buffer, mode="wb", compresslevel=1, mtime=0) as out:
+        out.write(header.tobuf(tarfile.USTAR_FORMAT))
+        chunk = bytes(1 << 20)
+        left = header_size + (-header_size % tarfile.BLOCKSIZE)
+        while left > 0:
+            out.write(chunk[:left])
+            left -= len(chunk)
+        out.write(tar_gz_members_raw({f"{base}/PKG-INFO": metadata_text(name, version).encode()}))
+    return Dist(f"{base}.tar.gz", buffer.getvalue(), name, version)
+
+
+def tar_gz_members_raw(files: dict[str, bytes]) -> bytes:
+    """An uncompressed tar archive of ``{path: bytes}``."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:") as tar:
+        for path, data in files.items():
+            info = tarfile.TarInfo(path)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()
