@@ -121,10 +121,11 @@ def make_sdist(name: str = "demo", version: str = "1.0", *, filename: str | None
     return Dist(filename or f"{base}.tar.gz", tar_gz(files), name, version)
 
 
-def tar_gz(files: dict[str, bytes]) -> bytes:
-    """A gzipped tar archive of ``{path: bytes}``, with fixed dates (same input, same bytes)."""
+def tar_gz(files: dict[str, bytes], mode: str = "w:gz") -> bytes:
+    """A gzipped tar archive of ``{path: bytes}``, with fixed dates (same input, same bytes);
+    ``mode="w:"`` for the tar archive uncompressed."""
     buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+    with tarfile.open(fileobj=buffer, mode=mode) as tar:
         for path, data in files.items():
             info = tarfile.TarInfo(path)
             info.size = len(data)
@@ -230,16 +231,5 @@ def pax_bomb_sdist(name: str = "demo", version: str = "1.0", *, header_size: int
         while left > 0:
             out.write(chunk[:left])
             left -= len(chunk)
-        out.write(tar_gz_members_raw({f"{base}/PKG-INFO": metadata_text(name, version).encode()}))
+        out.write(tar_gz({f"{base}/PKG-INFO": metadata_text(name, version).encode()}, mode="w:"))
     return Dist(f"{base}.tar.gz", buffer.getvalue(), name, version)
-
-
-def tar_gz_members_raw(files: dict[str, bytes]) -> bytes:
-    """An uncompressed tar archive of ``{path: bytes}``."""
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:") as tar:
-        for path, data in files.items():
-            info = tarfile.TarInfo(path)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-    return buffer.getvalue()
