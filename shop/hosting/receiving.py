@@ -28,6 +28,10 @@ from shop.hosting.errors import UploadError
 
 CHUNK = 1024 * 1024
 FIELD_LIMIT = 1024 * 1024  # bytes of one ordinary (non-file) form field
+# Parts of one form: a real upload has tens (with every classifier, a few hundred); each
+# part costs memory however small, so a body of tiny fields is refused long before its end.
+MAX_PARTS = 20_000
+TOO_MANY_PARTS = f"Too many form fields: more than {MAX_PARTS}."
 FILE_FIELD = "content"  # the form field that carries the distribution
 
 
@@ -121,7 +125,7 @@ def receive_form(body: BinaryIO, content_type: str, content_length: int | None,
     with a 400. Raises ReceiveError (a body that is no form, a file over ``max_size``).
     """
     if content_type.split(";", 1)[0] != "multipart/form-data":  # a form without a file part
-        return NestedMultiDict(query, lenient_params()), None
+        return NestedMultiDict(query, _counted(lenient_params())), None
     body.seek(0)  # a retried request (ConflictError) reads the same body again
     try:
         fields, received = parse_form(body, content_type, content_length, tmp_dir, max_size)
@@ -139,7 +143,7 @@ def _receive_leniently(refused: ReceiveError, query: MultiDict,
     part copied into a received file. A ``content`` that is no file part: the streaming
     parser's refusal. No ``content`` at all (old ``register``'s ``:action=submit``): no file."""
     try:
-        params = lenient_params()
+        params = _counted(lenient_params())
     except ValueError:
         raise refused from None
     # The query string comes first here, as in WebOb's ``request.params``; after the fields
@@ -153,6 +157,13 @@ def _receive_leniently(refused: ReceiveError, query: MultiDict,
     part.file.seek(0)  # a retried request finds the parse cached and this file read
     received = receive_stream(part.file, part.filename, tmp_dir, max_size)
     return NestedMultiDict(query, fields), received
+
+
+def _counted(params: MultiDict) -> MultiDict:
+    """The lenient parser's fields, unless there are more than MAX_PARTS of them."""
+    if len(params) > MAX_PARTS:
+        raise ReceiveError(TOO_MANY_PARTS)
+    return params
 
 
 def _is_file_part(value) -> bool:
@@ -214,6 +225,7 @@ class _FormBuilder:
         self._name: str | None = None
         self._value: bytearray | None = None
         self._sink: FileSink | None = None
+        self._parts = 0
 
     def callbacks(self) -> dict:
         return {
@@ -241,6 +253,9 @@ class _FormBuilder:
 
     def _part_begin(self) -> None:
         self._headers, self._name, self._value, self._sink = {}, None, None, None
+        self._parts += 1
+        if self._parts > MAX_PARTS and self._error is None:
+            self._error = ReceiveError(TOO_MANY_PARTS)
 
     def _header_field(self, data: bytes, start: int, end: int) -> None:
         self._header_name += data[start:end]

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from shop.hosting import forms
+from shop.hosting import forms, receiving
 from shop.model import names
-from tests.factories import make_wheel
-from tests.functional.conftest import assert_refused, upload
+from tests.factories import distutils_register_body, make_wheel
+from tests.functional.conftest import ADMIN, assert_refused, upload
 
 pytestmark = pytest.mark.fault
 
@@ -54,3 +54,19 @@ def test_too_many_values_of_a_multiple_use_field_is_400(app):
 def test_a_multiple_use_value_over_its_limit_is_400(app):
     r = upload(app, make_wheel("demo", "1.0"), requires_dist=["x" * (forms.FIELD_LENGTH + 1)])
     assert_refused(app, r, 400, "'requires_dist' is too long")
+
+
+def test_a_form_of_too_many_fields_is_400(app):
+    extra = [str(i) for i in range(receiving.MAX_PARTS)]
+    r = upload(app, make_wheel("demo", "1.0"), unknown_field=extra)
+    assert_refused(app, r, 400, "Too many form fields: more than 20000")
+
+
+def test_a_bare_newline_form_of_too_many_fields_is_400(app):
+    body, content_type = distutils_register_body("demo", "1.0")
+    boundary = content_type.split("boundary=", 1)[1]
+    extra = f'\n--{boundary}\nContent-Disposition: form-data; name="x"\n\nv'.encode()
+    body = extra * (receiving.MAX_PARTS + 1) + body
+    r = app.request("/simple/", method="POST", body=body, headers=ADMIN, expect_errors=True,
+                    content_type=content_type)
+    assert_refused(app, r, 400, "Too many form fields: more than 20000")
