@@ -2,11 +2,15 @@
 repositories, users, and upstream's listings."""
 from __future__ import annotations
 
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
 import pytest
 from pypi_simple import DistributionPackage
 
 from shop.access import accounts
-from shop.mirror.upstream import UpstreamFile
+from shop.mirror.upstream import Upstream, UpstreamFile
 from shop.model import names, repositories
 from shop.model.tree import Package
 
@@ -48,3 +52,39 @@ def test_an_upstream_file_with_an_over_long_name_or_version_is_left_out():
     assert listed("demo-1.0-py3-none-any.whl", "1.0") is not None
     assert listed("demo-1.0-" + "py3." * 62 + "py3-none-any.whl", "1.0") is None
     assert listed("demo-1.0-py3-none-any.whl", "1." + "0" * names.MAX_VERSION_LENGTH) is None
+
+
+@pytest.fixture
+def upstream_naming():
+    """A loopback index whose project page for any project gives the name it is told to."""
+    told = {}
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):
+            body = json.dumps({"meta": {"api-version": "1.1"}, "name": told["name"],
+                               "files": []}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/vnd.pypi.simple.v1+json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield told, f"http://127.0.0.1:{server.server_address[1]}/simple/"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.mark.parametrize("spelled", ["D" * (names.MAX_NAME_LENGTH + 1), "other", "de mo!"])
+def test_upstreams_spelling_of_a_name_is_kept_only_if_valid_and_this_projects(upstream_naming,
+                                                                               spelled):
+    told, base = upstream_naming
+    upstream = Upstream((5.0, 5.0), "localshop-test")
+    told["name"] = "Demo"
+    assert upstream.project_page(base, "demo").name == "Demo"
+    told["name"] = spelled
+    assert upstream.project_page(base, "demo").name == "demo"
