@@ -16,6 +16,9 @@ requires = [
     "readme_renderer[md]",  # [md]: Markdown descriptions on the project pages
     "requests",
     "transaction",
+    # 2.6 decompresses no more of a gzip-encoded answer than read() asks for (CVE-2025-66471):
+    # the bound on upstream's .metadata files.
+    "urllib3>=2.6",
     "waitress>=3",
     "ZODB>=6",
     "zodburi",

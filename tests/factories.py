@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import base64
+import gzip
 import hashlib
 import io
 import tarfile
@@ -120,10 +121,11 @@ def make_sdist(name: str = "demo", version: str = "1.0", *, filename: str | None
     return Dist(filename or f"{base}.tar.gz", tar_gz(files), name, version)
 
 
-def tar_gz(files: dict[str, bytes]) -> bytes:
-    """A gzipped tar archive of ``{path: bytes}``, with fixed dates (same input, same bytes)."""
+def tar_gz(files: dict[str, bytes], mode: str = "w:gz") -> bytes:
+    """A gzipped tar archive of ``{path: bytes}``, with fixed dates (same input, same bytes);
+    ``mode="w:"`` for the tar archive uncompressed."""
     buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+    with tarfile.open(fileobj=buffer, mode=mode) as tar:
         for path, data in files.items():
             info = tarfile.TarInfo(path)
             info.size = len(data)
@@ -164,6 +166,27 @@ def distutils_body(dist: Dist, **overrides) -> tuple[bytes, str]:
     return body, f"multipart/form-data; boundary={boundary}"
 
 
+def distutils_register_body(name: str = "demo", version: str = "1.0") -> tuple[bytes, str]:
+    """The body and Content-Type of Python 2.7's ``setup.py register`` (``post_to_server``):
+    ``\\n--boundary``, ``\\nContent-Disposition``, ``\\n\\n``, the value, for every field and
+    each value of a list, then ``\\n--boundary--\\n``; never a ``\\r``."""
+    boundary = "--------------GHSKFJDLGDS7543FJKLFHRE75642756743254"
+    data = {
+        ":action": "submit", "metadata_version": "1.0", "name": name, "version": version,
+        "summary": "A test project", "home_page": "UNKNOWN", "author": "Someone",
+        "license": "MIT", "description": "Line one.\n\nLine two.",
+        "classifiers": ["Programming Language :: Python :: 2", "License :: OSI Approved"],
+        "platform": "UNKNOWN",
+    }
+    chunks = []
+    for key, value in data.items():
+        for one in value if isinstance(value, list) else [value]:
+            chunks += [f"\n--{boundary}", f'\nContent-Disposition: form-data; name="{key}"',
+                       "\n\n", one]
+    chunks += [f"\n--{boundary}--", "\n"]
+    return "".join(chunks).encode(), f"multipart/form-data; boundary={boundary}"
+
+
 def make_zip(filename: str, members: dict[str, bytes], name: str = "demo",
              version: str = "1.0") -> Dist:
     """A zip archive of exactly ``members`` named ``filename``: for wheels that are malformed."""
@@ -172,3 +195,41 @@ def make_zip(filename: str, members: dict[str, bytes], name: str = "demo",
         for path, data in members.items():
             zf.writestr(zipfile.ZipInfo(path, date_time=(2024, 1, 1, 0, 0, 0)), data)
     return Dist(filename, buffer.getvalue(), name, version)
+
+
+def bomb_wheel(name: str = "demo", version: str = "1.0", *, metadata_size: int) -> Dist:
+    """A wheel whose METADATA (valid headers, then a README of spaces) decompresses to
+    ``metadata_size`` bytes: a small file that expands enormously (a decompression bomb)."""
+    dist_name = canonicalize_name(name).replace("-", "_")
+    head = metadata_text(name, version).encode() + b"\n"
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr(f"{dist_name}/__init__.py", b"")
+        info = zipfile.ZipInfo(f"{dist_name}-{version}.dist-info/METADATA", (2024, 1, 1, 0, 0, 0))
+        info.compress_type = zipfile.ZIP_DEFLATED
+        with zf.open(info, "w", force_zip64=True) as member:
+            member.write(head)
+            chunk = b" " * (1 << 20)
+            left = metadata_size - len(head)
+            while left > 0:
+                member.write(chunk[:left])
+                left -= len(chunk)
+    return Dist(f"{dist_name}-{version}-py3-none-any.whl", buffer.getvalue(), name, version)
+
+
+def pax_bomb_sdist(name: str = "demo", version: str = "1.0", *, header_size: int) -> Dist:
+    """An sdist whose first tar member is a pax header of ``header_size`` bytes of zeros: tarfile
+    reads a pax header whole into memory, so a small .tar.gz asks for that much."""
+    base = f"{canonicalize_name(name).replace('-', '_')}-{version}"
+    header = tarfile.TarInfo("././@PaxHeader")
+    header.type, header.size = tarfile.XHDTYPE, header_size
+    buffer = io.BytesIO()
+    with gzip.GzipFile(fileobj=buffer, mode="wb", compresslevel=1, mtime=0) as out:
+        out.write(header.tobuf(tarfile.USTAR_FORMAT))
+        chunk = bytes(1 << 20)
+        left = header_size + (-header_size % tarfile.BLOCKSIZE)
+        while left > 0:
+            out.write(chunk[:left])
+            left -= len(chunk)
+        out.write(tar_gz({f"{base}/PKG-INFO": metadata_text(name, version).encode()}, mode="w:"))
+    return Dist(f"{base}.tar.gz", buffer.getvalue(), name, version)

@@ -36,7 +36,8 @@ def add_user(root: Root, name: str, password: str, *, passwords: Passwords,
              admin: bool = False) -> User:
     if not names.is_valid_name(name):
         raise AccountError(
-            f"Invalid user name {name!r}: use letters, digits, '.', '_' and '-'."
+            f"Invalid user name {name[:names.MAX_NAME_LENGTH]!r}: use letters, digits, '.', '_' "
+            f"and '-', at most {names.MAX_NAME_LENGTH} characters."
         )
     if name in root.users:
         raise AccountError(f"User {name!r} already exists.")

@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 
 from webob.multidict import MultiDict
 
-from shop.hosting.receiving import ReceivedFile
+from shop.hosting.receiving import FIELD_LIMIT, ReceivedFile
 
 # Core-metadata fields a client may send more than once (twine sends them plural).
 MULTI_FIELDS = (
@@ -18,6 +18,14 @@ SINGLE_FIELDS = (
     "home_page", "download_url", "author", "author_email", "maintainer", "maintainer_email",
     "license", "license_expression", "requires_python",
 )
+# Characters a field may hold. Warehouse caps ``summary`` at 512; a README (``description``)
+# may be as long as a form field may be (``receiving.FIELD_LIMIT`` bytes), a license text
+# 64 KiB; every other metadata value (one ``Requires-Dist``, an author list) 4 KiB.
+FIELD_LENGTHS = {"summary": 512, "description": FIELD_LIMIT, "license": 64 * 1024}
+FIELD_LENGTH = 4096
+# The protocol's own short fields: an action, a file type, a digest (128 hex digits at most).
+SHORT_LENGTH = 128
+MAX_VALUES = 1000  # values of one multiple-use field (real projects have tens of classifiers)
 DIGEST_FIELDS = (("md5", "md5_digest"), ("sha256", "sha256_digest"), ("blake2_256", "blake2_256_digest"))
 
 

@@ -31,6 +31,10 @@ FIELD_LIMIT = 1024 * 1024  # bytes of one ordinary (non-file) form field
 # A part's headers, limited as the request's own are (shop/wsgi.py). Parts carry two or three.
 PART_HEADER_LIMIT = 8 * 1024  # bytes of one header line of a part
 PART_HEADERS_LIMIT = 16  # header lines of one part
+# Parts of one form: a real upload has tens (with every classifier, a few hundred); each
+# part costs memory however small, so a body of tiny fields is refused long before its end.
+MAX_PARTS = 20_000
+TOO_MANY_PARTS = f"Too many form fields: more than {MAX_PARTS}."
 FILE_FIELD = "content"  # the form field that carries the distribution
 
 
@@ -124,7 +128,7 @@ def receive_form(body: BinaryIO, content_type: str, content_length: int | None,
     with a 400. Raises ReceiveError (a body that is no form, a file over ``max_size``).
     """
     if content_type.split(";", 1)[0] != "multipart/form-data":  # a form without a file part
-        return NestedMultiDict(query, lenient_params()), None
+        return NestedMultiDict(query, _counted(lenient_params())), None
     body.seek(0)  # a retried request (ConflictError) reads the same body again
     try:
         fields, received = parse_form(body, content_type, content_length, tmp_dir, max_size)
@@ -137,22 +141,32 @@ def receive_form(body: BinaryIO, content_type: str, content_length: int | None,
 
 def _receive_leniently(refused: ReceiveError, query: MultiDict,
                        lenient_params: Callable[[], MultiDict], tmp_dir: str | None,
-                       max_size: int) -> tuple[MultiDict, ReceivedFile]:
+                       max_size: int) -> tuple[MultiDict, ReceivedFile | None]:
     """A loosely framed form (bare ``\\n`` line breaks), read by the lenient parser; its file
-    part copied into a received file. Without a file part, the streaming parser's refusal."""
+    part copied into a received file. A ``content`` that is no file part: the streaming
+    parser's refusal. No ``content`` at all (old ``register``'s ``:action=submit``): no file."""
     try:
-        params = lenient_params()
+        params = _counted(lenient_params())
     except ValueError:
         raise refused from None
     # The query string comes first here, as in WebOb's ``request.params``; after the fields
     # in the streaming path. Each as it has always been, for a field sent in both places.
+    fields = MultiDict((k, v) for k, v in params.items() if not _is_file_part(v))
     part = NestedMultiDict(query, params).get(FILE_FIELD)
+    if part is None and fields:  # a form, of fields only; nothing read: no form at all
+        return NestedMultiDict(query, fields), None
     if not _is_file_part(part):
         raise refused from None
     part.file.seek(0)  # a retried request finds the parse cached and this file read
     received = receive_stream(part.file, part.filename, tmp_dir, max_size)
-    fields = MultiDict((k, v) for k, v in params.items() if not _is_file_part(v))
     return NestedMultiDict(query, fields), received
+
+
+def _counted(params: MultiDict) -> MultiDict:
+    """The lenient parser's fields, unless there are more than MAX_PARTS of them."""
+    if len(params) > MAX_PARTS:
+        raise ReceiveError(TOO_MANY_PARTS)
+    return params
 
 
 def _is_file_part(value) -> bool:
@@ -225,6 +239,7 @@ class _FormBuilder:
         self._name: str | None = None
         self._value: bytearray | None = None
         self._sink: FileSink | None = None
+        self._parts = 0
 
     def callbacks(self) -> dict:
         return {
@@ -252,6 +267,9 @@ class _FormBuilder:
 
     def _part_begin(self) -> None:
         self._headers, self._name, self._value, self._sink = {}, None, None, None
+        self._parts += 1
+        if self._parts > MAX_PARTS and self._error is None:
+            self._error = ReceiveError(TOO_MANY_PARTS)
 
     def _header_field(self, data: bytes, start: int, end: int) -> None:
         self._header_name += data[start:end]

@@ -6,7 +6,7 @@ from typing import Callable
 from shop.hosting.errors import UploadError
 from shop.hosting.forms import UploadForm
 from shop.hosting.publishing import publish
-from shop.hosting.validation import check_action
+from shop.hosting.validation import check_action, check_limits
 from shop.model.tree import Package, Repository
 
 SUBMITTED = "OK: registering a project is not needed here; upload its files."
@@ -20,6 +20,7 @@ def upload(repository: Repository, form: UploadForm, uploader: str,
     a refused upload leaves no file behind.
     """
     try:
+        check_limits(form)
         action = check_action(form)
         if action == "submit":
             return SUBMITTED

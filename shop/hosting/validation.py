@@ -7,15 +7,19 @@ found with ``shop.model.wheels``). Only the limits that must hold while the body
 """
 from __future__ import annotations
 
+import gzip
 import hashlib
+import io
 import tarfile
 import zipfile
+import zlib
 from typing import BinaryIO, Callable
 
 from packaging.metadata import parse_email
 from packaging.version import InvalidVersion, Version
 
 from shop.hosting.errors import UploadError
+from shop.hosting import forms
 from shop.hosting.forms import UploadForm
 from shop.hosting.receiving import ReceivedFile
 from shop.model import names, wheels
@@ -24,6 +28,7 @@ from shop.model.tree import Package, ReleaseFile
 # Multipart framing around the file: the limit applies to the file, not to the form.
 FORM_OVERHEAD = 1024 * 1024
 ACTIONS = ("file_upload", "submit", "doc_upload")
+SDIST_HEAD = 1024 * 1024  # bytes of an sdist decompressed to find its first tar header
 FILETYPES = {"sdist": "sdist", "bdist_wheel": "bdist_wheel"}
 
 
@@ -48,8 +53,33 @@ def check_action(form: UploadForm) -> str:
     return form.action
 
 
+def check_limits(form: UploadForm) -> None:
+    """Refuse (400) a form with a field longer than its limit, or too many values of one."""
+    short = {":action": form.action, "protocol_version": form.protocol_version,
+             "filetype": form.filetype, "pyversion": form.pyversion}
+    short.update((f"{algo}_digest", value) for algo, value in form.digests.items())
+    for key, value in short.items():
+        _check_length(key, value, forms.SHORT_LENGTH)
+    for key, value in form.metadata.items():
+        values = value if isinstance(value, list) else [value]
+        if len(values) > forms.MAX_VALUES:
+            raise UploadError(
+                f"Too many values of {key!r}: {len(values)}, more than {forms.MAX_VALUES}."
+            )
+        for one in values:
+            _check_length(key, one, forms.FIELD_LENGTHS.get(key, forms.FIELD_LENGTH))
+
+
+def _check_length(key: str, value: str | None, limit: int) -> None:
+    if value is not None and len(value) > limit:
+        raise UploadError(
+            f"Field {key!r} is too long: {len(value)} characters, more than {limit}."
+        )
+
+
 def check_form(form: UploadForm) -> names.DistFilename:
     """The distribution the form uploads, once its fields and filename agree."""
+    check_limits(form)
     if form.content is None or not form.filename:
         raise UploadError("Missing 'content': the file to upload goes in the 'content' field.")
     if not form.name:
@@ -141,12 +171,29 @@ def check_contents(path: str, dist: names.DistFilename) -> bytes | None:
             if not zipfile.is_zipfile(f):
                 raise UploadError(f"Invalid sdist {dist.filename}: it is not a zip archive.")
             return None
-        try:
-            with tarfile.open(fileobj=f, mode="r:gz") as tar:
-                tar.next()
-        except (tarfile.TarError, OSError, EOFError) as e:
-            raise UploadError(f"Invalid sdist {dist.filename}: not a gzipped tar archive ({e}).") from None
+        _check_tar_gz(f, dist)
     return None
+
+
+def _check_tar_gz(f: BinaryIO, dist: names.DistFilename) -> None:
+    """Refuse an sdist whose first tar header is not within its first SDIST_HEAD bytes.
+
+    Only that much is decompressed: a tar's first header (and any pax header before it)
+    is small, while seeking to a second member decompresses everything before it.
+    """
+    head = b""
+    try:
+        with gzip.GzipFile(fileobj=f) as unzipped:
+            head = unzipped.read(SDIST_HEAD)
+        with tarfile.open(fileobj=io.BytesIO(head), mode="r:"):
+            pass
+    except (tarfile.TarError, OSError, EOFError, zlib.error) as e:
+        if len(head) == SDIST_HEAD:
+            raise UploadError(
+                f"Invalid sdist {dist.filename}: no tar header within its first {SDIST_HEAD} "
+                "decompressed bytes, the limit of this index.", 413
+            ) from None
+        raise UploadError(f"Invalid sdist {dist.filename}: not a gzipped tar archive ({e}).") from None
 
 
 def _wheel_metadata(f: BinaryIO, dist: names.DistFilename) -> bytes:
@@ -159,8 +206,13 @@ def _wheel_metadata(f: BinaryIO, dist: names.DistFilename) -> bytes:
                 raise UploadError(
                     f"Invalid wheel {dist.filename}: no {dist.project}-{dist.version}.dist-info/METADATA in it."
                 )
-            data = wheel.read(mine[0])
-    except (zipfile.BadZipFile, OSError, EOFError) as e:
+            data = wheels.read_member(wheel, mine[0])
+    except wheels.MetadataTooLarge:
+        raise UploadError(
+            f"Invalid wheel {dist.filename}: its METADATA is larger than {wheels.MAX_METADATA} "
+            "bytes, the limit of this index.", 413
+        ) from None
+    except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError) as e:
         raise UploadError(f"Invalid wheel {dist.filename}: it is not a zip archive ({e}).") from None
     raw, _unparsed = parse_email(data)
     name, version = raw.get("name"), raw.get("version")

@@ -10,6 +10,7 @@ import threading
 from shop.mirror.storing import DownloadFailed, FileKey, store_blob
 from shop.mirror.upstream import Upstream
 from shop.model.tree import ReleaseFile, blob_from_file
+from shop.model.wheels import MAX_METADATA
 from shop.storage import root_transaction, temporary_directory
 
 log = logging.getLogger(__name__)
@@ -22,7 +23,9 @@ class MetadataFetches:
     thread of its own, and a client asking meanwhile gets the same verified bytes.
     """
 
-    MAX_SIZE = 16 * 1024 * 1024
+    # The limit of a wheel's own METADATA. urllib3 (2.6+) decompresses at most what read()
+    # asks for, so a gzip-encoded answer is bounded by this too.
+    MAX_SIZE = MAX_METADATA
 
     def __init__(self, db, upstream: Upstream) -> None:
         self.db = db

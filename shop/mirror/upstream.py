@@ -119,8 +119,16 @@ class Upstream:
             raise UpstreamError(f"upstream {url} sent a page that cannot be read: {e}") from None
         files = tuple(f for f in map(UpstreamFile.from_package, page.packages) if f is not None)
         return UpstreamPage(
-            name=page.project or project,
+            name=_display_name(page.project, project),
             files=files,
             etag=response.headers.get("ETag"),
             last_modified=response.headers.get("Last-Modified"),
         )
+
+
+def _display_name(spelled: str | None, project: str) -> str:
+    """Upstream's spelling of ``project``'s name, if it is a valid name (within the limit) of
+    this very project: it is shown on pages. Otherwise the name asked for."""
+    if spelled and names.is_valid_name(spelled) and names.normalize(spelled) == names.normalize(project):
+        return spelled
+    return project

@@ -24,6 +24,12 @@ _VALID_NAME = re.compile(r"^([A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])$", re.IGNORE
 _FILENAME_CHARS = re.compile(r"[A-Za-z0-9._+!-]+")
 SDIST_EXTENSIONS = (".tar.gz", ".zip")
 
+# Lengths past any real project's (PyPI's longest names and versions are far shorter); they
+# keep names, keys, reason phrases and file names small. 255 is a file name's limit on disk.
+MAX_NAME_LENGTH = 200
+MAX_VERSION_LENGTH = 100
+MAX_FILENAME_LENGTH = 255
+
 
 class InvalidName(ValueError):
     """A project name, version, filename, URL or network that must be refused; the message
@@ -31,8 +37,8 @@ class InvalidName(ValueError):
 
 
 def is_valid_name(name: str) -> bool:
-    """Whether ``name`` is a valid project name as PEP 508 defines it."""
-    return bool(_VALID_NAME.match(name))
+    """Whether ``name`` is a valid project name as PEP 508 defines it, and not over the limit."""
+    return len(name) <= MAX_NAME_LENGTH and bool(_VALID_NAME.match(name))
 
 
 def normalize(name: str) -> str:
@@ -44,6 +50,10 @@ def valid_name(name: str) -> str:
     """Return ``name`` unchanged, or raise InvalidName saying why it is not a project name."""
     if not name:
         raise InvalidName("Missing project name.")
+    if len(name) > MAX_NAME_LENGTH:
+        raise InvalidName(
+            f"Invalid project name: {len(name)} characters, more than {MAX_NAME_LENGTH}."
+        )
     if not is_valid_name(name):
         raise InvalidName(
             f"Invalid project name {name!r}: a name starts and ends with an ASCII letter or "
@@ -54,6 +64,10 @@ def valid_name(name: str) -> str:
 
 def parse_version(version: str) -> Version:
     """Parse a PEP 440 version, or raise InvalidName saying why not."""
+    if len(version) > MAX_VERSION_LENGTH:
+        raise InvalidName(
+            f"Invalid version: {len(version)} characters, more than {MAX_VERSION_LENGTH}."
+        )
     try:
         return Version(version)
     except InvalidVersion:
@@ -88,7 +102,11 @@ class DistFilename:
 
 
 def check_filename(filename: str) -> str:
-    """Refuse filenames that could escape a directory or hide characters."""
+    """Refuse filenames that could escape a directory, hide characters or be too long."""
+    if len(filename) > MAX_FILENAME_LENGTH:
+        raise InvalidName(
+            f"Invalid filename: {len(filename)} characters, more than {MAX_FILENAME_LENGTH}."
+        )
     if _FILENAME_CHARS.fullmatch(filename) and not filename.startswith("."):
         return filename  # the common case, in one step; the checks below say what is wrong
     if not filename:

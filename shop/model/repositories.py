@@ -26,7 +26,8 @@ def add_repository(root: Root, name: str, *, title: str = "", upstream: str | No
     """A new repository: private (no anonymous reads, no networks) until configured."""
     if not names.is_valid_name(name) or name != name.lower():
         raise RepositoryError(
-            f"Invalid repository name {name!r}: use lower-case letters, digits, '.', '_' and '-'."
+            f"Invalid repository name {name[:names.MAX_NAME_LENGTH]!r}: use lower-case letters, "
+            f"digits, '.', '_' and '-', at most {names.MAX_NAME_LENGTH} characters."
         )
     if name in root.repositories:
         raise RepositoryError(f"Repository {name!r} already exists.")

@@ -115,6 +115,9 @@ class Repository(TreeFolder):
 
     canonical = staticmethod(names.normalize)
 
+    def check_key(self, key: str, obj) -> str:
+        return names.valid_name(super().check_key(key, obj))  # a project name, within the limit
+
     def __getitem__(self, key: str):
         """A stored project, or (when the upstream may know it) a transient one to look up."""
         try:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 from contextlib import contextmanager
 from dataclasses import dataclass
 from html.parser import HTMLParser
@@ -12,7 +13,7 @@ import webtest
 from shop import main
 from shop.access.passwords import Passwords
 from shop.services import services_of
-from shop.storage import database, databases, root_transaction
+from shop.storage import database, databases, root_transaction, temporary_directory
 from tests.conftest import ADMIN_PASSWORD, app_settings, basic_auth
 from tests.factories import Dist, distutils_body, upload_fields
 
@@ -111,6 +112,21 @@ def assert_nothing_stored(app) -> None:
     assert tree_counts(app) == Counts(0, 0, 0)
     assert project_names(app) == []
     json_page(app, "/simple/demo/", status=404)
+
+
+def received_leftovers(app) -> list[str]:
+    """Received upload files still in the blob storage's temporary directory."""
+    tmp = temporary_directory(database(app.app.registry))
+    return [n for n in os.listdir(tmp) if n.startswith("upload-")]
+
+
+def assert_refused(app, response, status: int, *fragments: str) -> None:
+    """The status, each fragment in reason phrase and body; nothing stored, no file left."""
+    assert response.status_int == status, response.status
+    for fragment in fragments:
+        assert fragment in response.status and fragment in response.text
+    assert_nothing_stored(app)
+    assert received_leftovers(app) == []
 
 
 def yank(app, project: str, version_key: str, filename: str, reason: str = "") -> None:
