@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import fcntl
 import importlib
 import logging
+import os
 import random
 import signal
 import sys
+import tempfile
 import threading
 import time
 import weakref
-from typing import Callable, Iterator
+from typing import BinaryIO, Callable, Iterator
 
 import transaction
 from pyramid_retry import BeforeRetry
@@ -47,7 +50,9 @@ def open_database(uri: str) -> DB:
             "with ZEO and point zodbconn.uri at zeo://... so several processes can share it."
         ) from None
     guard_blob_aborts(storage)
-    return DB(storage, class_factory=moved_class_factory, **dbkw)
+    db = DB(storage, class_factory=moved_class_factory, **dbkw)
+    remove_leftovers(db)  # the server may have crashed; a command may be all that runs now
+    return db
 
 
 def database(registry) -> DB:
@@ -66,6 +71,80 @@ def temporary_directory(db: DB) -> str:
     """The blob storage's own temporary directory: a file written there becomes a blob by a
     rename (``consumeFile``), not a copy."""
     return db.storage.temporaryDirectory()
+
+
+# The names localshop's temporary files start with ("BUC": what ZODB renames one to when a
+# blob takes it over, until the commit moves it beside the blobs).
+SCRATCH_PREFIXES = ("upload-", "mirror-", "metadata-", "BUC")
+
+
+class ScratchFile:
+    """A new temporary file, held with an exclusive ``flock`` until ``release()``.
+
+    Hard links to it and the names it is renamed to are the same file, held too. The
+    start-up clean-up removes only files no process holds, so a process sharing the
+    directory (ZEO clients sharing a blob cache) never loses a file it is writing.
+    """
+
+    def __init__(self, directory: str | None, prefix: str, suffix: str = "") -> None:
+        while True:
+            fd, self.path = tempfile.mkstemp(dir=directory, prefix=prefix, suffix=suffix)
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            if _same_file(fd, self.path):
+                break
+            os.close(fd)  # a clean-up took it between its creation and the lock: again
+        self.fd = fd  # read and write; holds the lock
+        self.release = weakref.finalize(self, os.close, fd)
+
+    def writer(self) -> BinaryIO:
+        """A file object writing to it; closing it keeps the lock (held by ``fd``)."""
+        return os.fdopen(os.dup(self.fd), "wb")
+
+
+def _same_file(fd: int, path: str) -> bool:
+    try:
+        return os.stat(path).st_ino == os.fstat(fd).st_ino
+    except FileNotFoundError:
+        return False
+
+
+def remove_leftovers(db: DB) -> tuple[int, int]:
+    """Remove the temporary files that no process holds (a crashed one's); (count, bytes)."""
+    directory = getattr(db.storage, "temporaryDirectory", lambda: None)()
+    if directory is None or not os.path.isdir(directory):
+        return 0, 0
+    count = size = 0
+    for entry in os.scandir(directory):
+        if entry.name.startswith(SCRATCH_PREFIXES) and entry.is_file(follow_symlinks=False):
+            removed = _remove_unheld(entry.path)
+            if removed is not None:
+                count, size = count + 1, size + removed
+    if count:
+        log.warning("Removed %d temporary files (%d bytes) that a stopped or crashed process "
+                    "left in %s", count, size, directory)
+    return count, size
+
+
+def _remove_unheld(path: str) -> int | None:
+    """Remove the file at ``path`` unless a process holds it; its size, or None if kept."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    except OSError:  # gone already, or not ours to open
+        return None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return None  # a live writer's
+        size = os.fstat(fd).st_size
+        if os.path.basename(path).startswith("BUC") and size == 0:
+            return None  # ZODB's placeholder, renamed over in a moment: it costs nothing
+        if not _same_file(fd, path):
+            return None
+        os.unlink(path)
+        return size
+    finally:
+        os.close(fd)
 
 
 # Classes whose module changed since databases were written with them; ZODB finds a class by
@@ -201,14 +280,15 @@ def back_off(event) -> None:
 
 
 def includeme(config) -> None:
-    """The database pyramid_zodbconn opened: guarded, read with moved classes, the tree made on
-    first start, closed at exit once mirrored files already served are stored; requests that
-    lost a conflict retried after a pause."""
+    """The database pyramid_zodbconn opened: guarded, read with moved classes, cleared of the
+    temporary files a crash left, the tree made on first start, closed at exit once mirrored
+    files already served are stored; requests that lost a conflict retried after a pause."""
     config.add_subscriber(back_off, BeforeRetry)
     services = config.registry.shop
     services.db = db = database(config.registry)
     guard_blob_aborts(db.storage)
     read_moved_classes(db)
+    remove_leftovers(db)
     initialize(db, services.settings, services.passwords)
     busy = weakref.WeakMethod(services.busy)  # held weakly: tests make many applications
 
