@@ -23,6 +23,7 @@ from zc.lockfile import LockError
 from ZODB import DB
 from ZODB.blob import BlobStorage
 from ZODB.broken import find_global
+from ZODB.utils import p64, u64
 from zodburi import resolve_uri
 
 from shop.access.accounts import ensure_admin
@@ -51,7 +52,8 @@ def open_database(uri: str) -> DB:
         ) from None
     guard_blob_aborts(storage)
     db = DB(storage, class_factory=moved_class_factory, **dbkw)
-    remove_leftovers(db)  # the server may have crashed; a command may be all that runs now
+    remove_unstored_blobs(storage)  # the server may have crashed; a command may run first
+    remove_leftovers(db)
     return db
 
 
@@ -122,6 +124,43 @@ def remove_leftovers(db: DB) -> tuple[int, int]:
     if count:
         log.warning("Removed %d temporary files (%d bytes) that a stopped or crashed process "
                     "left in %s", count, size, directory)
+    return count, size
+
+
+# How many oids past the last stored one may lack a blob directory before the search for a
+# crashed commit's blob files stops: the objects of a transaction without a blob are a few.
+ORPHAN_SEARCH = 1000
+
+
+def remove_unstored_blobs(storage) -> tuple[int, int]:
+    """Remove the blob files of a commit killed before it finished; (count, bytes).
+
+    ZODB moves a transaction's blob files beside the blobs before the transaction is on
+    disk; killed then, FileStorage drops the transaction at the next start and the files stay
+    for good. Their objects are new (localshop never rewrites a blob), so they are in the
+    directories of oids past the last stored one. Only a FileStorage with a blob directory is
+    looked at: its lock makes this process the blob directory's only user.
+    """
+    base = getattr(storage, "_BlobStorage__storage", None)  # ZODB keeps it name-mangled
+    last = getattr(base, "_oid", None)  # FileStorage's largest stored oid
+    if not isinstance(storage, BlobStorage) or last is None:
+        return 0, 0
+    count = size = missing = 0
+    oid = u64(last)
+    while missing < ORPHAN_SEARCH:
+        oid += 1
+        path = storage.fshelper.getPathForOID(p64(oid))
+        if not os.path.isdir(path):
+            missing += 1
+            continue
+        missing = 0
+        for entry in os.scandir(path):
+            if entry.name.endswith(".blob") and entry.is_file(follow_symlinks=False):
+                count, size = count + 1, size + entry.stat().st_size
+                os.unlink(entry.path)
+    if count:
+        log.warning("Removed %d blob files (%d bytes) of a commit that a crash cut short",
+                    count, size)
     return count, size
 
 
@@ -288,6 +327,7 @@ def includeme(config) -> None:
     services.db = db = database(config.registry)
     guard_blob_aborts(db.storage)
     read_moved_classes(db)
+    remove_unstored_blobs(db.storage)
     remove_leftovers(db)
     initialize(db, services.settings, services.passwords)
     busy = weakref.WeakMethod(services.busy)  # held weakly: tests make many applications

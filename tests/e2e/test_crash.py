@@ -70,8 +70,11 @@ def assert_storage_sound(server: LocalshopServer) -> None:
     assert not server.running
     assert_file_storage_sound(server.var_dir)
     with opened_storage(server.var_dir) as root:
-        assert_consistent(root)
+        files = assert_consistent(root)
     assert partial_files(server) == []
+    # Every blob file on disk is one the tree holds: none of a commit the kill cut short.
+    held = sum((f.blob_sha256 is not None) + (f.metadata_blob_sha256 is not None) for f in files)
+    assert len(list((server.var_dir / "blobs").rglob("*.blob"))) == held
 
 
 def multipart(dist: Dist, boundary: str) -> tuple[bytes, bytes]:

@@ -12,6 +12,8 @@ import pytest
 
 from shop.storage import ScratchFile, open_database, remove_leftovers
 from tests.conftest import app_settings
+from tests.factories import make_wheel
+from tests.functional.conftest import upload
 
 pytestmark = pytest.mark.fault
 
@@ -110,3 +112,38 @@ def test_a_scratch_file_is_held_until_released_not_until_its_writer_closes(tmp_p
         assert remove_leftovers(db) == (1, 5)
     finally:
         db.close()
+
+
+CRASHING_COMMIT = """
+import os, sys
+from ZODB.Connection import TransactionMetaData
+from ZODB.utils import z64
+from zodburi import resolve_uri
+storage = resolve_uri(sys.argv[1])[0]()
+txn = TransactionMetaData()
+storage.tpc_begin(txn)
+path = os.path.join(storage.temporaryDirectory(), "upload-crash.part")
+with open(path, "wb") as f:
+    f.write(b"x" * 1000)
+storage.storeBlob(storage.new_oid(), z64, b"(cZODB.blob\\nBlob\\nq\\x01)\\x81.N.", path, "", txn)
+storage.tpc_vote(txn)  # the blob file is beside the blobs now, the transaction not yet on disk
+os.kill(os.getpid(), 9)
+"""
+
+
+def blob_files(var_dir: Path) -> list[Path]:
+    return sorted((var_dir / "blobs").rglob("*.blob"))
+
+
+def test_blob_files_of_a_commit_killed_half_way_are_removed_at_the_next_start(make_app, tmp_path):
+    uri = app_settings(tmp_path / "var")["zodbconn.uri"]
+    open_database(uri).close()
+    crashed = subprocess.run([sys.executable, "-c", CRASHING_COMMIT, uri], capture_output=True,
+                             env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    assert crashed.returncode == -9, crashed.stderr
+    assert len(blob_files(tmp_path / "var")) == 1  # what the killed commit left
+    app = make_app()
+    assert blob_files(tmp_path / "var") == []
+    # The database goes on as before: a stored file is the one blob file there is.
+    assert upload(app, make_wheel("after", "1.0")).status_int == 200
+    assert len(blob_files(tmp_path / "var")) == 2  # the wheel and its METADATA
