@@ -1,5 +1,6 @@
 """The database's life cycle: opening it (or finding the one pyramid_zodbconn opened), guarding
-it against a ZODB bug, creating the tree on first start, and closing it at exit."""
+it against a ZODB bug, clearing what a crash left beside the blobs, creating the tree on first
+start, and closing it at exit."""
 from __future__ import annotations
 
 import atexit
@@ -112,8 +113,11 @@ def _same_file(fd: int, path: str) -> bool:
 
 def remove_leftovers(db: DB) -> tuple[int, int]:
     """Remove the temporary files that no process holds (a crashed one's); (count, bytes)."""
-    directory = getattr(db.storage, "temporaryDirectory", lambda: None)()
-    if directory is None or not os.path.isdir(directory):
+    try:
+        directory = db.storage.temporaryDirectory()
+    except (AttributeError, TypeError):  # a storage without blobs (ZODB says it either way)
+        return 0, 0
+    if not os.path.isdir(directory):
         return 0, 0
     count = size = 0
     for entry in os.scandir(directory):
@@ -125,6 +129,28 @@ def remove_leftovers(db: DB) -> tuple[int, int]:
         log.warning("Removed %d temporary files (%d bytes) that a stopped or crashed process "
                     "left in %s", count, size, directory)
     return count, size
+
+
+def _remove_unheld(path: str) -> int | None:
+    """Remove the file at ``path`` unless a process holds it; its size, or None if kept."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    except OSError:  # gone already, or not ours to open
+        return None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return None  # a live writer's
+        size = os.fstat(fd).st_size
+        if os.path.basename(path).startswith("BUC") and size == 0:
+            return None  # ZODB's placeholder, renamed over in a moment: it costs nothing
+        if not _same_file(fd, path):
+            return None
+        os.unlink(path)
+        return size
+    finally:
+        os.close(fd)
 
 
 # How many oids past the last stored one may lack a blob directory before the search for a
@@ -162,28 +188,6 @@ def remove_unstored_blobs(storage) -> tuple[int, int]:
         log.warning("Removed %d blob files (%d bytes) of a commit that a crash cut short",
                     count, size)
     return count, size
-
-
-def _remove_unheld(path: str) -> int | None:
-    """Remove the file at ``path`` unless a process holds it; its size, or None if kept."""
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
-    except OSError:  # gone already, or not ours to open
-        return None
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return None  # a live writer's
-        size = os.fstat(fd).st_size
-        if os.path.basename(path).startswith("BUC") and size == 0:
-            return None  # ZODB's placeholder, renamed over in a moment: it costs nothing
-        if not _same_file(fd, path):
-            return None
-        os.unlink(path)
-        return size
-    finally:
-        os.close(fd)
 
 
 # Classes whose module changed since databases were written with them; ZODB finds a class by

@@ -136,10 +136,8 @@ def test_kill_9_during_an_upload_leaves_a_sound_store_and_no_partial_file(tmp_pa
 
 def test_kill_9_during_a_mirror_download_then_the_file_is_fetched_again_verified(tmp_path):
     wheel = make_wheel("slow-big", "1.0", padding=8 * 1024 * 1024)
-    index = FakeIndex()
-    index.add("slow-big", wheel)
     path = "/files/" + wheel.filename
-    with TimedUpstreamServer(index) as upstream:
+    with TimedUpstreamServer(FakeIndex.of(wheel)) as upstream:
         server = LocalshopServer(tmp_path / "localshop",
                                  settings={"shop.upstream": upstream.url}).start()
         try:
