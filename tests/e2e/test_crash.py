@@ -33,6 +33,13 @@ def partial_files(server: LocalshopServer) -> list[str]:
     return sorted(p.name for pattern in PARTIAL for p in blob_tmp(server).glob(pattern))
 
 
+def kill(server: LocalshopServer) -> None:
+    """kill -9 the server, as a crash or the OOM killer would."""
+    server.process.kill()
+    server.process.wait(10)
+    server.process = None
+
+
 def kill_when(server: LocalshopServer, pattern: str, timeout: float = 20) -> str:
     """kill -9 the server once a non-empty file matching ``pattern`` is being written; its name."""
     deadline = time.monotonic() + timeout
@@ -40,9 +47,7 @@ def kill_when(server: LocalshopServer, pattern: str, timeout: float = 20) -> str
         for path in blob_tmp(server).glob(pattern):
             try:
                 if path.stat().st_size > 0:
-                    server.process.kill()
-                    server.process.wait(10)
-                    server.process = None
+                    kill(server)
                     return path.name
             except FileNotFoundError:  # finished meanwhile; wait for the next one
                 pass
@@ -88,8 +93,11 @@ def multipart(dist: Dist, boundary: str) -> tuple[bytes, bytes]:
     return head, f"\r\n--{boundary}--\r\n".encode()
 
 
-def post_upload(server: LocalshopServer, dist: Dist) -> None:
-    """Upload ``dist`` as twine does, streaming its bytes; returns when the server answers or dies."""
+def post_upload(server: LocalshopServer, dist: Dist, halfway: threading.Event | None = None) -> None:
+    """Upload ``dist`` as twine does, streaming its bytes; returns when the server answers or dies.
+
+    With ``halfway``, it sets the event once half the file is sent and waits for it to clear.
+    """
     boundary = "crash-test-boundary"
     head, tail = multipart(dist, boundary)
     token = base64.b64encode(f"admin:{server.admin_password}".encode()).decode()
@@ -101,8 +109,13 @@ def post_upload(server: LocalshopServer, dist: Dist) -> None:
         connection.putheader("Content-Type", f"multipart/form-data; boundary={boundary}")
         connection.putheader("Content-Length", str(len(head) + len(body) + len(tail)))
         connection.endheaders(head)
-        for start in range(0, len(body), 1024 * 1024):
-            connection.send(body[start:start + 1024 * 1024])
+        step = 1024 * 1024
+        for start in range(0, len(body), step):
+            connection.send(body[start:start + step])
+            if halfway is not None and start <= len(body) // 2 < start + step:
+                halfway.set()
+                while halfway.is_set():
+                    time.sleep(0.01)
         connection.send(tail)
         connection.getresponse().read()
     except OSError:  # the server was killed
@@ -118,6 +131,18 @@ def test_kill_9_during_an_upload_leaves_a_sound_store_and_no_partial_file(tmp_pa
         post_upload(server, small)
         assert server.project_files("survivor") == {small.filename: small.sha256}
         big = make_wheel("crasher", "1.0", padding=96 * 1024 * 1024)
+        # Killed while the body streams in (waitress holds it, in a file it has unlinked).
+        halfway = threading.Event()
+        sending = threading.Thread(target=post_upload, args=(server, big, halfway))
+        sending.start()
+        assert halfway.wait(20)
+        kill(server)
+        halfway.clear()
+        sending.join(30)
+        server.start()
+        assert partial_files(server) == [] and server.project_files("crasher") == {}
+
+        # Killed while localshop writes the file beside the blobs, hashing it.
         sending = threading.Thread(target=post_upload, args=(server, big))
         sending.start()
         killed_at = kill_when(server, "upload-*.part")
