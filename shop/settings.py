@@ -1,8 +1,10 @@
 """The ``shop.*`` settings, read and validated once at start-up."""
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
+import tempfile
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
@@ -109,17 +111,46 @@ def _secret(settings: dict, environ: dict) -> str:
             "shop.secret: set it (or LOCALSHOP_SECRET) when the database is not a local file, "
             "the same value in every process"
         )
-    path = os.path.join(var_dir, "secret")
     os.makedirs(var_dir, exist_ok=True)
+    return _stored_secret(os.path.join(var_dir, "secret"))
+
+
+def _stored_secret(path: str) -> str:
+    """The key in ``path``, made whole on first start: never seen half-written."""
+    found = _read_secret(path)
+    if found:
+        return found
+    # Written beside it, then linked into place: a crash mid-write leaves no empty key that
+    # the next start would sign cookies with, and a process starting at the same time reads
+    # a whole key or none.
+    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".secret-")
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
+        with os.fdopen(fd, "w", encoding="ascii") as f:
+            f.write(secrets.token_hex(32))
+            f.flush()
+            os.fsync(f.fileno())
+        if found is None:
+            try:
+                os.link(tmp, path)
+            except FileExistsError:  # another process made it first: theirs is the key
+                pass
+        else:  # empty: what a crash left while an older version wrote it in place
+            os.replace(tmp, path)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+    key = _read_secret(path)
+    if not key:
+        raise SettingsError(f"shop.secret: {path} holds no key; remove the file to have one made")
+    return key
+
+
+def _read_secret(path: str) -> str | None:
+    try:
         with open(path, encoding="ascii") as f:
             return f.read().strip()
-    with os.fdopen(fd, "w", encoding="ascii") as f:
-        f.write(secrets.token_hex(32))
-    with open(path, encoding="ascii") as f:  # a process that lost the race reads the winner's
-        return f.read().strip()
+    except FileNotFoundError:
+        return None
 
 
 def _file_storage_dir(uri: str) -> str | None:

@@ -1,18 +1,22 @@
 """The database's life cycle: opening it (or finding the one pyramid_zodbconn opened), guarding
-it against a ZODB bug, creating the tree on first start, and closing it at exit."""
+it against a ZODB bug, clearing what a crash left beside the blobs, creating the tree on first
+start, and closing it at exit."""
 from __future__ import annotations
 
 import atexit
 import contextlib
+import fcntl
 import importlib
 import logging
+import os
 import random
 import signal
 import sys
+import tempfile
 import threading
 import time
 import weakref
-from typing import Callable, Iterator
+from typing import BinaryIO, Callable, Iterator
 
 import transaction
 from pyramid_retry import BeforeRetry
@@ -20,6 +24,7 @@ from zc.lockfile import LockError
 from ZODB import DB
 from ZODB.blob import BlobStorage
 from ZODB.broken import find_global
+from ZODB.utils import p64, u64
 from zodburi import resolve_uri
 
 from shop.access.accounts import ensure_admin
@@ -47,7 +52,10 @@ def open_database(uri: str) -> DB:
             "with ZEO and point zodbconn.uri at zeo://... so several processes can share it."
         ) from None
     guard_blob_aborts(storage)
-    return DB(storage, class_factory=moved_class_factory, **dbkw)
+    db = DB(storage, class_factory=moved_class_factory, **dbkw)
+    remove_unstored_blobs(storage)  # the server may have crashed; a command may run first
+    remove_leftovers(db)
+    return db
 
 
 def database(registry) -> DB:
@@ -66,6 +74,120 @@ def temporary_directory(db: DB) -> str:
     """The blob storage's own temporary directory: a file written there becomes a blob by a
     rename (``consumeFile``), not a copy."""
     return db.storage.temporaryDirectory()
+
+
+# The names localshop's temporary files start with ("BUC": what ZODB renames one to when a
+# blob takes it over, until the commit moves it beside the blobs).
+SCRATCH_PREFIXES = ("upload-", "mirror-", "metadata-", "BUC")
+
+
+class ScratchFile:
+    """A new temporary file, held with an exclusive ``flock`` until ``release()``.
+
+    Hard links to it and the names it is renamed to are the same file, held too. The
+    start-up clean-up removes only files no process holds, so a process sharing the
+    directory (ZEO clients sharing a blob cache) never loses a file it is writing.
+    """
+
+    def __init__(self, directory: str | None, prefix: str, suffix: str = "") -> None:
+        while True:
+            fd, self.path = tempfile.mkstemp(dir=directory, prefix=prefix, suffix=suffix)
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            if _same_file(fd, self.path):
+                break
+            os.close(fd)  # a clean-up took it between its creation and the lock: again
+        self.fd = fd  # read and write; holds the lock
+        self.release = weakref.finalize(self, os.close, fd)
+
+    def writer(self) -> BinaryIO:
+        """A file object writing to it; closing it keeps the lock (held by ``fd``)."""
+        return os.fdopen(os.dup(self.fd), "wb")
+
+
+def _same_file(fd: int, path: str) -> bool:
+    try:
+        return os.stat(path).st_ino == os.fstat(fd).st_ino
+    except FileNotFoundError:
+        return False
+
+
+def remove_leftovers(db: DB) -> tuple[int, int]:
+    """Remove the temporary files that no process holds (a crashed one's); (count, bytes)."""
+    try:
+        directory = db.storage.temporaryDirectory()
+    except (AttributeError, TypeError):  # a storage without blobs (ZODB says it either way)
+        return 0, 0
+    if not os.path.isdir(directory):
+        return 0, 0
+    count = size = 0
+    for entry in os.scandir(directory):
+        if entry.name.startswith(SCRATCH_PREFIXES) and entry.is_file(follow_symlinks=False):
+            removed = _remove_unheld(entry.path)
+            if removed is not None:
+                count, size = count + 1, size + removed
+    if count:
+        log.warning("Removed %d temporary files (%d bytes) that a stopped or crashed process "
+                    "left in %s", count, size, directory)
+    return count, size
+
+
+def _remove_unheld(path: str) -> int | None:
+    """Remove the file at ``path`` unless a process holds it; its size, or None if kept."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    except OSError:  # gone already, or not ours to open
+        return None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return None  # a live writer's
+        size = os.fstat(fd).st_size
+        if os.path.basename(path).startswith("BUC") and size == 0:
+            return None  # ZODB's placeholder, renamed over in a moment: it costs nothing
+        if not _same_file(fd, path):
+            return None
+        os.unlink(path)
+        return size
+    finally:
+        os.close(fd)
+
+
+# How many oids past the last stored one may lack a blob directory before the search for a
+# crashed commit's blob files stops: the objects of a transaction without a blob are a few.
+ORPHAN_SEARCH = 1000
+
+
+def remove_unstored_blobs(storage) -> tuple[int, int]:
+    """Remove the blob files of a commit killed before it finished; (count, bytes).
+
+    ZODB moves a transaction's blob files beside the blobs before the transaction is on
+    disk; killed then, FileStorage drops the transaction at the next start and the files stay
+    for good. Their objects are new (localshop never rewrites a blob), so they are in the
+    directories of oids past the last stored one. Only a FileStorage with a blob directory is
+    looked at: its lock makes this process the blob directory's only user.
+    """
+    base = getattr(storage, "_BlobStorage__storage", None)  # ZODB keeps it name-mangled
+    last = getattr(base, "_oid", None)  # FileStorage's largest stored oid
+    if not isinstance(storage, BlobStorage) or last is None:
+        return 0, 0
+    count = size = missing = 0
+    oid = u64(last)
+    while missing < ORPHAN_SEARCH:
+        oid += 1
+        path = storage.fshelper.getPathForOID(p64(oid))
+        if not os.path.isdir(path):
+            missing += 1
+            continue
+        missing = 0
+        for entry in os.scandir(path):
+            if entry.name.endswith(".blob") and entry.is_file(follow_symlinks=False):
+                count, size = count + 1, size + entry.stat().st_size
+                os.unlink(entry.path)
+    if count:
+        log.warning("Removed %d blob files (%d bytes) of a commit that a crash cut short",
+                    count, size)
+    return count, size
 
 
 # Classes whose module changed since databases were written with them; ZODB finds a class by
@@ -201,14 +323,16 @@ def back_off(event) -> None:
 
 
 def includeme(config) -> None:
-    """The database pyramid_zodbconn opened: guarded, read with moved classes, the tree made on
-    first start, closed at exit once mirrored files already served are stored; requests that
-    lost a conflict retried after a pause."""
+    """The database pyramid_zodbconn opened: guarded, read with moved classes, cleared of the
+    temporary files a crash left, the tree made on first start, closed at exit once mirrored
+    files already served are stored; requests that lost a conflict retried after a pause."""
     config.add_subscriber(back_off, BeforeRetry)
     services = config.registry.shop
     services.db = db = database(config.registry)
     guard_blob_aborts(db.storage)
     read_moved_classes(db)
+    remove_unstored_blobs(db.storage)
+    remove_leftovers(db)
     initialize(db, services.settings, services.passwords)
     busy = weakref.WeakMethod(services.busy)  # held weakly: tests make many applications
 

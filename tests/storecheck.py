@@ -6,6 +6,8 @@ open the stopped server's FileStorage read-only (``opened_storage(var_dir)``).
 from __future__ import annotations
 
 import hashlib
+import subprocess
+import sys
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -124,3 +126,15 @@ def stored(app, filename: str) -> StoredFile | None:
     """The record of ``filename`` (in any repository/project), or None if the tree lacks it."""
     with opened(app) as root:
         return next((f for f in stored_files(root) if f.filename == filename), None)
+
+
+def assert_file_storage_sound(var_dir: Path) -> None:
+    """Fail unless ZODB's own checks pass on a stopped server's ``Data.fs``: ``fstest`` (the
+    file's structure) and ``fsrefs`` (no record refers to a missing one)."""
+    path = str(var_dir / "Data.fs")
+    for script in ("fstest", "fsrefs"):
+        done = subprocess.run([sys.executable, "-m", f"ZODB.scripts.{script}", path],
+                              capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0 and not done.stdout.strip() and not done.stderr.strip(), (
+            f"{script} {path}: exit {done.returncode}\n{done.stdout}{done.stderr}"
+        )

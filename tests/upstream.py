@@ -51,6 +51,14 @@ class FakeIndex:
     projects: dict[str, list[UpstreamFile]] = field(default_factory=dict)
     json_pages: bool = True  # False: answer HTML only, as old indexes do
 
+    @classmethod
+    def of(cls, *dists) -> "FakeIndex":
+        """An index of these tests.factories.Dists, each in the project it names."""
+        index = cls()
+        for dist in dists:
+            index.add(dist.name, dist)
+        return index
+
     def add(self, name: str, dist, **kw) -> UpstreamFile:
         """Add a tests.factories.Dist (wheel or sdist) to project ``name``."""
         metadata = kw.pop("metadata", None)

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import BinaryIO, Callable
@@ -25,6 +24,7 @@ from python_multipart.multipart import MultipartParser, parse_options_header
 from webob.multidict import MultiDict, NestedMultiDict
 
 from shop.hosting.errors import UploadError
+from shop.storage import ScratchFile
 
 CHUNK = 1024 * 1024
 FIELD_LIMIT = 1024 * 1024  # bytes of one ordinary (non-file) form field
@@ -50,12 +50,18 @@ class ReceivedFile:
     filename: str
     size: int = 0
     hashes: dict[str, str] = field(default_factory=dict)
+    scratch: ScratchFile | None = None  # holds the file against other processes' clean-ups
 
     def discard(self) -> None:
         try:
             os.unlink(self.path)
         except FileNotFoundError:
             pass
+
+    def release(self) -> None:
+        """Let go of the file once the transaction that took it (or not) is over."""
+        if self.scratch is not None:
+            self.scratch.release()
 
 
 # hashlib lets go of the GIL while it hashes more than 2 KiB: big chunks are hashed by these
@@ -68,9 +74,9 @@ class FileSink:
     """Writes chunks to a temporary file, hashing them and enforcing a size limit."""
 
     def __init__(self, filename: str, tmp_dir: str | None, max_size: int) -> None:
-        fd, path = tempfile.mkstemp(dir=tmp_dir, prefix="upload-", suffix=".part")
-        self.out = os.fdopen(fd, "wb")
-        self.file = ReceivedFile(path, filename)
+        scratch = ScratchFile(tmp_dir, "upload-", ".part")
+        self.out = scratch.writer()
+        self.file = ReceivedFile(scratch.path, filename, scratch=scratch)
         self.max_size = max_size
         self.digests = {
             "md5": hashlib.md5(usedforsecurity=False),
@@ -104,6 +110,7 @@ class FileSink:
     def abort(self) -> None:
         self.out.close()
         self.file.discard()
+        self.file.release()
 
 
 def receive_stream(source: BinaryIO, filename: str, tmp_dir: str | None, max_size: int) -> ReceivedFile:

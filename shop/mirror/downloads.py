@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import tempfile
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Callable, Iterator
@@ -26,7 +25,7 @@ from shop.model.tree import ReleaseFile, blob_from_file
 from shop.model.wheels import read_metadata
 from shop.pages.cache import PageCache
 from shop.pages.simple import render_ahead
-from shop.storage import root_transaction, temporary_directory
+from shop.storage import ScratchFile, root_transaction, temporary_directory
 
 log = logging.getLogger(__name__)
 
@@ -48,9 +47,11 @@ class Download:
         self.verified = False  # size and sha256 checked: clients may have the last byte
         self.error: str | None = None
         self.final_path: str | None = None
-        fd, self.tmp_path = tempfile.mkstemp(dir=tmp_dir, prefix="mirror-", suffix=".part")
-        self._write = os.fdopen(fd, "wb")
-        self._read_fd: int | None = os.open(self.tmp_path, os.O_RDONLY)
+        # Held until the download is over, so no start-up clean-up elsewhere removes it.
+        self._scratch = ScratchFile(tmp_dir, "mirror-", ".part")
+        self.tmp_path = self._scratch.path
+        self._write = self._scratch.writer()
+        self._read_fd: int | None = self._scratch.fd
 
     # --- the downloading thread ---------------------------------------------------------
 
@@ -108,14 +109,13 @@ class Download:
         with self.cond:
             self.state, self.error, self.final_path = state, error, final_path
             self.started = True
-            if self._read_fd is not None:
-                os.close(self._read_fd)
-                self._read_fd = None
+            self._read_fd = None
             self.cond.notify_all()
         try:
             os.unlink(self.tmp_path)
         except FileNotFoundError:
             pass
+        self._scratch.release()
 
     # --- readers ------------------------------------------------------------------------
 

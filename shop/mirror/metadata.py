@@ -4,14 +4,13 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import tempfile
 import threading
 
 from shop.mirror.storing import DownloadFailed, FileKey, store_blob
 from shop.mirror.upstream import Upstream
 from shop.model.tree import ReleaseFile, blob_from_file
 from shop.model.wheels import MAX_METADATA
-from shop.storage import root_transaction, temporary_directory
+from shop.storage import ScratchFile, root_transaction, temporary_directory
 
 log = logging.getLogger(__name__)
 
@@ -85,13 +84,14 @@ class MetadataFetches:
             file.core_metadata_size = len(data)
 
         try:
-            fd, path = tempfile.mkstemp(dir=temporary_directory(self.db), prefix="metadata-")
+            scratch = ScratchFile(temporary_directory(self.db), "metadata-")
             try:
-                with os.fdopen(fd, "wb") as f:
+                with scratch.writer() as f:
                     f.write(data)
-                store_blob(self.db, key, path, attach, lambda f: f.core_metadata)
+                store_blob(self.db, key, scratch.path, attach, lambda f: f.core_metadata)
             finally:
-                os.unlink(path)
+                os.unlink(scratch.path)
+                scratch.release()
         except Exception:  # the client has its bytes; the next one fetches them again
             log.exception("mirror: storing %s.metadata failed", key.filename)
         finally:

@@ -24,6 +24,8 @@ def read_form(request, max_size: int) -> UploadForm:
         request.content_length, temporary_directory(request.shop.db), max_size,
         query=request.GET, lenient_params=lambda: request.POST,
     )
+    if received is not None:  # held until pyramid_tm has committed or aborted its blob
+        request.add_finished_callback(lambda request: received.release())
     return UploadForm.from_fields(fields, received)
 
 

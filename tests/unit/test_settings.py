@@ -79,3 +79,24 @@ def test_storage_dirs_of_a_file_uri_are_created(tmp_path):
 def test_other_uris_create_nothing(tmp_path):
     ensure_storage_dirs(f"zeo://{tmp_path}/zeo.sock")
     assert list(tmp_path.iterdir()) == []
+
+
+def _file_settings(var_dir) -> dict:
+    return {"zodbconn.uri": f"file://{var_dir}/Data.fs?blobstorage_dir={var_dir}/blobs"}
+
+
+def test_the_session_key_made_on_first_start_is_kept(tmp_path):
+    first = read_settings(_file_settings(tmp_path / "var"), environ={}).secret
+    assert len(first) == 64 and (tmp_path / "var" / "secret").read_text() == first
+    assert read_settings(_file_settings(tmp_path / "var"), environ={}).secret == first
+    assert sorted(p.name for p in (tmp_path / "var").iterdir()) == ["secret"]  # no temporary file
+
+
+@pytest.mark.fault
+def test_an_empty_session_key_a_crash_left_is_replaced_not_used(tmp_path):
+    # The old way of writing var/secret (create, then write) left it empty when killed between.
+    (tmp_path / "var").mkdir()
+    (tmp_path / "var" / "secret").write_text("")
+    key = read_settings(_file_settings(tmp_path / "var"), environ={}).secret
+    assert len(key) == 64 and (tmp_path / "var" / "secret").read_text() == key
+    assert sorted(p.name for p in (tmp_path / "var").iterdir()) == ["secret"]
