@@ -113,7 +113,8 @@ def answer(app, method: str, url: str, headers: dict) -> tuple:
     """What a caller learns from an answer: status, headers that matter, the body."""
     response = app.request(url, method=method, headers=headers, expect_errors=True)
     return (response.status, response.headers.get("Location"),
-            response.headers.get("WWW-Authenticate"), response.body)
+            response.headers.get("WWW-Authenticate"), response.headers.get("Content-Type"),
+            response.headers.get("Vary"), response.body)
 
 
 def answers(app, method: str, url: str, headers: dict) -> tuple:
