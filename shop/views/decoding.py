@@ -11,6 +11,8 @@ from pyramid.view import exception_view_config
 from shop.views import http_error
 
 FORM = "application/x-www-form-urlencoded"
+# The bodies WebOb parses as a form (``request.POST``): it raises for any charset but UTF-8.
+FORMS = (FORM, "multipart/form-data")
 
 
 def undecodable_part(request) -> str | None:
@@ -19,9 +21,10 @@ def undecodable_part(request) -> str | None:
     # WSGI gives the percent-decoded path as latin-1 text: its bytes are the client's.
     parts = [("path", environ.get("PATH_INFO", "").encode("latin-1", "replace")),
              ("query string", unquote_to_bytes(environ.get("QUERY_STRING", "").replace("+", " ")))]
-    if request.method == "POST" and request.content_type == FORM:
-        if request.charset.upper() != "UTF-8":
-            return f"form (sent as {request.charset[:40]})"  # WebOb would raise a 500
+    form = request.content_type in FORMS or (request.method == "POST" and not request.content_type)
+    if form and request.charset != "UTF-8":  # WebOb spells every alias of UTF-8 so
+        return f"form (sent as {request.charset[:40]})"
+    if request.content_type == FORM:
         # WebOb would replace what is not UTF-8 with U+FFFD, and the forms would store it.
         parts.append(("form", unquote_to_bytes(request.body.replace(b"+", b" "))))
     for part, raw in parts:

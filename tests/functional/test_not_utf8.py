@@ -57,6 +57,17 @@ def test_a_form_in_another_charset_is_a_400(app):
     login(app)
     response = credentials_form(app, b"&mode=read&description=x", charset="latin-1")
     assert response.status.startswith("400 Bad request: the form (sent as latin-1) is not valid")
+    assert credentials_form(app, b"&mode=read&description=x", charset="utf8").status_int == 200
+
+
+@pytest.mark.parametrize("content_type", ["multipart/form-data; boundary=x; charset=latin-1",
+                                          "application/x-www-form-urlencoded; charset=ascii"])
+@pytest.mark.parametrize("url", ["/+login", "/repo/default/", "/+users"])
+def test_any_form_in_another_charset_is_a_400(app, url, content_type):
+    """WebOb refuses to parse it (with an exception: a 500 until now)."""
+    response = app.request(url, method="POST", body=b"--x--\r\n", headers=ADMIN,
+                           content_type=content_type, expect_errors=True)
+    assert response.status.startswith("400 Bad request: the form (sent as ")
 
 
 def test_a_path_that_is_not_utf8_under_a_post_is_a_400(app):
