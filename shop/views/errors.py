@@ -35,7 +35,7 @@ def is_browser_page(request) -> bool:
     return any(s.startswith("+") for s in rest) or request.path_info == "/"
 
 
-def refusal(request, reason=None, hint: str = ""):
+def refusal(request, reason: object = None, hint: str = ""):
     """No or bad credentials: 401 with a Basic challenge (pip and twine then send some), or
     the login page for a browser; authenticated but not allowed: 403 saying why."""
     if request.identity is None and is_browser_page(request):
@@ -87,9 +87,9 @@ def forbidden(request):
 def uploader_hint(request) -> str:
     """What to do about a refused upload, for one who may read the repository."""
     context = getattr(request, "context", None)
-    if request.identity is None or not isinstance(context, Repository) or request.view_name:
-        return ""
-    if request.method != "POST":
+    uploading = (isinstance(context, Repository) and not request.view_name
+                 and request.method == "POST")
+    if request.identity is None or not uploading:
         return ""
     name, user = context.__name__, request.identity.userid
     return (
