@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import unquote_to_bytes
 
+from pyramid.exceptions import URLDecodeError
 from pyramid.httpexceptions import HTTPBadRequest
 from pyramid.tweens import MAIN
 from pyramid.view import exception_view_config
@@ -11,6 +12,8 @@ from pyramid.view import exception_view_config
 from shop.views import http_error
 
 FORM = "application/x-www-form-urlencoded"
+# Forms above this are not read here: the views refuse what is too large before reading it.
+FORM_CHECKED = 1024 * 1024
 # The bodies WebOb parses as a form (``request.POST``): it raises for any charset but UTF-8.
 FORMS = (FORM, "multipart/form-data")
 
@@ -24,7 +27,7 @@ def undecodable_part(request) -> str | None:
     form = request.content_type in FORMS or (request.method == "POST" and not request.content_type)
     if form and request.charset != "UTF-8":  # WebOb spells every alias of UTF-8 so
         return f"form (sent as {request.charset[:40]})"
-    if request.content_type == FORM:
+    if request.content_type == FORM and 0 < (request.content_length or 0) <= FORM_CHECKED:
         # WebOb would replace what is not UTF-8 with U+FFFD, and the forms would store it.
         parts.append(("form", unquote_to_bytes(request.body.replace(b"+", b" "))))
     for part, raw in parts:
@@ -53,10 +56,14 @@ def utf8_tween_factory(handler, registry):
     return tween
 
 
-@exception_view_config(UnicodeDecodeError)
+@exception_view_config(URLDecodeError)
 def undecodable(request):
-    """Whatever else could not be decoded (the tween checks the parts known): a 400 too."""
-    return not_utf8(undecodable_part(request) or "request")
+    """Pyramid could not decode the URL (the tween should have refused it first): a 400 too.
+
+    Not every UnicodeDecodeError: one from our own code or an upstream's answer is a bug or
+    the upstream's fault, not a bad request.
+    """
+    return not_utf8(undecodable_part(request) or "URL")
 
 
 def includeme(config) -> None:

@@ -2,6 +2,7 @@
 and nothing under a private repository but its refusal for an anonymous client."""
 from __future__ import annotations
 
+import base64
 import io
 import sys
 from dataclasses import dataclass
@@ -43,8 +44,12 @@ QUERIES = st.one_of(
     st.binary(max_size=16).map(lambda b: quote_from_bytes(b, safe="=&")),
 )
 PATHS = st.lists(SEGMENTS, max_size=6).map(lambda segments: "/" + "/".join(segments))
-CALLERS = st.sampled_from([{}, ADMIN, basic_auth("admin", "wrong"), {"Authorization": "Basic %%%"},
-                           {"Cookie": "localshop_session=\xff; x=\x00"}])
+CALLERS = st.sampled_from([
+    {}, ADMIN, basic_auth("admin", "wrong"), {"Authorization": "Basic %%%"},
+    {"Authorization": "Basic " + base64.b64encode(b"\xff\xfe:\xc0").decode()},
+    {"Cookie": "localshop_session=\xff; x=\x00"},
+    {"Accept": "\xff/\xfe; q=x, */*;q=2"}, {"Accept-Encoding": "\xff, gzip;q=-1"},
+])
 
 
 @pytest.fixture(scope="module")
