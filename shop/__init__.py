@@ -44,6 +44,8 @@ def main(global_config, **settings):
         config.include(".mirror")
         # The admin pages' stylesheet, under a reserved segment no project can take.
         config.add_static_view("+static", "shop:static", cache_max_age=3600)
+        # A path, query string or form that is not UTF-8: a 400 before anything decodes it.
+        config.include(".views.decoding")
         config.scan(".views")
     # Anonymous page requests answered again, before Pyramid, while the database is unchanged.
     return pipeline(config, services)

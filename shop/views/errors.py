@@ -22,21 +22,22 @@ from ZODB.POSException import ConflictError
 from shop.access.policy import REALM
 from shop.model import names
 from shop.model.transient import VersionSpelling
-from shop.model.tree import Repository
+from shop.model.permissions import Permission
+from shop.model.tree import Repository, repository_of
 from shop.views import READ, http_error, traversed_url
 
 
 def is_browser_page(request) -> bool:
     """Admin pages are ``+``-named views (and the dashboard at ``/``); the rest is the API."""
-    return request.view_name.startswith("+") or request.path_info == "/"
+    # Any ``+`` segment past the context, not only the view name: ``/repo/r/nope/+browse``
+    # (no such project) is a browser page exactly as ``/repo/r/demo/+browse`` is.
+    rest = (request.view_name, *request.subpath)
+    return any(s.startswith("+") for s in rest) or request.path_info == "/"
 
 
-@forbidden_view_config()
-def forbidden(request):
+def refusal(request, reason: object = None, hint: str = ""):
     """No or bad credentials: 401 with a Basic challenge (pip and twine then send some), or
-    the login page for a browser; authenticated but not allowed: 403."""
-    if isinstance(request.exception, HTTPForbidden) and request.exception.result is None:
-        return request.exception  # a view's own refusal, which already says why
+    the login page for a browser; authenticated but not allowed: 403 saying why."""
     if request.identity is None and is_browser_page(request):
         # A browser goes to the login page (after a POST, e.g. an expired session: 303).
         if request.method in READ:
@@ -53,26 +54,57 @@ def forbidden(request):
             HTTPUnauthorized, message,
             headers={"WWW-Authenticate": f'Basic realm="{REALM}"'},
         )
-    reason = getattr(request.exception, "result", None)
     # Our own Denied reasons are for people; an ACLDenied's would show ACL internals.
-    why = f": {reason.msg}" if type(reason) is Denied and reason.msg else ""
-    context = getattr(request, "context", None)
-    if not why and isinstance(context, Repository) and request.method == "POST":
-        name, user = context.__name__, request.identity.userid
-        why = (
-            f": {user} has no uploader role in repository {name}; an admin can grant one "
-            f"(localshop -c INI repository set {name} --role user:{user}=uploader)"
-        )
+    why = f": {reason.msg}" if type(reason) is Denied and reason.msg else hint
     return http_error(
         HTTPForbidden,
         f"Forbidden: {request.identity.userid} may not do this here ({request.path}){why}.",
     )
 
 
+def hidden(request):
+    """The repository's own refusal when the request lies under a repository the requester
+    may not read, else None: so that nothing under it tells whether a name exists (no 404,
+    405 or 301). Repository names themselves are not hidden: ``/repo/<made up>/`` is a 404.
+    """
+    repository = repository_of(getattr(request, "context", None))
+    if repository is None:
+        return None
+    denial = request.has_permission(Permission.VIEW, repository)
+    return None if denial else refusal(request, denial)
+
+
+@forbidden_view_config()
+def forbidden(request):
+    """The refusal of what the security policy denied (see ``refusal``); under a repository
+    one may not read, the repository's refusal, whatever was asked for."""
+    if isinstance(request.exception, HTTPForbidden) and request.exception.result is None:
+        return request.exception  # a view's own refusal, which already says why
+    reason = getattr(request.exception, "result", None)
+    return hidden(request) or refusal(request, reason, uploader_hint(request))
+
+
+def uploader_hint(request) -> str:
+    """What to do about a refused upload, for one who may read the repository."""
+    context = getattr(request, "context", None)
+    uploading = (isinstance(context, Repository) and not request.view_name
+                 and request.method == "POST")
+    if request.identity is None or not uploading:
+        return ""
+    name, user = context.__name__, request.identity.userid
+    return (
+        f": {user} has no uploader role in repository {name}; an admin can grant one "
+        f"(localshop -c INI repository set {name} --role user:{user}=uploader)"
+    )
+
+
 @notfound_view_config()
 def notfound(request):
     """404, or 301 from a project name or version as spelled to its canonical URL; a view's
-    own 404 (which says why) as it is."""
+    own 404 (which says why) as it is; the repository's refusal to who may not read it."""
+    refused = hidden(request)
+    if refused is not None:
+        return refused
     if getattr(request.exception, "explained", False):
         return request.exception
     location = canonical_location(request) if request.method in READ else None
@@ -87,6 +119,9 @@ def notfound(request):
 def method_not_allowed(request):
     """A view answers this URL, but not this method: 405; other mismatches are not found."""
     if request.method not in READ:
+        refused = hidden(request)  # the method allowed would tell that the name exists
+        if refused is not None:
+            return refused
         return http_error(HTTPMethodNotAllowed, f"Method not allowed: {request.method} {request.path}")
     return notfound(request)
 
