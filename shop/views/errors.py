@@ -5,6 +5,7 @@ from __future__ import annotations
 from urllib.parse import quote, urlencode
 
 from pyramid.httpexceptions import (
+    HTTPBadRequest,
     HTTPForbidden,
     HTTPMethodNotAllowed,
     HTTPFound,
@@ -14,7 +15,7 @@ from pyramid.httpexceptions import (
     HTTPServiceUnavailable,
     HTTPUnauthorized,
 )
-from pyramid.exceptions import PredicateMismatch
+from pyramid.exceptions import BadCSRFToken, PredicateMismatch
 from pyramid.security import Denied
 from pyramid.view import exception_view_config, forbidden_view_config, notfound_view_config
 from ZODB.POSException import ConflictError
@@ -143,6 +144,16 @@ def canonical_location(request) -> str | None:
             return None
         return traversed_url(request, canonical) + "/".join(request.subpath)
     return None
+
+
+@exception_view_config(BadCSRFToken)
+def bad_csrf_token(request):
+    """A form posted without this session's CSRF token: 400 saying what to do."""
+    return hidden(request) or http_error(
+        HTTPBadRequest,
+        "Bad request: the form's CSRF token is missing or not this session's (the page was "
+        "older than your login, or came from another site). Reload the page and send it again.",
+    )
 
 
 @exception_view_config(ConflictError, last_retry_attempt=True)

@@ -210,6 +210,13 @@ def test_forms_without_csrf_token_are_refused_and_change_nothing(app):
         assert root.repositories[DEFAULT_REPOSITORY].anonymous_read is True
 
 
+def test_a_refused_csrf_token_says_why_and_what_to_do(app):
+    login(app)
+    response = app.post("/+users", {"action": "add", "user": "mallory", "password": PASSWORD},
+                        status=400)
+    assert "CSRF token" in response.status and "Reload the page" in response.text
+
+
 def test_the_upload_api_is_the_one_csrf_exemption(app):
     upload(app, make_wheel("plain", "1.0"))  # no token, no session: Basic auth
 
