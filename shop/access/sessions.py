@@ -23,6 +23,11 @@ MAX_SESSIONS = 100  # per user: the oldest go first when a login would pass this
 
 def open_session(user: User) -> str:
     """Start a session for ``user``: its id, for the cookie."""
+    # The login read the user active, with this password: a deactivation or password change
+    # committed meanwhile must make this commit conflict (pyramid_retry then logs in again,
+    # and is refused), not let a session in after it.
+    if user._p_jar is not None:
+        user._p_jar.readCurrent(user)
     now = utcnow()
     if user.sessions is None:
         user.sessions = OOBTree()
@@ -54,5 +59,6 @@ def end_session(user: User, session_id: str | None) -> None:
 
 def end_all_sessions(user: User) -> None:
     """End every session of ``user``: none that began before comes back."""
-    if user.sessions:
-        user.sessions.clear()
+    # A new tree, not a cleared one: this writes the user itself, so a login racing with it
+    # (which read the user current) conflicts even when no session was open.
+    user.sessions = OOBTree()

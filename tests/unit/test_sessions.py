@@ -4,10 +4,14 @@ from __future__ import annotations
 import datetime
 
 import pytest
+import transaction
+from ZODB.POSException import ConflictError
 
-from shop.access import sessions
+from shop.access import accounts, sessions
+from shop.access.passwords import Passwords
 from shop.model.folders import utcnow
 from shop.model.people import User
+from shop.model.tree import app_root, bootstrap
 
 pytestmark = pytest.mark.fault
 
@@ -49,3 +53,34 @@ def test_a_user_keeps_at_most_max_sessions_and_the_oldest_go_first():
     assert len(user.sessions) == sessions.MAX_SESSIONS
     assert not any(sessions.is_live(user, i) for i in ids[:5])
     assert all(sessions.is_live(user, i) for i in ids[5:])
+
+
+@pytest.mark.parametrize("change", ["deactivate", "reset password", "log out everywhere"])
+def test_a_login_racing_with_a_revocation_does_not_outlive_it(db, change):
+    """The login read the user before the revocation committed: its commit must conflict
+    (pyramid_retry then runs it again, and it is refused), even with no session open."""
+    passwords = Passwords("CHEAPEST")
+    with db.transaction() as conn:
+        root, _ = bootstrap(conn.root(), None)
+        user = accounts.add_user(root, "bob", "password-1234", passwords=passwords)
+        sessions.end_session(user, sessions.open_session(user))  # logged in and out: no session
+    login, admin = transaction.TransactionManager(), transaction.TransactionManager()
+    racing, revoking = db.open(login), db.open(admin)
+    try:
+        login.begin()
+        bob = app_root(racing).users["bob"]
+        assert bob.active  # the login's check passed
+        with admin:
+            if change == "deactivate":
+                accounts.set_user_flags(app_root(revoking), "bob", active=False)
+            elif change == "reset password":
+                accounts.set_password(app_root(revoking), "bob", "another-password", passwords=passwords)
+            else:
+                accounts.log_out_everywhere(app_root(revoking), "bob")
+        sessions.open_session(bob)
+        with pytest.raises(ConflictError):
+            login.commit()
+    finally:
+        login.abort()
+        racing.close()
+        revoking.close()
