@@ -11,10 +11,15 @@ READ = ("GET", "HEAD")  # the methods of views that only read
 def http_error(cls, message: str, **kw):
     """An HTTP error whose reason phrase and plain-text body both say what was wrong."""
     exc = cls(body=message.rstrip() + "\n", content_type="text/plain", charset="utf-8", **kw)
-    reason = " ".join(message.split()).encode("latin-1", "replace").decode("latin-1")
-    exc.status = f"{exc.code} {reason[:400]}"
+    exc.status = status_line(exc.code, message)
     exc.explained = True  # the error views pass it on as it is
     return exc
+
+
+def status_line(code: int, message: str) -> str:
+    """``code`` with ``message`` as its reason phrase: one line of latin-1, 400 characters at most."""
+    reason = " ".join(message.split()).encode("latin-1", "replace").decode("latin-1")
+    return f"{code} {reason[:400]}"
 
 
 def traversed_url(request, *extra: str, up: int = 0) -> str:

@@ -15,7 +15,7 @@ from pyramid.httpexceptions import (
     HTTPServiceUnavailable,
     HTTPUnauthorized,
 )
-from pyramid.exceptions import BadCSRFToken, PredicateMismatch
+from pyramid.exceptions import BadCSRFOrigin, BadCSRFToken, PredicateMismatch
 from pyramid.security import Denied
 from pyramid.view import exception_view_config, forbidden_view_config, notfound_view_config
 from ZODB.POSException import ConflictError
@@ -153,6 +153,18 @@ def bad_csrf_token(request):
         HTTPBadRequest,
         "Bad request: the form's CSRF token is missing or not this session's (the page was "
         "older than your login, or came from another site). Reload the page and send it again.",
+    )
+
+
+@exception_view_config(BadCSRFOrigin)
+def bad_csrf_origin(request):
+    """An HTTPS form whose Origin or Referer is not this site: 400 saying what to check."""
+    origin = request.headers.get("Origin") or request.referer or "none"
+    return hidden(request) or http_error(
+        HTTPBadRequest,
+        f"Bad request: the form did not come from this site (Origin or Referer: {origin[:200]}, "
+        f"this site: {request.host_url}). Behind a proxy, let waitress trust its "
+        "X-Forwarded-Host and X-Forwarded-Proto (trusted_proxy in production.ini).",
     )
 
 

@@ -601,3 +601,23 @@ def test_yank_needs_a_post_with_token_and_the_right_to_manage(app):
     # The project's owner (its first uploader) may yank it without a repository role.
     upload(app, make_wheel("ivans", "1.0"), headers=ivan)
     app.get(f"/repo/default/ivans/{version_key('1.0')}/+yank", headers=ivan, status=200)
+
+
+@pytest.mark.fault
+def test_an_https_form_from_another_site_is_refused_saying_so(app):
+    https = {"wsgi.url_scheme": "https", "HTTP_HOST": "shop.example"}
+    token = app.get("/+login", extra_environ=https).forms[0]["csrf_token"].value
+    response = app.post("/+login", {"csrf_token": token, "username": "admin", "password": "x"},
+                        headers={"Referer": "https://evil.example/"}, extra_environ=https,
+                        status=400)
+    assert "did not come from this site" in response.status
+    assert "https://evil.example/" in response.text and "trusted_proxy" in response.text
+
+
+@pytest.mark.fault
+def test_a_refused_admin_form_says_why_in_its_status_line_too(app):
+    form = app.get("/+login").forms[0]
+    form["username"], form["password"] = "admin", "not-the-password"
+    response = form.submit(status=400)
+    assert "Wrong user name or password" in response.status
+    assert "Wrong user name or password" in response.text

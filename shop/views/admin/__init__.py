@@ -21,7 +21,7 @@ from shop.access.credentials import page_denies
 from shop.access.policy import SESSION_COOKIE
 from shop.model.permissions import Permission
 from shop.model.tree import Repository
-from shop.views import READ  # noqa: F401 (the admin modules import it from here)
+from shop.views import READ, status_line  # noqa: F401 (the admin modules import READ from here)
 
 TEMPLATES = "shop:templates/"
 
@@ -54,8 +54,10 @@ def page(**settings):
 def form_error(request, renderer: str, values: dict, message: str, status=HTTPBadRequest):
     """The page rendered again with ``message``, as an exception to raise (the transaction aborts)."""
     body = render(renderer, dict(values, error=message), request=request)
-    return status(body=body, content_type="text/html", charset="utf-8",
-                  cache_control="private, no-store")
+    exc = status(body=body, content_type="text/html", charset="utf-8",
+                 cache_control="private, no-store")
+    exc.status = status_line(exc.code, message)  # the reason phrase says why, as the page does
+    return exc
 
 
 def local_path(came_from: str | None) -> str:
