@@ -86,7 +86,10 @@ class ScratchFile:
 
     Hard links to it and the names it is renamed to are the same file, held too. The
     start-up clean-up removes only files no process holds, so a process sharing the
-    directory (ZEO clients sharing a blob cache) never loses a file it is writing.
+    directory (ZEO clients sharing a blob cache) never loses a file it is writing. That
+    needs flock's own semantics, as local filesystems have them; on NFS, where Linux emulates
+    flock with POSIX locks that a process drops when it closes any descriptor of the file,
+    give each process a blob directory of its own.
     """
 
     def __init__(self, directory: str | None, prefix: str, suffix: str = "") -> None:
@@ -134,14 +137,16 @@ def remove_leftovers(db: DB) -> tuple[int, int]:
 def _remove_unheld(path: str) -> int | None:
     """Remove the file at ``path`` unless a process holds it; its size, or None if kept."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+        # Read and write: where flock is emulated by fcntl locks (NFS), an exclusive lock
+        # needs a descriptor open for writing.
+        fd = os.open(path, os.O_RDWR | os.O_NOFOLLOW)
     except OSError:  # gone already, or not ours to open
         return None
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return None  # a live writer's
+        except OSError:  # held by a live writer, or locks unsupported here: keep it
+            return None
         size = os.fstat(fd).st_size
         if os.path.basename(path).startswith("BUC") and size == 0:
             return None  # ZODB's placeholder, renamed over in a moment: it costs nothing
