@@ -2,11 +2,14 @@
 
 readme_renderer renders a description as PyPI does. docutils expands nested substitutions
 (``.. |a| replace:: |b| |b|``) without a limit, so a few hundred bytes of reStructuredText can
-take minutes; such a description is shown as escaped plain text with a note instead.
+take minutes, and recurses once per level of nesting; the Markdown renderer and the sanitizer
+take time growing with the square of the nesting depth. A description over these budgets is
+shown as escaped plain text with a note that says why instead.
 """
 from __future__ import annotations
 
 import io
+import re
 
 from docutils.frontend import get_default_settings
 from docutils.nodes import substitution_definition, substitution_reference
@@ -22,10 +25,12 @@ MAX_SUBSTITUTIONS = 1000
 # Characters of rendered descriptions kept per process.
 CACHE_CHARS = 32 * 1024**2
 
-OVER_BUDGET = (
-    '<p class="note">This description is shown as plain text: its reStructuredText expands '
-    f"to more than {MAX_SUBSTITUTIONS} substitutions, the limit of this index.</p>"
-)
+# Levels of block quotes or HTML elements a Markdown description may nest: 10000 levels
+# take half a second to render and sanitize, 50000 over twenty.
+MAX_DEPTH = 500
+_LINE_PREFIX = re.compile(r"^[ \t>]*", re.MULTILINE)  # a line's block-quote markers
+_TAG = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9-]*)[^<>]*?(/?)>")
+_VOID = frozenset("area base br col embed hr img input link meta source track wbr".split())
 
 
 def substitutions(text: str) -> int:
@@ -72,22 +77,55 @@ def _parse(text: str):
     return document
 
 
+class OverBudget(Exception):
+    """A description whose rendering would cost more than this index allows; says why."""
+
+
 def render(metadata: dict) -> str | None:
-    """The long description as sanitized HTML (readme_renderer, as PyPI renders it), or None."""
+    """The long description as sanitized HTML (readme_renderer, as PyPI renders it), or None;
+    one over the budget is shown as escaped plain text after a note that says why."""
     text = metadata.get("description") or ""
     if not isinstance(text, str) or not text.strip():
         return None
     mime, _, params = str(metadata.get("description_content_type") or "").partition(";")
     mime = mime.strip().lower()
-    rendered = None
-    if mime == "text/markdown":
-        variant = "CommonMark" if "variant=commonmark" in params.replace(" ", "").lower() else "GFM"
-        rendered = markdown.render(text, variant=variant)
-    elif mime != "text/plain":  # reStructuredText, also when no type is given (as PyPI does)
-        if substitutions(text) > MAX_SUBSTITUTIONS:
-            return OVER_BUDGET + txt.render(text)
-        rendered = rst.render(text)
+    try:
+        rendered = _render(text, mime, params)
+    except OverBudget as error:
+        note = f'<p class="note">This description is shown as plain text: {error}</p>'
+        return note + txt.render(text)
     return rendered if rendered is not None else txt.render(text)
+
+
+def _render(text: str, mime: str, params: str) -> str | None:
+    if mime == "text/markdown":
+        if markdown_depth(text) > MAX_DEPTH:
+            raise OverBudget(f"it nests more than {MAX_DEPTH} levels deep, "
+                             "the limit of this index.")
+        variant = "CommonMark" if "variant=commonmark" in params.replace(" ", "").lower() else "GFM"
+        return markdown.render(text, variant=variant)
+    if mime == "text/plain":
+        return None
+    try:  # reStructuredText, also when no type is given (as PyPI does)
+        if substitutions(text) > MAX_SUBSTITUTIONS:
+            raise OverBudget(f"its reStructuredText expands to more than {MAX_SUBSTITUTIONS} "
+                             "substitutions, the limit of this index.")
+        return rst.render(text)
+    except RecursionError:  # docutils recurses once per level of nesting
+        raise OverBudget("it nests deeper than reStructuredText can be rendered.") from None
+
+
+def markdown_depth(text: str) -> int:
+    """How deep Markdown nests block quotes or HTML elements (both renderers, and the
+    sanitizer, take time growing with the square of the depth)."""
+    quotes = max((m.group().count(">") for m in _LINE_PREFIX.finditer(text)), default=0)
+    depth = deepest = 0
+    for tag in _TAG.finditer(text):
+        if tag.group(3) or tag.group(2).lower() in _VOID:
+            continue
+        depth = max(0, depth - 1) if tag.group(1) else depth + 1
+        deepest = max(deepest, depth)
+    return max(quotes, deepest)
 
 
 class Descriptions:

@@ -51,3 +51,27 @@ def test_a_description_is_rendered_once_per_change(app):
     assert "<em>now</em>" in app.get("/repo/default/demo/+browse").text
     assert "<em>now</em>" in app.get("/repo/default/demo/+browse").text
     assert descriptions.renders == before + 2
+
+
+@pytest.mark.parametrize("description", [">" * 20000 + " a", "<div>" * 20000 + "a"])
+def test_deeply_nested_markdown_is_shown_as_plain_text(app, description):
+    upload(app, make_wheel("deep", "1.0"), description=description,
+           description_content_type="text/markdown")
+    page = app.get("/repo/default/deep/+browse")
+    assert "levels deep, the limit of this index" in page.text
+    assert "&lt;div&gt;" in page.text or "&gt;&gt;&gt;" in page.text  # the text, escaped
+
+
+def test_markdown_nested_within_the_budget_is_rendered(app):
+    upload(app, make_wheel("quoted", "1.0"), description="> > quoted *twice*\n\n<div>ok</div>",
+           description_content_type="text/markdown")
+    page = app.get("/repo/default/quoted/+browse")
+    assert "limit of this index" not in page.text
+    assert "<em>twice</em>" in page.text and "<blockquote>" in page.text
+
+
+def test_rst_nested_deeper_than_docutils_recurses_is_shown_as_plain_text(app):
+    upload(app, make_wheel("deep", "1.0"), description="- " * 3000 + "a",
+           description_content_type="text/x-rst")
+    page = app.get("/repo/default/deep/+browse")  # not a 500 from a RecursionError
+    assert "it nests deeper than reStructuredText can be rendered" in page.text
