@@ -2,8 +2,8 @@
 
 ``main()`` makes it with the settings; each include that owns a service fills its field, in
 the order ``main()`` includes them, each using what the ones before it set: ``shop.access``
-the password checks, ``shop.storage`` the database, ``shop.pages`` the page cache,
-``shop.mirror`` the upstream client and the downloads; the WSGI pipeline sets the replay.
+the password checks, ``shop.storage`` the database, ``shop.pages`` the page and description
+caches, ``shop.mirror`` the upstream client and the downloads; the WSGI pipeline sets the replay.
 Nothing else is hung on the registry. The command line fills only what it uses (settings,
 passwords, database): see ``shop.scripts.cli.open_services``.
 """
@@ -23,6 +23,7 @@ if TYPE_CHECKING:  # the services' own modules import nothing from here
     from shop.mirror.metadata import MetadataFetches
     from shop.mirror.upstream import Upstream
     from shop.pages.cache import PageCache
+    from shop.pages.description import Descriptions
     from shop.pages.replay import Replay
 
 
@@ -33,6 +34,7 @@ class Services:
     settings: Settings
     db: DB = field(init=False)  # the database named by zodbconn.uri
     pages: PageCache = field(init=False)  # rendered simple pages, shared by all threads
+    descriptions: Descriptions = field(init=False)  # rendered project descriptions, likewise
     upstream: Upstream = field(init=False)  # the HTTP client for upstream indexes
     mirror_state: MirrorState = field(init=False)  # when each mirrored page was last checked
     downloads: Downloads = field(init=False)  # mirrored files being fetched

@@ -2,9 +2,12 @@
 
 A person logs in, creates a repository and a credential, reads the secret off the page and
 gives it to pip; disables it in the browser and pip is refused. Package descriptions with
-``<script>`` stay inert, and a form posted without its CSRF token is refused.
+``<script>`` stay inert, one that would expand for hours is shown as text, and a form posted
+without its CSRF token is refused.
 """
 from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
@@ -128,6 +131,28 @@ def test_script_in_a_description_stays_inert(server, page):
     assert page.dialogs == []
     # The summary is shown as text, angle brackets and all.
     assert payload in page.inner_text(".lead")
+
+
+@pytest.mark.fault
+def test_eight_views_of_an_expanding_description_do_not_hold_the_server(server, page):
+    # 16 levels of doubling substitutions: hours of docutils work each, before the budget.
+    levels = "\n".join(f".. |a{i}| replace:: |a{i + 1}| |a{i + 1}|" for i in range(16))
+    description = f"|a0|\n\n{levels}\n.. |a16| replace:: x"
+    post_upload(server, make_wheel("bomb", "1.0"), description=description,
+                description_content_type="text/x-rst")
+    url = f"{server.url}/repo/default/bomb/+browse"
+
+    def view(_) -> requests.Response:
+        return requests.get(url, auth=("admin", server.admin_password), timeout=20)
+
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(view, range(8)))
+    assert [a.status_code for a in answers] == [200] * 8
+    assert all("substitutions, the limit of this index" in a.text for a in answers)
+    assert requests.get(f"{server.url}/+login", timeout=5).status_code == 200  # threads free
+    admin_login(page, server)
+    page.goto(url)
+    assert "shown as plain text" in page.inner_text(".readme")
 
 
 def test_a_form_posted_without_its_csrf_token_is_refused(server, page):

@@ -5,7 +5,6 @@ from dataclasses import dataclass
 from urllib.parse import quote, urlsplit
 
 from pyramid.httpexceptions import HTTPFound
-from readme_renderer import markdown, rst, txt
 
 from shop.model import names, repositories
 from shop.model.offers import is_visible, latest_release
@@ -60,22 +59,6 @@ def release_page(context: Release, request):
                     + "#v" + quote(context.__name__))
 
 
-def render_description(metadata: dict) -> str | None:
-    """The long description as sanitized HTML (readme_renderer, as PyPI renders it), or None."""
-    text = metadata.get("description") or ""
-    if not isinstance(text, str) or not text.strip():
-        return None
-    mime, _, params = str(metadata.get("description_content_type") or "").partition(";")
-    mime = mime.strip().lower()
-    html = None
-    if mime == "text/markdown":
-        variant = "CommonMark" if "variant=commonmark" in params.replace(" ", "").lower() else "GFM"
-        html = markdown.render(text, variant=variant)
-    elif mime != "text/plain":  # reStructuredText, also when no type is given (as PyPI does)
-        html = rst.render(text)
-    return html if html is not None else txt.render(text)
-
-
 def web_links(metadata: dict) -> list[tuple[str, str]]:
     """(label, URL) of the project's http(s) links; other schemes are not made links."""
     pairs = []
@@ -114,7 +97,7 @@ def project_page(context: Package, request) -> dict:
         "summary": metadata.get("summary") or "",
         "requires_python": metadata.get("requires_python") or "",
         "links": web_links(metadata),
-        "description": render_description(metadata),
+        "description": request.shop.descriptions.get(latest) if latest is not None else None,
         "releases": releases,
         "index_url": index_url,
         "private": not repository.anonymous_read,
