@@ -24,7 +24,7 @@ from python_multipart.multipart import MultipartParser, parse_options_header
 from webob.multidict import MultiDict, NestedMultiDict
 
 from shop.hosting.errors import UploadError
-from shop.hosting.reframing import CRLFFramed, bare_newline_framed
+from shop.hosting.reframing import CRLFFramed, bare_newline_framed, body_chunks
 from shop.storage import ScratchFile
 
 CHUNK = 1024 * 1024
@@ -212,14 +212,8 @@ def parse_form(body: BinaryIO, content_type: str, content_length: int | None,
     form = _FormBuilder(tmp_dir, max_size, file_field)
     parser = MultipartParser(boundary, form.callbacks(), max_header_count=PART_HEADERS_LIMIT,
                              max_header_size=PART_HEADER_LIMIT)
-    remaining = content_length
     try:
-        while remaining is None or remaining > 0:
-            chunk = body.read(CHUNK if remaining is None else min(CHUNK, remaining))
-            if not chunk:
-                break
-            if remaining is not None:
-                remaining -= len(chunk)
+        for chunk in body_chunks(body, content_length, CHUNK):
             parser.write(chunk)
             form.raise_pending()
         parser.finalize()

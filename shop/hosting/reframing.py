@@ -29,7 +29,7 @@ class CRLFFramed:
     """A file-like reader of ``body`` (``length`` bytes of it, if known) reframed with CRLF."""
 
     def __init__(self, body: BinaryIO, boundary: bytes, length: int | None, chunk: int) -> None:
-        self._chunks = _reframed(_raw(body, length, chunk), b"\n--" + boundary)
+        self._chunks = _reframed(body_chunks(body, length, chunk), b"\n--" + boundary)
         self._pending = b""
 
     def read(self, size: int) -> bytes:
@@ -42,7 +42,7 @@ class CRLFFramed:
         return data
 
 
-def _raw(body: BinaryIO, length: int | None, chunk: int) -> Iterator[bytes]:
+def body_chunks(body: BinaryIO, length: int | None, chunk: int) -> Iterator[bytes]:
     """The body's chunks, no more than ``length`` bytes in all."""
     while length is None or length > 0:
         data = body.read(chunk if length is None else min(chunk, length))
