@@ -5,8 +5,10 @@ Tests (and benchmarks) use it as the mirror's upstream: it records every request
 """
 from __future__ import annotations
 
+import gzip
 import hashlib
 import html
+import io
 import socket
 import json
 import threading
@@ -38,12 +40,15 @@ class UpstreamFile:
 
 @dataclass
 class Fault:
-    """How to misbehave for one path: kind is hang, error, truncate, corrupt, garbage or slow."""
+    """How to misbehave for one path: kind is hang, error, truncate, corrupt, garbage, slow,
+    bomb (a page gzip-encoded, ``size`` bytes decoded), longer (a file with ``size`` more
+    bytes than listed) or unsized (a file without Content-Length, read to the close)."""
 
     kind: str
     seconds: float = 0.0  # hang: how long; slow: delay between chunks
     status: int = 500
     times: int | None = None  # misbehave this many times, then behave (None: always)
+    size: int = 0  # bomb: the page's decoded size; longer: the bytes past the file's own
 
 
 @dataclass
@@ -207,6 +212,8 @@ def _handler(upstream: UpstreamServer):
         def _page(self, path: str, fault: Fault | None):
             if fault is not None and fault.kind == "garbage":
                 return self._send(200, b'{"meta": {"api-version": "1.1"}, "files": [', JSON_V1)
+            if fault is not None and fault.kind == "bomb":
+                return self._send(200, _gzip_of_spaces(fault.size), JSON_V1, encoding="gzip")
             project = canonicalize_name(path[len("/simple/"):].strip("/"))
             files = upstream.index.projects.get(project)
             if files is None:
@@ -228,6 +235,16 @@ def _handler(upstream: UpstreamServer):
                 return self._send(200, data, "application/octet-stream")
             if fault.kind == "corrupt":
                 return self._send(200, bytes([data[0] ^ 0xFF]) + data[1:], "application/octet-stream")
+            if fault.kind == "longer":
+                return self._send(200, data + b"x" * fault.size, "application/octet-stream")
+            if fault.kind == "unsized":
+                self.send_response(200)
+                self.send_header("Content-Type", "application/octet-stream")
+                self.send_header("Connection", "close")
+                self.end_headers()
+                self.wfile.write(data)
+                self.close_connection = True
+                return
             self.send_response(200)
             self.send_header("Content-Type", "application/octet-stream")
             self.send_header("Content-Length", str(len(data)))
@@ -244,9 +261,12 @@ def _handler(upstream: UpstreamServer):
                 self.wfile.flush()
                 time.sleep(fault.seconds)
 
-        def _send(self, status: int, body: bytes, content_type: str, etag: str | None = None):
+        def _send(self, status: int, body: bytes, content_type: str, etag: str | None = None,
+                  encoding: str | None = None):
             self.send_response(status)
             self.send_header("Content-Type", content_type)
+            if encoding:
+                self.send_header("Content-Encoding", encoding)
             if etag:
                 self.send_header("ETag", etag)
             self.send_header("Content-Length", str(len(body)))
@@ -255,6 +275,16 @@ def _handler(upstream: UpstreamServer):
                 self.wfile.write(body)
 
     return Handler
+
+
+def _gzip_of_spaces(size: int) -> bytes:
+    """A gzip stream that decodes to ``size`` spaces, compressed a thousandfold."""
+    out = io.BytesIO()
+    with gzip.GzipFile(fileobj=out, mode="wb", compresslevel=9) as f:
+        block = b" " * (1 << 20)
+        for start in range(0, size, len(block)):
+            f.write(block[: size - start])
+    return out.getvalue()
 
 
 def _json_page(project: str, files: list[UpstreamFile]) -> tuple[bytes, str]:

@@ -4,9 +4,9 @@ The body is parsed with a streaming multipart parser (python-multipart): the fil
 straight into a temporary file in the blob storage's own temporary directory, through md5,
 sha256 and blake2b-256, so that storing it is a rename, the server's memory does not grow
 with the file, and the body is written to disk once more at most. Very old clients
-(distutils' ``setup.py upload``) frame their forms too loosely for it; those are read by
-WebOb's lenient cgi parser instead and their file part copied the same way, so every form
-comes out as its fields and one received file.
+(distutils' ``setup.py upload``) frame their forms with bare ``\\n``; those are reframed with
+CRLF as they stream (``shop.hosting.reframing``) and go through the same parser and limits,
+so every form comes out as its fields and one received file.
 
 This module only parses. The limits it enforces (the file's size, an ordinary field's size)
 are the ones that must hold while the body streams in; every other check of an upload is in
@@ -24,6 +24,7 @@ from python_multipart.multipart import MultipartParser, parse_options_header
 from webob.multidict import MultiDict, NestedMultiDict
 
 from shop.hosting.errors import UploadError
+from shop.hosting.reframing import CRLFFramed, bare_newline_framed, body_chunks
 from shop.storage import ScratchFile
 
 CHUNK = 1024 * 1024
@@ -35,6 +36,8 @@ PART_HEADERS_LIMIT = 16  # header lines of one part
 # part costs memory however small, so a body of tiny fields is refused long before its end.
 MAX_PARTS = 20_000
 TOO_MANY_PARTS = f"Too many form fields: more than {MAX_PARTS}."
+# A form without a file part is only fields: several of FIELD_LIMIT, percent-encoded.
+FORM_LIMIT = 4 * FIELD_LIMIT
 FILE_FIELD = "content"  # the form field that carries the distribution
 
 
@@ -130,43 +133,59 @@ def receive_form(body: BinaryIO, content_type: str, content_length: int | None,
                  lenient_params: Callable[[], MultiDict]) -> tuple[MultiDict, ReceivedFile | None]:
     """The fields of an upload form (``query``'s too) and its received file, if it has one.
 
-    ``lenient_params()`` parses the body with WebOb's lenient cgi parser (``request.POST``):
-    for forms that are not multipart, and for multipart bodies the streaming parser refuses
-    with a 400. Raises ReceiveError (a body that is no form, a file over ``max_size``).
+    ``lenient_params()`` parses a form that is not multipart (WebOb's ``request.POST``). A
+    multipart body framed with bare ``\\n`` (distutils) is reframed with CRLF and streamed
+    through the same parser, with the same limits. Raises ReceiveError (a body that is no
+    form, a file over ``max_size``, a limit passed).
     """
     if content_type.split(";", 1)[0] != "multipart/form-data":  # a form without a file part
+        _check_small_form(body, content_length)
         return NestedMultiDict(query, _counted(lenient_params())), None
     body.seek(0)  # a retried request (ConflictError) reads the same body again
     try:
         fields, received = parse_form(body, content_type, content_length, tmp_dir, max_size)
     except ReceiveError as refused:
-        if refused.status != 400:
+        boundary = parse_options_header(content_type)[1].get(b"boundary")
+        if refused.status != 400 or not boundary or not bare_newline_framed(body, boundary):
             raise
-        return _receive_leniently(refused, query, lenient_params, tmp_dir, max_size)
+        return _receive_leniently(refused, body, content_type, content_length, query,
+                                  tmp_dir, max_size)
     return NestedMultiDict(fields, query), received
 
 
-def _receive_leniently(refused: ReceiveError, query: MultiDict,
-                       lenient_params: Callable[[], MultiDict], tmp_dir: str | None,
+def _receive_leniently(refused: ReceiveError, body: BinaryIO, content_type: str,
+                       content_length: int | None, query: MultiDict, tmp_dir: str | None,
                        max_size: int) -> tuple[MultiDict, ReceivedFile | None]:
-    """A loosely framed form (bare ``\\n`` line breaks), read by the lenient parser; its file
-    part copied into a received file. A ``content`` that is no file part: the streaming
-    parser's refusal. No ``content`` at all (old ``register``'s ``:action=submit``): no file."""
-    try:
-        params = _counted(lenient_params())
-    except ValueError:
+    """A form framed with bare ``\\n`` line breaks, reframed and parsed as any other. A
+    ``content`` that is no file part: the streaming parser's first refusal. No ``content``
+    at all (old ``register``'s ``:action=submit``): no file."""
+    boundary = parse_options_header(content_type)[1][b"boundary"]
+    reframed = CRLFFramed(body, boundary, content_length, CHUNK)
+    fields, received = parse_form(reframed, content_type, None, tmp_dir, max_size)
+    if FILE_FIELD in query or FILE_FIELD in fields or (received is None and not fields):
+        if received is not None:
+            received.discard()
+            received.release()
         raise refused from None
-    # The query string comes first here, as in WebOb's ``request.params``; after the fields
-    # in the streaming path. Each as it has always been, for a field sent in both places.
-    fields = MultiDict((k, v) for k, v in params.items() if not _is_file_part(v))
-    part = NestedMultiDict(query, params).get(FILE_FIELD)
-    if part is None and fields:  # a form, of fields only; nothing read: no form at all
-        return NestedMultiDict(query, fields), None
-    if not _is_file_part(part):
-        raise refused from None
-    part.file.seek(0)  # a retried request finds the parse cached and this file read
-    received = receive_stream(part.file, part.filename, tmp_dir, max_size)
+    # The query string comes first here, as WebOb's ``request.params`` had it when these
+    # forms were read by its cgi parser; after the fields in the CRLF path. Each as it has
+    # always been, for a field sent in both places.
     return NestedMultiDict(query, fields), received
+
+
+def _check_small_form(body: BinaryIO, content_length: int | None) -> None:
+    """Refuse a form without a file part that is too large, or of too many fields, to parse.
+
+    WebOb's parser reads such a form whole and splits every field before anyone counts them:
+    this looks first, at no more than FORM_LIMIT bytes."""
+    if (content_length or 0) > FORM_LIMIT:
+        raise ReceiveError(f"Upload form too large: a form without a file part may have at most"
+                           f" {FORM_LIMIT} bytes.", status=413)
+    body.seek(0)
+    head = body.read(FORM_LIMIT)
+    body.seek(0)
+    if head.count(b"&") >= MAX_PARTS:  # as urllib's parse_qsl counts them (max_num_fields)
+        raise ReceiveError(TOO_MANY_PARTS)
 
 
 def _counted(params: MultiDict) -> MultiDict:
@@ -174,11 +193,6 @@ def _counted(params: MultiDict) -> MultiDict:
     if len(params) > MAX_PARTS:
         raise ReceiveError(TOO_MANY_PARTS)
     return params
-
-
-def _is_file_part(value) -> bool:
-    """Whether a lenient parse's value is a file part (a cgi field with a filename)."""
-    return hasattr(value, "file") and hasattr(value, "filename")
 
 
 def parse_form(body: BinaryIO, content_type: str, content_length: int | None,
@@ -198,14 +212,8 @@ def parse_form(body: BinaryIO, content_type: str, content_length: int | None,
     form = _FormBuilder(tmp_dir, max_size, file_field)
     parser = MultipartParser(boundary, form.callbacks(), max_header_count=PART_HEADERS_LIMIT,
                              max_header_size=PART_HEADER_LIMIT)
-    remaining = content_length
     try:
-        while remaining is None or remaining > 0:
-            chunk = body.read(CHUNK if remaining is None else min(CHUNK, remaining))
-            if not chunk:
-                break
-            if remaining is not None:
-                remaining -= len(chunk)
+        for chunk in body_chunks(body, content_length, CHUNK):
             parser.write(chunk)
             form.raise_pending()
         parser.finalize()

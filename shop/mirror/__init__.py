@@ -23,5 +23,6 @@ def includeme(config) -> None:
         f"localshop/{__version__} (+python-requests/{requests.__version__})",
     )
     services.mirror_state = MirrorState()
-    services.downloads = Downloads(services.db, services.upstream, services.pages)
+    services.downloads = Downloads(services.db, services.upstream, services.pages,
+                                   max_size=services.settings.max_upload_size)
     services.metadata_fetches = MetadataFetches(services.db, services.upstream)

@@ -25,18 +25,28 @@ from shop.model.tree import ReleaseFile, blob_from_file
 from shop.model.wheels import read_metadata
 from shop.pages.cache import PageCache
 from shop.pages.simple import render_ahead
+from shop.settings import GiB
 from shop.storage import ScratchFile, root_transaction, temporary_directory
 
 log = logging.getLogger(__name__)
 
 CHUNK = 256 * 1024
+# A file's bytes as upstream has them: a compressed transfer would make Content-Length the
+# compressed size and let the decoded bytes grow past every check.
+IDENTITY = {"Accept-Encoding": "identity"}
+# A file whose size no listing gives (HTML pages carry none) may be as large as an upload
+# (GiB: shop.max_upload_size's default, for callers without settings).
+UNKNOWN_SIZE_LIMIT = "shop.max_upload_size"
 
 
 class Download:
     """One upstream download in progress, and what readers need to follow it."""
 
-    def __init__(self, key: FileKey, url: str, sha256: str | None, size: int | None, tmp_dir: str):
+    def __init__(self, key: FileKey, url: str, sha256: str | None, size: int | None, tmp_dir: str,
+                 max_size: int = GiB):
         self.key = key
+        self.max_size = max_size  # for a file of unknown size
+        self.listed = size is not None  # upstream's listing gave the size
         self.url = url
         self.sha256 = sha256
         self.size = size
@@ -58,7 +68,7 @@ class Download:
     def run(self, upstream: Upstream, store: Callable[["Download", str], str]) -> None:
         try:
             digest = hashlib.sha256()
-            with upstream.get(self.url, stream=True) as response:
+            with upstream.get(self.url, stream=True, headers=IDENTITY) as response:
                 if response.status_code != 200:
                     raise DownloadFailed(
                         f"upstream {self.url} answered {response.status_code} {response.reason}"
@@ -69,7 +79,9 @@ class Download:
                         self.size = int(length)
                     self.started = True
                     self.cond.notify_all()
+                self._check_room(0)  # a Content-Length over the cap, for a file not listed
                 for chunk in response.iter_content(CHUNK):
+                    self._check_room(len(chunk))
                     digest.update(chunk)
                     self._write.write(chunk)
                     self._write.flush()
@@ -90,6 +102,16 @@ class Download:
             self._finish("failed", error=message)
         else:
             self._finish("done", final_path=final_path)
+
+    def _check_room(self, more: int) -> None:
+        """Refuse bytes past the expected size (or, unknown, the cap) before writing them."""
+        if self.size is not None and self.written + more > self.size:
+            raise DownloadFailed(f"upstream sent more than the {self.size} bytes expected of"
+                                 f" {self.url}: not stored")
+        if not self.listed and max(self.size or 0, self.written + more) > self.max_size:
+            raise DownloadFailed(f"upstream's {self.url}, of a size no listing gave, is larger"
+                                 f" than {self.max_size} bytes ({UNKNOWN_SIZE_LIMIT}):"
+                                 " not stored")
 
     def _verify(self, sha256: str) -> None:
         if self.size is not None and self.written != self.size:
@@ -215,8 +237,9 @@ class Downloads:
     """The downloads of one process: at most one per file, shared by every client that asks."""
 
     def __init__(self, db, upstream: Upstream, page_cache: PageCache,
-                 background_workers: int = 4) -> None:
+                 background_workers: int = 4, *, max_size: int = GiB) -> None:
         self.db = db
+        self.max_size = max_size  # of a file whose size upstream's listing does not give
         self.upstream = upstream
         self.page_cache = page_cache
         self._lock = threading.Lock()
@@ -231,7 +254,7 @@ class Downloads:
             if download is not None and download.state != "failed":
                 return download  # a failed one is leaving: the next request starts anew
             download = Download(key, file.upstream_url, file.sha256, file.size,
-                                temporary_directory(self.db))
+                                temporary_directory(self.db), self.max_size)
             self._running[key] = download
         if background:  # redirect mode: a bounded pool, nobody waits for it
             self._pool.submit(self._run, download)

@@ -16,6 +16,13 @@ from requests.adapters import HTTPAdapter
 from shop.model import names
 
 PACKAGE_TYPES = {"wheel": "bdist_wheel", "sdist": "sdist"}
+# A project page, decoded: PyPI's largest are a few MiB; a compressed bomb stops here.
+PAGE_LIMIT = 64 * 1024 * 1024
+# Strings of one file taken from upstream's listing, shown on pages and kept in the database.
+URL_LIMIT = 8 * 1024  # longer: the file is dropped (it could not be fetched as it is)
+# (A digest that is not 64 hex digits drops the file too: its bytes could not be verified.)
+REQUIRES_PYTHON_LIMIT = 1024  # longer: dropped, as if upstream gave none
+YANKED_REASON_LIMIT = 1024  # longer: truncated to this many characters
 
 
 class UpstreamError(Exception):
@@ -51,6 +58,10 @@ class UpstreamFile:
             names.version_key(pkg.version)
         except names.InvalidName:
             return None
+        sha256 = (pkg.digests or {}).get("sha256")
+        metadata_sha256 = (pkg.metadata_digests or {}).get("sha256") if pkg.has_metadata else None
+        if len(pkg.url) > URL_LIMIT or not all(map(_is_sha256, (sha256, metadata_sha256))):
+            return None
         upload_time = pkg.upload_time
         if upload_time is not None and upload_time.tzinfo is None:
             upload_time = upload_time.replace(tzinfo=datetime.timezone.utc)
@@ -59,13 +70,13 @@ class UpstreamFile:
             url=pkg.url.split("#", 1)[0],
             version=pkg.version,
             packagetype=packagetype,
-            sha256=(pkg.digests or {}).get("sha256"),
+            sha256=sha256,
             size=pkg.size,
             upload_time=upload_time,
-            requires_python=pkg.requires_python or None,
+            requires_python=_within(pkg.requires_python, REQUIRES_PYTHON_LIMIT),
             yanked=bool(pkg.is_yanked),
-            yanked_reason=pkg.yanked_reason or "",
-            metadata_sha256=(pkg.metadata_digests or {}).get("sha256") if pkg.has_metadata else None,
+            yanked_reason=(pkg.yanked_reason or "")[:YANKED_REASON_LIMIT],
+            metadata_sha256=metadata_sha256,
         )
 
 
@@ -88,8 +99,10 @@ class Upstream:
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
 
-    def get(self, url: str, *, stream: bool = False, headers: dict | None = None) -> requests.Response:
-        """GET ``url``; raise UpstreamError naming the problem on timeouts and connection errors."""
+    def get(self, url: str, *, stream: bool = True, headers: dict | None = None) -> requests.Response:
+        """GET ``url``; raise UpstreamError naming the problem on timeouts and connection errors.
+
+        Streamed by default: every caller reads the body itself, within a limit."""
         try:
             return self.session.get(url, headers=headers, timeout=self.timeout, stream=stream)
         except requests.Timeout:
@@ -106,13 +119,14 @@ class Upstream:
             headers["If-None-Match"] = etag
         if last_modified:
             headers["If-Modified-Since"] = last_modified
-        response = self.get(url, headers=headers)
-        if response.status_code == 304:
-            return None
-        if response.status_code in (404, 410):
-            raise UpstreamNotFound(project)
-        if response.status_code != 200:
-            raise UpstreamError(f"upstream {url} answered {response.status_code} {response.reason}")
+        with self.get(url, headers=headers, stream=True) as response:
+            if response.status_code == 304:
+                return None
+            if response.status_code in (404, 410):
+                raise UpstreamNotFound(project)
+            if response.status_code != 200:
+                raise UpstreamError(f"upstream {url} answered {response.status_code} {response.reason}")
+            _read_bounded(response, url)
         try:
             page = ProjectPage.from_response(response, project)
         except Exception as e:  # pypi-simple raises several kinds for unreadable pages
@@ -124,6 +138,32 @@ class Upstream:
             etag=response.headers.get("ETag"),
             last_modified=response.headers.get("Last-Modified"),
         )
+
+
+def _is_sha256(digest: str | None) -> bool:
+    """Whether ``digest`` is absent or a sha256 in hex (anything else: a listing not to use)."""
+    return digest is None or (len(digest) == 64 and all(c in "0123456789abcdefABCDEF" for c in digest))
+
+
+def _within(value: str | None, limit: int) -> str | None:
+    """``value`` if it is a non-empty string of at most ``limit`` characters, else None."""
+    return value if value and len(value) <= limit else None
+
+
+def _read_bounded(response: requests.Response, url: str) -> None:
+    """Read the streamed ``response``'s body, decoded, into ``response.content``; at most
+    PAGE_LIMIT bytes of it, or raise UpstreamError naming the limit."""
+    try:
+        data = response.raw.read(PAGE_LIMIT + 1, decode_content=True)
+    except Exception as e:  # urllib3's errors: a broken connection, an undecodable body
+        raise UpstreamError(f"upstream {url} sent a page that cannot be read:"
+                            f" {e.__class__.__name__}") from None
+    if len(data) > PAGE_LIMIT:
+        raise UpstreamError(f"upstream {url} sent a project page over {PAGE_LIMIT} bytes"
+                            " (decoded): refused")
+    # requests' own place for a body it has read; pypi-simple parses from it.
+    response._content = data
+    response._content_consumed = True
 
 
 def _display_name(spelled: str | None, project: str) -> str:

@@ -60,3 +60,13 @@ def test_a_bare_newline_form_of_fields_only_for_file_upload_is_400_missing_conte
     assert r.status_int == 400
     assert "Missing 'content'" in r.status and "Missing 'content'" in r.text
     assert_nothing_stored(app)
+
+
+def test_a_bare_newline_form_with_an_over_long_part_header_is_413_as_a_crlf_one(app):
+    body, content_type = distutils_body(make_wheel("demo", "1.0"))
+    body = body.replace(b'name="name"\n', b'name="name"\nX-Pad: ' + b"p" * 9000 + b"\n", 1)
+    loose = post(app, body, content_type)
+    strict = post(app, body.replace(b"\n", b"\r\n"), content_type)
+    assert loose.status_int == 413 and "header lines" in loose.status
+    assert (loose.status, loose.text) == (strict.status, strict.text)
+    assert_nothing_stored(app)
