@@ -22,6 +22,8 @@ OPEN_FILES_WANTED = 8192
 MAX_LINE = 8 * 1024
 MAX_HEADERS = 100
 MAX_HEADERS_TOTAL = 64 * 1024
+# The two headers WSGI gives without the HTTP_ prefix.
+BODY_HEADERS = ("CONTENT_TYPE", "CONTENT_LENGTH")
 
 
 def pipeline(config, services: Services):
@@ -46,10 +48,32 @@ def limit_headers(app):
 
 def header_refusal(environ: dict):
     """The error for a request whose request line or headers pass a limit, or None."""
-    target = environ.get("RAW_URI") or environ.get("PATH_INFO", "") + environ.get("QUERY_STRING", "")
+    # The URL as sent, percent-encoding and all: waitress's REQUEST_URI, gunicorn's RAW_URI.
+    target = (environ.get("REQUEST_URI") or environ.get("RAW_URI")
+              or environ.get("PATH_INFO", "") + environ.get("QUERY_STRING", ""))
     if len(target) > MAX_LINE:
         return http_error(HTTPRequestURITooLong, f"The request's URL is {len(target)} bytes long;"
                                                  f" at most {MAX_LINE} are accepted.")
+    # The common path, on every request (replayed pages too): one plain loop, no formatting.
+    count = total = longest = 0
+    for key, value in environ.items():
+        if key[:5] == "HTTP_":  # the line "Name: value": the name is the key less "HTTP_"
+            size = len(key) - 3 + len(value)
+        elif key in BODY_HEADERS and value:
+            size = len(key) + 2 + len(value)
+        else:
+            continue
+        count += 1
+        total += size + 2
+        if size > longest:
+            longest = size
+    if count > MAX_HEADERS or longest > MAX_LINE or total > MAX_HEADERS_TOTAL:
+        return header_error(environ)
+    return None
+
+
+def header_error(environ: dict):
+    """The 431 that names the limit the request's headers pass (header_refusal found one)."""
     lines = [(name, len(name) + 2 + len(value)) for name, value in header_fields(environ)]
     if len(lines) > MAX_HEADERS:
         return http_error(HTTPRequestHeaderFieldsTooLarge, f"The request has {len(lines)}"
@@ -59,16 +83,14 @@ def header_refusal(environ: dict):
         return http_error(HTTPRequestHeaderFieldsTooLarge, f"Header {name[:60]} is {longest}"
                           f" bytes long; at most {MAX_LINE} per header are accepted.")
     total = sum(size + 2 for _, size in lines)
-    if total > MAX_HEADERS_TOTAL:
-        return http_error(HTTPRequestHeaderFieldsTooLarge, f"The request's headers are {total}"
-                          f" bytes long; at most {MAX_HEADERS_TOTAL} in all are accepted.")
-    return None
+    return http_error(HTTPRequestHeaderFieldsTooLarge, f"The request's headers are {total}"
+                      f" bytes long; at most {MAX_HEADERS_TOTAL} in all are accepted.")
 
 
 def header_fields(environ: dict) -> list[tuple[str, str]]:
     """The request's header fields as (Name-As-Sent, value), from the WSGI environ."""
     fields = [(key[5:], value) for key, value in environ.items() if key.startswith("HTTP_")]
-    fields += [(key, environ[key]) for key in ("CONTENT_TYPE", "CONTENT_LENGTH") if environ.get(key)]
+    fields += [(key, environ[key]) for key in BODY_HEADERS if environ.get(key)]
     return [(key.replace("_", "-").title(), str(value)) for key, value in fields]
 
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import base64
 import io
+import json
 import sys
 from dataclasses import dataclass
-from urllib.parse import quote, quote_from_bytes, unquote_to_bytes
+from urllib.parse import quote, quote_from_bytes, unquote_to_bytes, urljoin, urlsplit
 
 import pytest
 import webtest
@@ -19,7 +20,7 @@ from shop.model.names import version_key
 from shop.storage import database, databases
 from tests.conftest import ADMIN_PASSWORD, app_settings, basic_auth
 from tests.factories import make_wheel, upload_fields
-from tests.functional.conftest import ANONYMOUS_READ, database_root
+from tests.functional.conftest import ANONYMOUS_READ, JSON, database_root
 
 pytestmark = pytest.mark.fault
 
@@ -42,14 +43,24 @@ QUERIES = st.one_of(
                        st.one_of(SEGMENTS, st.sampled_from(["text/html", "application/json"]))),
              max_size=3).map(lambda pairs: "&".join(f"{k}={v}" for k, v in pairs)),
     st.binary(max_size=16).map(lambda b: quote_from_bytes(b, safe="=&")),
+    # As a server hands over raw bytes: latin-1 text, not percent-encoded.
+    st.text(st.characters(codec="latin-1", exclude_characters="#"), max_size=12),
 )
 PATHS = st.lists(SEGMENTS, max_size=6).map(lambda segments: "/" + "/".join(segments))
+# Conditional headers with dates in and out of range, or not dates at all.
+DATES = st.builds(
+    lambda header, day, year: {header: f"Mon, {day:02d} Jan {year} 00:00:00 GMT"},
+    st.sampled_from(["If-Modified-Since", "If-Unmodified-Since", "If-Range"]),
+    st.integers(0, 99), st.integers(0, 10**20),
+) | st.builds(lambda header, text: {header: text},
+              st.sampled_from(["If-Modified-Since", "If-Unmodified-Since", "If-Range"]),
+              st.text(st.characters(codec="latin-1"), max_size=30))
 CALLERS = st.sampled_from([
     {}, ADMIN, basic_auth("admin", "wrong"), {"Authorization": "Basic %%%"},
     {"Authorization": "Basic " + base64.b64encode(b"\xff\xfe:\xc0").decode()},
     {"Cookie": "localshop_session=\xff; x=\x00"},
     {"Accept": "\xff/\xfe; q=x, */*;q=2"}, {"Accept-Encoding": "\xff, gzip;q=-1"},
-])
+]) | DATES
 
 
 @pytest.fixture(scope="module")
@@ -134,13 +145,26 @@ def test_under_a_private_repository_an_anonymous_client_gets_only_the_refusal(
         assert response.headers["WWW-Authenticate"].startswith("Basic realm=")
 
 
-@given(path=PATHS, body=st.one_of(st.binary(max_size=64), QUERIES.map(str.encode)),
+# The CSRF-checked forms as well as the paths: the check parses any anonymous body.
+@given(path=PATHS | st.sampled_from(["/+login", "/+logout", "/+users"]),
+       body=st.one_of(st.binary(max_size=64), QUERIES.map(lambda q: q.encode("latin-1"))),
        content_type=st.sampled_from(["application/x-www-form-urlencoded",
                                      "application/x-www-form-urlencoded; charset=latin-1",
-                                     "multipart/form-data; boundary=x", "text/plain"]))
+                                     "multipart/form-data; boundary=x", "text/plain",
+                                     "multipart/form-data", "multipart/form-data; boundary="]))
 def test_anonymous_posts_never_fail_and_never_write(fuzzed, path, body, content_type):
     db = database(fuzzed.app.registry)
     before = db.lastTransaction()
     response = request(fuzzed, "POST", path, {}, body=body, content_type=content_type)
     assert response.status_int < 500, (path, body, response.status)
     assert db.lastTransaction() == before, path
+
+
+@given(index=st.integers(0, 3), headers=DATES, ranged=st.booleans())
+def test_conditional_requests_never_fail(fuzzed, index, headers, ranged):
+    """The pages and files that answer conditionally, under any date, with or without a Range."""
+    page = request(fuzzed, "GET", "/simple/demo/", {"Accept": JSON})
+    file = urlsplit(urljoin("http://localhost/simple/demo/", json.loads(page.body)["files"][0]["url"]))
+    url = ["/simple/", "/simple/demo/", file.path, file.path + ".metadata"][index]
+    response = request(fuzzed, "GET", url, {**headers, **({"Range": "bytes=0-1"} if ranged else {})})
+    assert response.status_int < 500, (url, headers, response.status)

@@ -104,3 +104,15 @@ def test_a_form_part_with_ordinary_headers_is_stored(app):
     dist = make_wheel("plainpartheaders", "1.0")
     r = multipart_upload(app, dist, "Content-Type: application/octet-stream\r\n")
     assert r.status_int == 200, r.status
+
+
+@pytest.mark.parametrize("url", ["/simple/" + "%41" * 8000 + "/", "/simple/?q=" + "%41" * 8000])
+def test_a_percent_encoded_url_over_8_kib_is_refused_with_414(app, url):
+    """Measured as sent (waitress's REQUEST_URI), not as decoded: 24 KiB, not 8000 bytes."""
+    r = app.get(url, extra_environ={"REQUEST_URI": url}, status=414)
+    assert f"is {len(url)} bytes long; at most {MAX_LINE}" in r.status
+
+
+def test_a_percent_encoded_url_within_8_kib_passes(app):
+    url = "/simple/?q=" + "%41" * 2000
+    app.get(url, extra_environ={"REQUEST_URI": url}, status=200)

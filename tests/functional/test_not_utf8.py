@@ -2,11 +2,14 @@
 from __future__ import annotations
 
 import pytest
+from webob import Request
 
 from tests.functional.conftest import ADMIN
 from tests.functional.test_admin import login
 
 pytestmark = pytest.mark.fault
+
+FORM = "application/x-www-form-urlencoded"
 
 PATHS = [
     ("/simple/%ff/", "path"),
@@ -73,3 +76,36 @@ def test_any_form_in_another_charset_is_a_400(app, url, content_type):
 def test_a_path_that_is_not_utf8_under_a_post_is_a_400(app):
     response = app.post("/repo/default/%ff/+yank", headers=ADMIN, expect_errors=True)
     assert response.status.startswith("400 Bad request: the path is not valid UTF-8")
+
+
+@pytest.mark.parametrize("query", ["q=\xff", "q=caf\xe9", "came_from=\xc3"])
+@pytest.mark.parametrize("url", ["/repo/default/+browse", "/simple/", "/+login"])
+def test_raw_query_bytes_that_are_not_utf8_are_a_400(app, url, query):
+    """As a WSGI server hands them: the client's bytes as latin-1 text, not percent-encoded."""
+    request = Request.blank(url, headers=ADMIN)
+    request.environ["QUERY_STRING"] = query  # WebTest would percent-encode it
+    response = request.get_response(app.app)
+    assert response.status.startswith("400 Bad request: the query string is not valid UTF-8")
+
+
+def test_raw_query_bytes_that_are_utf8_pass(app):
+    request = Request.blank("/repo/default/+browse", headers=ADMIN)
+    request.environ["QUERY_STRING"] = "q=caf\xc3\xa9"
+    response = request.get_response(app.app)
+    assert response.status_int == 200
+
+
+@pytest.mark.parametrize("url", ["/simple/", "/+login", "/repo/default/+browse"])
+def test_a_get_that_names_another_form_charset_is_answered(app, url):
+    """Some Java clients send a form Content-Type on every GET: there is no form to decode."""
+    response = app.get(url, headers={**ADMIN, "Content-Type": f"{FORM}; charset=ISO-8859-1"})
+    assert response.status_int == 200
+
+
+@pytest.mark.parametrize("url", ["/+login", "/+logout", "/+users", "/repo/default/"])
+def test_a_multipart_post_without_boundary_is_a_400_naming_it(app, url):
+    response = app.request(url, method="POST", body=b"--x--\r\n", headers=ADMIN,
+                           content_type="multipart/form-data", expect_errors=True)
+    assert response.status == ("400 Bad request: the multipart/form-data body has no boundary"
+                               " in its Content-Type header.")
+    assert "no boundary" in response.text
