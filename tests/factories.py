@@ -233,3 +233,16 @@ def pax_bomb_sdist(name: str = "demo", version: str = "1.0", *, header_size: int
             left -= len(chunk)
         out.write(tar_gz({f"{base}/PKG-INFO": metadata_text(name, version).encode()}, mode="w:"))
     return Dist(f"{base}.tar.gz", buffer.getvalue(), name, version)
+
+
+def multipart_around(dist: Dist, boundary: str,
+                     part_headers: str = "Content-Type: application/octet-stream\r\n"
+                     ) -> tuple[bytes, bytes]:
+    """A CRLF upload form for ``dist``: the bytes before its file's bytes, and after them."""
+    head = b""
+    for key, value in upload_fields(dist).items():
+        head += (f'--{boundary}\r\nContent-Disposition: form-data; name="{key}"\r\n\r\n'
+                 f"{value}\r\n").encode()
+    head += (f'--{boundary}\r\nContent-Disposition: form-data; name="content"; '
+             f'filename="{dist.filename}"\r\n{part_headers}\r\n').encode()
+    return head, f"\r\n--{boundary}--\r\n".encode()

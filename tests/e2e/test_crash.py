@@ -15,7 +15,7 @@ import pytest
 import requests
 
 from tests.e2e.server import JSON_V1, LocalshopServer
-from tests.factories import Dist, make_wheel, upload_fields
+from tests.factories import Dist, make_wheel, multipart_around
 from tests.storecheck import assert_consistent, assert_file_storage_sound, opened_storage
 from tests.upstream import FakeIndex, Fault, TimedUpstreamServer
 
@@ -84,13 +84,7 @@ def assert_storage_sound(server: LocalshopServer) -> None:
 
 def multipart(dist: Dist, boundary: str) -> tuple[bytes, bytes]:
     """The upload form around ``dist``'s bytes: what comes before them and after."""
-    head = b""
-    for key, value in upload_fields(dist).items():
-        head += (f'--{boundary}\r\nContent-Disposition: form-data; name="{key}"\r\n\r\n'
-                 f'{value}\r\n').encode()
-    head += (f'--{boundary}\r\nContent-Disposition: form-data; name="content"; '
-             f'filename="{dist.filename}"\r\nContent-Type: application/octet-stream\r\n\r\n').encode()
-    return head, f"\r\n--{boundary}--\r\n".encode()
+    return multipart_around(dist, boundary)
 
 
 def post_upload(server: LocalshopServer, dist: Dist, halfway: threading.Event | None = None) -> None:

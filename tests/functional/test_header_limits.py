@@ -5,7 +5,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.factories import make_wheel, upload_fields
+from tests.factories import make_wheel, multipart_around
 from tests.functional.conftest import ADMIN, PIP_ACCEPT, upload
 
 pytestmark = pytest.mark.fault
@@ -72,13 +72,8 @@ def test_headers_within_the_limits_pass_and_others_get_431_never_a_5xx(app, coun
 def multipart_upload(app, dist, extra_part_headers: str):
     """POST ``dist`` as a CRLF multipart form whose file part carries ``extra_part_headers``."""
     boundary = "xYzBoundary4711"
-    body = b""
-    for key, value in upload_fields(dist).items():
-        body += (f'--{boundary}\r\nContent-Disposition: form-data; name="{key}"\r\n\r\n'
-                 f"{value}\r\n").encode()
-    body += (f'--{boundary}\r\nContent-Disposition: form-data; name="content"; '
-             f'filename="{dist.filename}"\r\n{extra_part_headers}\r\n').encode()
-    body += dist.data + f"\r\n--{boundary}--\r\n".encode()
+    head, tail = multipart_around(dist, boundary, extra_part_headers)
+    body = head + dist.data + tail
     return app.request("/repo/default/", method="POST", body=body, headers=ADMIN,
                        content_type=f"multipart/form-data; boundary={boundary}",
                        expect_errors=True)
