@@ -26,6 +26,9 @@ FIELD_LENGTH = 4096
 # The protocol's own short fields: an action, a file type, a digest (128 hex digits at most).
 SHORT_LENGTH = 128
 MAX_VALUES = 1000  # values of one multiple-use field (real projects have tens of classifiers)
+# All metadata values together (the description's 1 MiB and as much again for the rest): each
+# field within its limit could still add up to tens of MB in the one release record.
+METADATA_LENGTH = 2 * 1024 * 1024
 DIGEST_FIELDS = (("md5", "md5_digest"), ("sha256", "sha256_digest"), ("blake2_256", "blake2_256_digest"))
 
 

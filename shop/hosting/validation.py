@@ -60,6 +60,7 @@ def check_limits(form: UploadForm) -> None:
     short.update((f"{algo}_digest", value) for algo, value in form.digests.items())
     for key, value in short.items():
         _check_length(key, value, forms.SHORT_LENGTH)
+    total = 0
     for key, value in form.metadata.items():
         values = value if isinstance(value, list) else [value]
         if len(values) > forms.MAX_VALUES:
@@ -68,6 +69,11 @@ def check_limits(form: UploadForm) -> None:
             )
         for one in values:
             _check_length(key, one, forms.FIELD_LENGTHS.get(key, forms.FIELD_LENGTH))
+            total += len(one or "")
+    if total > forms.METADATA_LENGTH:  # it is kept with the release and read by every /json
+        raise UploadError(
+            f"Metadata too large: {total} characters in all, more than {forms.METADATA_LENGTH}."
+        )
 
 
 def _check_length(key: str, value: str | None, limit: int) -> None:

@@ -56,6 +56,13 @@ def test_a_multiple_use_value_over_its_limit_is_400(app):
     assert_refused(app, r, 400, "'requires_dist' is too long")
 
 
+def test_metadata_over_its_total_is_400_though_each_field_is_within_its_limit(app):
+    """Each of 600 classifiers within 4,096 characters, 2.4 MB together: one release record."""
+    classifiers = ["Topic :: " + "x" * 4000 + str(i) for i in range(600)]
+    r = upload(app, make_wheel("demo", "1.0"), classifiers=classifiers)
+    assert_refused(app, r, 400, "Metadata too large", f"more than {forms.METADATA_LENGTH}")
+
+
 def test_a_form_of_too_many_fields_is_400(app):
     extra = [str(i) for i in range(receiving.MAX_PARTS)]
     r = upload(app, make_wheel("demo", "1.0"), unknown_field=extra)
