@@ -7,14 +7,12 @@ from pyramid.httpexceptions import HTTPBadRequest, HTTPRequestEntityTooLarge
 
 from shop.model.tree import Repository
 from shop.views import http_error
-from shop.views.decoding import boundary
+from shop.views.decoding import FORM, MULTIPART, boundary
 
 # Every form and JSON body but an upload fits many times over in this (Django allows 2.5 MB).
 MAX_BODY = 1024 * 1024
 # The largest admin form has a few dozen fields; Django's DATA_UPLOAD_MAX_NUMBER_FIELDS.
 MAX_FIELDS = 1000
-FORM = "application/x-www-form-urlencoded"
-MULTIPART = "multipart/form-data"
 
 
 def is_upload(request) -> bool:
