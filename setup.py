@@ -1,4 +1,4 @@
-from setuptools import find_packages, setup
+from setuptools import find_namespace_packages, setup
 
 with open("README.rst", encoding="utf-8") as f:
     README = f.read()
@@ -35,7 +35,7 @@ tests_require = [
     "playwright",  # drives the system's Chromium (never its own browser downloads)
     "pytest",
     "pytest-timeout",
-    "twine",
+    "twine>=6.2",  # what users have: the suite sees its refusal of --skip-existing
     "uv",
     "WebTest",
 ]
@@ -52,9 +52,15 @@ setup(
         "Topic :: Software Development :: Build Tools",
     ],
     python_requires=">=3.11",
-    packages=find_packages(exclude=["tests", "tests.*", "benchmarks"]),
+    # shop/templates and shop/static hold no Python: setuptools counts them as (namespace)
+    # packages all the same and warns, page after page, unless they are listed as such.
+    packages=find_namespace_packages(include=["shop", "shop.*"]),
+    # The project's directory itself is the package root: `pip install -e .` then puts it on
+    # sys.path with a plain .pth file, as `setup.py develop` did, instead of an import hook
+    # that setuptools announces with a warning on every install.
+    package_dir={"": "."},
     include_package_data=True,
-    package_data={"shop": ["templates/*.pt", "static/*"]},
+    package_data={"shop.templates": ["*.pt"], "shop.static": ["*"]},
     zip_safe=False,
     install_requires=requires,
     extras_require={"test": tests_require},
