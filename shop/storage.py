@@ -27,7 +27,7 @@ from ZODB.broken import find_global
 from ZODB.utils import p64, u64
 from zodburi import resolve_uri
 
-from shop.access.accounts import ensure_admin
+from shop.access.accounts import admin_password_ignored, ensure_admin
 from shop.access.passwords import Passwords
 from shop.model.tree import DEFAULT_REPOSITORY, Root, app_root, bootstrap, ensure_stored_counts
 from shop.settings import Settings, ensure_storage_dirs
@@ -259,6 +259,9 @@ def root_transaction(db: DB) -> Iterator[Root]:
         conn.close()
 
 
+RULE = "=" * 78
+
+
 def initialize(db: DB, settings: Settings, passwords: Passwords) -> None:
     """Create the tree and the first admin account on first start; log a generated password."""
     tm = transaction.TransactionManager()
@@ -273,6 +276,7 @@ def initialize(db: DB, settings: Settings, passwords: Passwords) -> None:
             default = root.repositories.get(DEFAULT_REPOSITORY)
             if default is not None and default.upstream != settings.upstream:
                 default.upstream = settings.upstream  # the ini's shop.upstream is the truth
+            ignored = admin_password_ignored(root, settings.admin_password, passwords=passwords)
             generated = ensure_admin(root, settings.admin_password, passwords=passwords)
             for repository in root.repositories.values():
                 if ensure_stored_counts(repository):
@@ -282,10 +286,13 @@ def initialize(db: DB, settings: Settings, passwords: Passwords) -> None:
     if created:
         log.info("Created a new localshop database with repository 'default'")
     if generated:
-        log.warning(
-            "Created account 'admin' with password %s (shown once; change it with "
-            "'localshop -c INI user passwd admin')", generated,
-        )
+        # Framed, so that it stands out of the start-up lines: it is shown this once.
+        log.warning("\n%s\n  Created account 'admin' with password: %s\n  (shown once; change "
+                    "it with: localshop -c INI user passwd admin)\n%s", RULE, generated, RULE)
+    if ignored:
+        log.warning("LOCALSHOP_ADMIN_PASSWORD is ignored: it sets the password of 'admin' only "
+                    "when the account is first created, and 'admin' exists with another "
+                    "password. Change it with: localshop -c INI user passwd admin")
 
 
 def close_at_exit(databases: list[DB], busy: Callable[[], bool] = lambda: False,

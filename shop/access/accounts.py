@@ -81,6 +81,15 @@ def ensure_admin(root: Root, password: str | None, *, passwords: Passwords) -> s
     return generated
 
 
+def admin_password_ignored(root: Root, password: str | None, *, passwords: Passwords) -> bool:
+    """Whether ``password`` ($LOCALSHOP_ADMIN_PASSWORD) is set but is not the password of the
+    ``admin`` that exists already: it only ever sets the first one."""
+    user = root.users.get("admin")
+    if not password or user is None:
+        return False
+    return not passwords.verify(user.password_hash, password)
+
+
 def _active_admins(root: Root) -> list[str]:
     return [n for n, u in root.users.items() if u.admin and u.active]
 

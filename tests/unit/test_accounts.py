@@ -52,3 +52,11 @@ def test_changing_the_password_is_throttled_like_logging_in(root, passwords):
         accounts.change_password(root, "alice", PASSWORD, "new-password",
                                  passwords=passwords, address="192.0.2.1")
     assert passwords.verify(root.users["alice"].password_hash, PASSWORD)
+
+
+def test_a_given_admin_password_is_ignored_once_admin_has_another(root, passwords):
+    assert not accounts.admin_password_ignored(root, "given", passwords=passwords)  # no admin yet
+    accounts.ensure_admin(root, "given", passwords=passwords)
+    assert not accounts.admin_password_ignored(root, "given", passwords=passwords)
+    assert not accounts.admin_password_ignored(root, None, passwords=passwords)
+    assert accounts.admin_password_ignored(root, "changed", passwords=passwords)
