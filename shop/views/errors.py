@@ -13,13 +13,17 @@ from pyramid.httpexceptions import (
     HTTPMovedPermanently,
     HTTPNotFound,
     HTTPServiceUnavailable,
+    HTTPTooManyRequests,
     HTTPUnauthorized,
 )
 from pyramid.exceptions import BadCSRFOrigin, BadCSRFToken, PredicateMismatch
 from pyramid.security import Denied
+from pyramid.authentication import extract_http_basic_credentials
+from pyramid.events import ContextFound, subscriber
 from pyramid.view import exception_view_config, forbidden_view_config, notfound_view_config
 from ZODB.POSException import ConflictError
 
+from shop.access.login import THROTTLED
 from shop.access.policy import REALM
 from shop.model import names
 from shop.model.transient import VersionSpelling
@@ -47,20 +51,40 @@ def refusal(request, reason: object = None, hint: str = ""):
             ))
         return HTTPSeeOther(location=request.application_url + "/+login")
     if request.identity is None:
-        if request.authorization is not None:
-            message = "Invalid credentials: the user name or password is wrong, or the account is disabled."
-        else:
-            message = "Authentication required: send HTTP Basic credentials."
-        return http_error(
-            HTTPUnauthorized, message,
-            headers={"WWW-Authenticate": f'Basic realm="{REALM}"'},
-        )
+        return unauthorized(request)
     # Our own Denied reasons are for people; an ACLDenied's would show ACL internals.
     why = f": {reason.msg}" if type(reason) is Denied and reason.msg else hint
     return http_error(
         HTTPForbidden,
         f"Forbidden: {request.identity.userid} may not do this here ({request.path}){why}.",
     )
+
+
+def unauthorized(request):
+    """401 with a Basic challenge, saying whether credentials were missing or wrong."""
+    basic = extract_http_basic_credentials(request)
+    if basic is not None and request.shop.passwords.throttle.blocked(basic.username, request.remote_addr):
+        return http_error(HTTPTooManyRequests, THROTTLED)
+    if request.authorization is None:
+        message = "Authentication required: send HTTP Basic credentials."
+    elif request.authorization.authtype.lower() != "basic":
+        message = (f"Invalid credentials: {request.authorization.authtype[:20]} authorization is "
+                   "not understood here; send HTTP Basic credentials.")
+    else:
+        message = ("Invalid credentials: the user name or password (or access key or secret key) "
+                   "is wrong, or the account or credential is disabled.")
+    return http_error(HTTPUnauthorized, message,
+                      headers={"WWW-Authenticate": f'Basic realm="{REALM}"'})
+
+
+@subscriber(ContextFound)
+def refuse_wrong_credentials(event) -> None:
+    """Credentials that are sent are checked, wherever they are sent: wrong ones get 401 even
+    where the request would be allowed without them (a network or anonymous read), so that
+    somebody trying a new credential learns at once that it is wrong."""
+    request = event.request
+    if request.authorization is not None and request.identity is None:
+        raise unauthorized(request)
 
 
 def hidden(request):
@@ -173,6 +197,7 @@ def conflict(request):
     """Concurrent writers kept colliding and every retry was used up: ask to try again."""
     return http_error(
         HTTPServiceUnavailable,
+    HTTPTooManyRequests,
         "Busy: concurrent changes to the same project collided; nothing was stored. Try again.",
         headers={"Retry-After": "1"},
     )

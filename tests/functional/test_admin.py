@@ -157,16 +157,19 @@ def test_login_is_throttled_per_account_and_address(app):
     response = login(app, status=429, address="192.0.2.1")  # even the right password
     assert "Too many failed attempts" in error(response)
     # HTTP Basic shares the throttle: pip cannot be used to guess either.
-    app.get("/+account", headers=basic_auth("admin", ADMIN_PASSWORD),
-            extra_environ={"REMOTE_ADDR": "192.0.2.1"}, status=302)
+    response = app.get("/+account", headers=basic_auth("admin", ADMIN_PASSWORD),
+                       extra_environ={"REMOTE_ADDR": "192.0.2.1"}, status=429)
+    assert response.status == "429 Too many failed attempts: wait a few minutes, or ask an admin to reset the password."
     # Another address is not held up by somebody else's guesses.
     login(app, address="192.0.2.2")
 
 
 def test_failed_basic_attempts_throttle_the_login_form(app):
     wrong = basic_auth("admin", "wrong-password")
-    for _ in range(5):
-        app.get("/+account", headers=wrong, extra_environ={"REMOTE_ADDR": "192.0.2.1"}, status=302)
+    for _ in range(4):  # wrong credentials are refused wherever they are sent
+        app.get("/+account", headers=wrong, extra_environ={"REMOTE_ADDR": "192.0.2.1"}, status=401)
+    # The fifth failure is the one too many: it says so.
+    app.get("/+account", headers=wrong, extra_environ={"REMOTE_ADDR": "192.0.2.1"}, status=429)
     response = login(app, status=429, address="192.0.2.1")  # even the right password
     assert "Too many failed attempts" in error(response)
     login(app, address="192.0.2.2")
@@ -488,7 +491,7 @@ def test_change_own_password(app):
         "Your password is changed; other sessions are logged out."]
     app.get("/+account", status=200)  # this session goes on with the new password
     app.get("/+account", headers=basic_auth("gina", "new-password-1"), status=200)
-    app.get("/+account", headers=basic_auth("gina", PASSWORD), status=302)
+    app.get("/+account", headers=basic_auth("gina", PASSWORD), status=401)  # the old one is wrong now
 
 
 # --- repositories -------------------------------------------------------------------------

@@ -59,7 +59,7 @@ def people(app):
 def test_a_wrong_basic_password_costs_the_same_for_every_kind_of_name(people):
     def attempt(name: str):
         return lambda n: people.get("/+account", headers=basic_auth(name, WRONG),
-                                    extra_environ=address(n), status=302)
+                                    extra_environ=address(n), status=401)
 
     attempts = {"existing": attempt("olga"), "unknown": attempt("nobody"),
                 "deactivated": attempt("pat")}
@@ -90,7 +90,7 @@ def test_a_wrong_secret_costs_the_same_for_known_and_unknown_access_keys(app):
 
     def attempt(access_key: str):
         return lambda n: app.get("/+account", headers=basic_auth(access_key, "0" * 32),
-                                 extra_environ=address(n), status=302)
+                                 extra_environ=address(n), status=401)
 
     attempts = {"known": attempt(key), "unknown": attempt(UNKNOWN_KEY)}
     medians(attempts, 1)

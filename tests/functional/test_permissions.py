@@ -103,7 +103,7 @@ MATRIX = {
     "credential read-only":             (200, 200, 200, 403, 403, 403),
     # The owner's credential may upload, but the admin pages are for people with passwords.
     "credential read+upload":           (200, 200, 200, 200, 403, 403),
-    "disabled credential":              (401, 401, 401, 401, LOGIN, LOGIN),
+    "disabled credential":              (401, 401, 401, 401, 401, 401),  # wrong everywhere
     "credential of another repository": (403, 403, 403, 403, 403, 403),
 }
 COLUMNS = ("simple page", "file", ".metadata", "upload", "repository settings", "users page")
