@@ -6,8 +6,9 @@ import hashlib
 from pathlib import Path
 
 import pytest
+from packaging.version import Version
 
-from tests.e2e.clients import UV, pip_install, run, twine_upload, words, write_pypirc
+from tests.e2e.clients import TWINE, UV, pip_install, run, twine_upload, words, write_pypirc
 from tests.e2e.projects import make_self_building_sdist
 from tests.e2e.server import LocalshopServer
 from tests.factories import Dist, make_wheel
@@ -82,6 +83,24 @@ def test_twine_reupload_of_identical_files_is_a_no_op(server, tmp_path, env):
     twine_upload(files, *twine_to(server), env=env)
 
     assert len(before) == 2 and stored(server, "twice") == before
+
+
+def test_current_twine_refuses_skip_existing_and_a_plain_rerun_is_the_way(server, tmp_path, env):
+    # What users of twine 6.2 and later see: the flag is refused for any index but PyPI's, by
+    # twine itself, before it sends anything. The README says to re-run plain `twine upload`.
+    version = run([TWINE, "--version"], env=env).output.split()[2]
+    assert Version(version) >= Version("6.2"), version
+    files = write_dists(tmp_path / "dist", make_wheel("rerun", "1.0"), make_self_building_sdist("rerun", "1.0"))
+    twine_upload(files, *twine_to(server), env=env)
+    before = stored(server, "rerun")
+
+    refused = twine_upload(files, *twine_to(server, "--skip-existing"), env=env, expect=1)
+    assert "UnsupportedConfiguration" in refused.output
+    assert "following features: --skip-existing" in words(refused.output)
+
+    again = twine_upload(files, *twine_to(server), env=env)  # the recommended way: exit 0
+    assert all(f"Uploading {f.name}" in again.output for f in files), again.output
+    assert len(before) == 2 and stored(server, "rerun") == before
 
 
 def test_twine_upload_of_changed_bytes_under_a_stored_filename_is_refused(server, tmp_path, env):
