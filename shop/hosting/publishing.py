@@ -7,6 +7,7 @@ blobs. The caller's transaction (pyramid_tm) discards the blob if anything is ra
 from __future__ import annotations
 
 import hashlib
+import logging
 from dataclasses import dataclass
 from typing import Callable
 
@@ -15,8 +16,10 @@ from ZODB.blob import Blob
 from shop.hosting import validation
 from shop.hosting.forms import UploadForm
 from shop.hosting.receiving import ReceivedFile
-from shop.model import names
+from shop.model import names, offers
 from shop.model.tree import Package, Release, ReleaseFile, Repository, blob_from_file
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -78,12 +81,7 @@ def _store(place: Placement, received: ReceivedFile, uploader: str,
     package = place.package
     if package is None:
         package = repository.add(dist.project, Package(form.name))
-    elif not package.hosted and dist.project not in repository.merge_allowed:
-        message += (
-            f" {dist.project} was mirrored from upstream: from now on this repository offers only"
-            " its own files of it (dependency-confusion protection). To offer upstream's files"
-            " too, add the project to the repository's merge allow-list."
-        )
+    hiding = not package.hosted and dist.project not in repository.merge_allowed
     release = place.release
     if release is None:
         release = package.add(place.key, Release(form.version, metadata=_release_metadata(form)))
@@ -92,7 +90,24 @@ def _store(place: Placement, received: ReceivedFile, uploader: str,
     if not package.hosted:
         package.owners.add(uploader)  # the first uploader owns the project
         package.hosted = True
+    if hiding and place.package is not None:
+        message += _hides_upstream(package, uploader)
     return UploadResult(file, True, message)
+
+
+def _hides_upstream(package: Package, uploader: str) -> str:
+    """Log that this first upload hides upstream's files of a mirrored project; the reply's words."""
+    repository, hidden = package.__parent__, offers.hidden_upstream_files(package)
+    log.warning(
+        "upload by %s of %s to repository %s hides %d upstream files of it from now on "
+        "(dependency-confusion protection); allow merging in the repository's settings to offer them",
+        uploader, package.__name__, repository.__name__, hidden,
+    )
+    return (
+        f" {package.__name__} was mirrored from upstream: from now on this repository offers only"
+        f" its own files of it, and hides upstream's {hidden} (dependency-confusion protection)."
+        " To offer upstream's files too, add the project to the repository's merge allow-list."
+    )
 
 
 def _release_file(place: Placement, received: ReceivedFile, uploader: str,

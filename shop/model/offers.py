@@ -9,15 +9,36 @@ from shop.model import names
 from shop.model.tree import Package, Release, ReleaseFile, Repository
 
 
+def hides_upstream(package: Package, repository: Repository) -> bool:
+    """Whether a project hosted here hides upstream's files (dependency-confusion protection)."""
+    return package.hosted and package.__name__ not in repository.merge_allowed
+
+
 def is_visible(file: ReleaseFile, repository: Repository) -> bool:
     """Whether a file is offered: hosted projects hide upstream files unless allowed to merge."""
     if file.origin != "mirror":
         return True
     release = file.__parent__
     package = release.__parent__ if release is not None else None
-    if package is not None and package.hosted and package.__name__ not in repository.merge_allowed:
+    if package is not None and hides_upstream(package, repository):
         return False
     return not (repository.offline and file.blob is None)
+
+
+def upstream_files(package: Package) -> int:
+    """How many of the project's files are known from upstream (whether offered or not)."""
+    return sum(1 for f in package.files() if f.origin == "mirror")
+
+
+def hidden_upstream_files(package: Package) -> int:
+    """How many upstream files the project does not offer because it is hosted here.
+
+    Only a hosted project can hide any, so a mirrored one costs nothing to ask about; a
+    hosted one is walked (its upstream files no longer change: the mirror leaves it alone).
+    """
+    if not hides_upstream(package, package.__parent__):
+        return 0
+    return upstream_files(package)
 
 
 def visible_files(package: Package) -> list[ReleaseFile]:
@@ -35,7 +56,17 @@ def release_files(release: Release) -> list[ReleaseFile]:
 
 
 def latest_release(package: Package) -> Release | None:
-    """The newest release that is not yanked, preferring final releases (as PyPI does)."""
-    releases = [r for r in package.releases() if release_files(r) and not r.yanked]
-    finals = [r for r in releases if not names.parse_version(r.version).is_prerelease]
-    return (finals or releases or package.releases() or [None])[0]
+    """The newest release that is not yanked, preferring final releases (as PyPI does).
+
+    Newest first, stopping at the first final one: a project of a thousand versions loads
+    only the few it looks at.
+    """
+    releases = package.releases()
+    fallback = None
+    for release in releases:
+        if release.yanked or not release_files(release):
+            continue
+        if not names.parse_version(release.version).is_prerelease:
+            return release
+        fallback = fallback or release
+    return fallback or (releases[0] if releases else None)

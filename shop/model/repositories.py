@@ -147,6 +147,11 @@ def find_package(repository: Repository, project: str) -> Package:
 def change_owners(root: Root, package: Package, *, add: tuple[str, ...] = (),
                   remove: tuple[str, ...] = ()) -> None:
     """Add or remove owners of a project: they upload its new versions, yank and delete."""
+    if not package.hosted:
+        raise RepositoryError(
+            f"{package.name} is mirrored from upstream: it has no owners here. Whoever first "
+            "uploads it owns it (and from then on upstream's files of it are hidden)."
+        )
     for name in add:
         if name not in root.users:
             raise RepositoryError(f"No user {name!r}.")
@@ -166,6 +171,30 @@ def find_release(repository: Repository, project: str, version: str) -> Release:
     if release is None:
         raise RepositoryError(f"No version {version} of {package.name}.")
     return release
+
+
+def manageable(target: Release | ReleaseFile) -> bool:
+    """Whether yanking or deleting ``target`` here means anything: only uploaded files.
+
+    Upstream's files follow upstream: the mirror's next refresh undoes a yank and lists a
+    deleted file again, so neither is offered for them.
+    """
+    files = list(target.values()) if isinstance(target, Release) else [target]
+    return bool(files) and all(f.origin != "mirror" for f in files)
+
+
+def check_manageable(target: Release | ReleaseFile) -> None:
+    """Raise RepositoryError, saying why, when ``target`` is not ``manageable``."""
+    if manageable(target):
+        return
+    if isinstance(target, ReleaseFile):
+        what = f"{target.filename} is upstream's file"
+    else:
+        what = f"{target.__parent__.name} {target.version} holds upstream's files"
+    raise RepositoryError(
+        f"{what}: it follows upstream, whose yanks the mirror copies, and a deleted upstream "
+        "file is listed again at the mirror's next refresh. Yank or delete only uploaded files."
+    )
 
 
 def yank(target: Release | ReleaseFile, reason: str = "", yanked: bool = True) -> None:

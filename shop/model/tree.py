@@ -191,9 +191,13 @@ class Package(TreeFolder):
         """Mark the package changed: its pages are rendered anew, in every process."""
         self.serial.change(1)
 
+    def version_keys(self) -> list[str]:
+        """Releases' keys (canonical versions), newest first by PEP 440: no release is loaded."""
+        return sorted(self.keys(), key=names.sort_key, reverse=True)
+
     def releases(self) -> list["Release"]:
-        """Releases, newest first by PEP 440."""
-        return sorted(self.values(), key=lambda r: names.sort_key(r.version), reverse=True)
+        """Releases, newest first by PEP 440 (unloaded until looked at)."""
+        return [self._items[key] for key in self.version_keys()]
 
     def files(self) -> Iterator["ReleaseFile"]:
         for release in self.values():

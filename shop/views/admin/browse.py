@@ -6,20 +6,21 @@ from urllib.parse import quote, urlsplit
 
 from pyramid.httpexceptions import HTTPFound
 
-from shop.model import names, repositories
-from shop.model.offers import is_visible, latest_release
+from shop.model import listing, names, repositories
+from shop.model.offers import hidden_upstream_files, is_visible, latest_release
 from shop.model.permissions import Permission
 from shop.model.tree import Package, Release, Repository, Root
 from shop.views.admin import READ, page, template, viewable_repositories
 
 
 def access_summary(repository: Repository) -> str:
-    """Who may read the repository without a role, in a few words."""
+    """Who may read the repository, in a few words: the one wording of every page."""
     if repository.anonymous_read:
-        return "anyone"
+        return "anyone, without a credential"
     if repository.read_networks:
-        return "networks " + ", ".join(repository.read_networks)
-    return "private"
+        return ("anyone on the networks " + ", ".join(repository.read_networks)
+                + " without a credential; everyone else only with a role and a credential")
+    return "only people with a role, with a credential"
 
 
 @page(context=Root, name="", renderer=template("dashboard.pt"), request_method=READ)
@@ -44,7 +45,8 @@ def repository_page(context: Repository, request) -> dict:
     return {
         "repository": context,
         "query": query,
-        "projects": projects,
+        # Counted for the rows shown only (at most search's limit), and free for mirrored ones.
+        "projects": [(p, hidden_upstream_files(p)) for p in projects],
         "truncated": truncated,
         "access": access_summary(context),
         "index_url": request.resource_url(context),
@@ -54,9 +56,21 @@ def repository_page(context: Repository, request) -> dict:
 
 @page(context=Release, name="+browse", request_method=READ, permission=Permission.VIEW)
 def release_page(context: Release, request):
-    """A version's page is its project's page, at that version."""
-    raise HTTPFound(location=request.resource_url(context.__parent__, "+browse")
-                    + "#v" + quote(context.__name__))
+    """A version's page is its project's page, at that version (on the page that shows it)."""
+    raise HTTPFound(location=version_url(request, context.__parent__, context.__name__))
+
+
+def version_url(request, package: Package, key: str, number: int | None = None) -> str:
+    """The project page's address that shows version ``key`` (its page, and its anchor)."""
+    number = number if number is not None else listing.page_showing(package, key)
+    query = {"page": number} if number > 1 else None
+    return request.resource_url(package, "+browse", query=query) + "#v" + quote(key)
+
+
+def page_number(request) -> int:
+    """The ``page`` parameter: 1 when absent or not a number."""
+    value = request.params.get("page", "1")
+    return int(value) if value.isdigit() and len(value) < 7 else 1
 
 
 def web_links(metadata: dict) -> list[tuple[str, str]]:
@@ -74,6 +88,7 @@ class FileRow:
     file: object
     url: str
     visible: bool
+    manageable: bool  # an uploaded file: yank and delete apply to it
 
 
 @page(context=Package, name="+browse", renderer=template("project.pt"),
@@ -82,14 +97,7 @@ def project_page(context: Package, request) -> dict:
     repository: Repository = context.__parent__
     latest = latest_release(context)
     metadata = latest.metadata if latest is not None else {}
-    index_url = request.resource_url(repository)
-    releases = [
-        (release, [
-            FileRow(f, request.resource_url(release) + quote(f.filename), is_visible(f, repository))
-            for f in sorted(release.values(), key=lambda f: f.filename)
-        ])
-        for release in context.releases()
-    ]
+    versions = listing.version_page(context, page_number(request))
     return {
         "repository": repository,
         "package": context,
@@ -98,9 +106,42 @@ def project_page(context: Package, request) -> dict:
         "requires_python": metadata.get("requires_python") or "",
         "links": web_links(metadata),
         "description": request.shop.descriptions.get(latest) if latest is not None else None,
-        "releases": releases,
-        "index_url": index_url,
-        "private": not repository.anonymous_read,
+        "releases": [release_rows(request, release) for release in versions.releases],
+        "versions": versions,
+        "version_links": version_links(request.resource_url(context, "+browse"), versions),
+        "page_url": lambda n: request.resource_url(context, "+browse", query={"page": n}),
+        "hidden": hidden_upstream_files(context),
+        "merge_command": merge_command(repository, context.__name__),
+        "index_url": request.resource_url(repository),
+        "access": access_summary(repository),
+        "needs_credential": not repository.anonymous_read,
         "may_manage": bool(request.has_permission(Permission.MANAGE, context)),
+        "may_configure": bool(request.has_permission(Permission.MANAGE, repository)),
         "resource_url": request.resource_url,
     }
+
+
+def merge_command(repository: Repository, key: str) -> str:
+    """The command line that adds project ``key`` to the repository's merge allow-list."""
+    allowed = ",".join(sorted({*repository.merge_allowed, key}))
+    return f"localshop -c INI repository set {repository.__name__} --merge-allowed {allowed}"
+
+
+def version_links(base: str, versions: listing.VersionPage) -> list[tuple[str, str]]:
+    """(version, address) of every version, for the folded list: built from keys alone."""
+    links = []
+    for i, key in enumerate(versions.keys):
+        number = versions.page_of(i)
+        links.append((key, base + (f"?page={number}" if number > 1 else "") + "#v" + quote(key)))
+    return links
+
+
+def release_rows(request, release: Release) -> tuple[Release, list[FileRow], bool]:
+    """A release, its files' rows, and whether it may be yanked or deleted here."""
+    repository = release.__parent__.__parent__
+    rows = [
+        FileRow(f, request.resource_url(release) + quote(f.filename), is_visible(f, repository),
+                repositories.manageable(f))
+        for f in sorted(release.values(), key=lambda f: f.filename)
+    ]
+    return release, rows, repositories.manageable(release)

@@ -25,6 +25,14 @@ def _package(target: Release | ReleaseFile) -> Package:
     return release.__parent__
 
 
+def _manageable(target: Release | ReleaseFile) -> None:
+    """Refuse (400, saying why) what the project page does not offer: upstream's files."""
+    try:
+        repositories.check_manageable(target)
+    except repositories.RepositoryError as e:
+        raise http_error(HTTPBadRequest, str(e)) from None
+
+
 def _describe(target: Release | ReleaseFile) -> str:
     if isinstance(target, Release):
         return f"{target.__parent__.name} {target.version} ({len(target)} files)"
@@ -40,6 +48,7 @@ def _describe(target: Release | ReleaseFile) -> str:
 @page(context=ReleaseFile, name="+delete", renderer=CONFIRM, request_method=READ,
       permission=Permission.MANAGE)
 def confirm(target, request) -> dict:
+    _manageable(target)
     verb, explanation = ACTIONS[request.view_name]
     package = _package(target)
     return {
@@ -62,6 +71,7 @@ def _done(target, request, message: str) -> HTTPFound:
 @page(context=Release, name="+yank", request_method="POST", permission=Permission.MANAGE)
 @page(context=ReleaseFile, name="+yank", request_method="POST", permission=Permission.MANAGE)
 def yank(context, request):
+    _manageable(context)
     repositories.yank(context, request.POST.get("reason", ""))
     return _done(context, request, f"Yanked {_describe(context)}.")
 
@@ -69,6 +79,7 @@ def yank(context, request):
 @page(context=Release, name="+unyank", request_method="POST", permission=Permission.MANAGE)
 @page(context=ReleaseFile, name="+unyank", request_method="POST", permission=Permission.MANAGE)
 def unyank(context, request):
+    _manageable(context)
     repositories.yank(context, yanked=False)
     return _done(context, request, f"Unyanked {_describe(context)}.")
 
@@ -76,6 +87,7 @@ def unyank(context, request):
 @page(context=Release, name="+delete", request_method="POST", permission=Permission.MANAGE)
 @page(context=ReleaseFile, name="+delete", request_method="POST", permission=Permission.MANAGE)
 def delete(context, request):
+    _manageable(context)
     what = _describe(context)
     package = _package(context)
     repositories.delete(context)
