@@ -198,7 +198,9 @@ def check_manageable(target: Release | ReleaseFile) -> None:
 
 
 def yank(target: Release | ReleaseFile, reason: str = "", yanked: bool = True) -> None:
-    """Yank (PEP 592) a release's files or one file; ``yanked=False`` undoes it."""
+    """Yank (PEP 592) a release's files or one file; ``yanked=False`` undoes it. Only
+    uploaded files (``check_manageable``), for the admin pages and the command line alike."""
+    check_manageable(target)
     files = list(target.values()) if isinstance(target, Release) else [target]
     for file in files:
         file.set_yanked(yanked, reason.strip()[:500])
@@ -208,8 +210,9 @@ def delete(target: Release | ReleaseFile) -> None:
     """Remove a release or one file; a release left without files goes too.
 
     The project stays, with its owners, so that a deleted hosted project never falls back
-    to upstream's files of the same name.
+    to upstream's files of the same name. Only uploaded files (``check_manageable``).
     """
+    check_manageable(target)
     release = target if isinstance(target, Release) else target.__parent__
     if isinstance(target, ReleaseFile):
         release.remove(target.__name__)

@@ -1,9 +1,11 @@
 """Repository-level domain functions (shop/model/repositories.py)."""
 from __future__ import annotations
 
+import pytest
+
 from shop.model import names
 from shop.model import repositories
-from shop.model.tree import Package, app_root
+from shop.model.tree import Package, Release, ReleaseFile, app_root
 
 from tests.unit.conftest import other_connection
 
@@ -22,3 +24,17 @@ def test_search_matches_any_spelling_and_loads_only_what_it_lists(db, repository
         assert repositories.search(fresh, "", limit=2) == ([fresh["alpha-tools"], fresh["beta-tools"]], True)
     finally:
         conn.close()
+
+
+def test_upstream_files_are_neither_yanked_nor_deleted_by_any_caller(repository):
+    """The rule is the model's: the admin pages and ``localshop release`` share it."""
+    package = repository.add("mirrored", Package("mirrored"))
+    release = package.add("1", Release("1.0"))
+    file = ReleaseFile("mirrored-1.0.tar.gz", packagetype="sdist", size=1, sha256="0" * 64)
+    file.origin = "mirror"
+    release.add(file.filename, file)
+    for operation in (repositories.yank, repositories.delete):
+        for target in (release, file):
+            with pytest.raises(repositories.RepositoryError, match="follows upstream"):
+                operation(target)
+    assert not file.yanked and list(release) == [file.filename]
