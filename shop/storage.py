@@ -17,6 +17,7 @@ import threading
 import time
 import weakref
 from typing import BinaryIO, Callable, Iterator
+from urllib.parse import parse_qsl
 
 import transaction
 from pyramid_retry import BeforeRetry
@@ -221,6 +222,37 @@ def read_moved_classes(db: DB) -> None:
     db.setPoolSize(size)
 
 
+# Connections opened outside requests, beside one per waitress thread: the mirror's storing
+# slots (shop.mirror.storing.STORING_AT_ONCE, 4: files and .metadata being stored, pages
+# rendered ahead), plus a margin.
+BACKGROUND_CONNECTIONS = 6
+
+
+def size_pools(registry, threads: int) -> int | None:
+    """Size each database's connection pool for ``threads`` request threads and the
+    background work, unless its URI sets ``connection_pool_size``; the size chosen, or None.
+
+    ZODB's default of 7 is less than waitress's threads in the shipped inis: every request
+    past it logs "DB.open() has N open connections with a pool_size of 7", and the
+    connection (and its object cache) is thrown away after the request.
+    """
+    size = threads + BACKGROUND_CONNECTIONS
+    chosen = None
+    settings = registry.settings
+    for db in databases(registry):
+        name = db.database_name
+        uri = settings.get(f"zodbconn.uri.{name}" if name else "zodbconn.uri", "")
+        query = dict(parse_qsl(uri.partition("?")[2]))
+        if "connection_pool_size" in query:  # the user's choice stands
+            continue
+        db.setPoolSize(size)
+        chosen = size
+    if chosen is not None:
+        log.info("Connection pool size %d: %d request threads and %d for background work",
+                 size, threads, BACKGROUND_CONNECTIONS)
+    return chosen
+
+
 def guard_blob_aborts(storage) -> None:
     """Keep a failed commit from deleting the blob files of the commit that follows it.
 
@@ -328,12 +360,14 @@ def back_off(event) -> None:
 
 
 def includeme(config) -> None:
-    """The database pyramid_zodbconn opened: guarded, read with moved classes, cleared of the
-    temporary files a crash left, the tree made on first start, closed at exit once mirrored
-    files already served are stored; requests that lost a conflict retried after a pause."""
+    """The database pyramid_zodbconn opened: its pools sized for the threads, guarded, read
+    with moved classes, cleared of the temporary files a crash left, the tree made on first
+    start, closed at exit once mirrored files already served are stored; requests that lost
+    a conflict retried after a pause."""
     config.add_subscriber(back_off, BeforeRetry)
     services = config.registry.shop
     services.db = db = database(config.registry)
+    size_pools(config.registry, services.threads)
     guard_blob_aborts(db.storage)
     read_moved_classes(db)
     remove_unstored_blobs(db.storage)
