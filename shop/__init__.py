@@ -45,6 +45,8 @@ def main(global_config, **settings):
         config.include(".mirror")
         # The admin pages' stylesheet, under a reserved segment no project can take.
         config.add_static_view("+static", "shop:static", cache_max_age=3600)
+        # Who made each request, noted for the access log (the accesslog filter in the inis).
+        config.include(".accesslog")
         # A path, query string or form that is not UTF-8: a 400 before anything decodes it.
         config.include(".views.decoding")
         config.scan(".views")
