@@ -17,7 +17,7 @@ import threading
 import time
 import weakref
 from typing import BinaryIO, Callable, Iterator
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 import transaction
 from pyramid_retry import BeforeRetry
@@ -40,23 +40,50 @@ class DatabaseBusy(RuntimeError):
     """The embedded database is held by another process (usually the running server)."""
 
 
-def open_database(uri: str) -> DB:
-    """Open the database a zodburi URI names; say plainly when a server holds it."""
+class DatabaseMissing(RuntimeError):
+    """A command that only reads found no database: the server never started here."""
+
+
+def read_only_uri(uri: str) -> str:
+    """The URI of the same embedded FileStorage opened read-only: that takes no lock, so it
+    reads beside the running server. Other storages (ZEO, RelStorage) as they are."""
+    parts = urlsplit(uri)
+    if parts.scheme != "file":
+        return uri
+    path = unquote(parts.path)
+    if not os.path.exists(path):
+        raise DatabaseMissing(f"There is no database at {path} yet: start the server (or run a"
+                              " command that writes, such as 'user add') to create it.")
+    return uri + ("&" if parts.query else "?") + "read_only=1"
+
+
+def open_database(uri: str, writes: bool = True) -> DB:
+    """Open the database a zodburi URI names; say plainly when a server holds it.
+
+    ``writes=False`` (commands that only read) opens an embedded FileStorage read-only and
+    leaves everything beside it as it is: a running server may be writing there.
+    """
+    if not writes:
+        return _open(read_only_uri(uri), uri)
     ensure_storage_dirs(uri)
+    db = _open(uri, uri)
+    remove_unstored_blobs(db.storage)  # the server may have crashed; a command may run first
+    remove_leftovers(db)
+    return db
+
+
+def _open(uri: str, shown: str) -> DB:
     factory, dbkw = resolve_uri(uri)
     try:
         storage = factory()
     except LockError:
         raise DatabaseBusy(
             "Cannot open the database: another process (the running localshop server?) holds "
-            f"its lock ({uri.split('?')[0]}). Stop the server first, or serve the database "
+            f"its lock ({shown.split('?')[0]}). Stop the server first, or serve the database "
             "with ZEO and point zodbconn.uri at zeo://... so several processes can share it."
         ) from None
     guard_blob_aborts(storage)
-    db = DB(storage, class_factory=moved_class_factory, **dbkw)
-    remove_unstored_blobs(storage)  # the server may have crashed; a command may run first
-    remove_leftovers(db)
-    return db
+    return DB(storage, class_factory=moved_class_factory, **dbkw)
 
 
 def database(registry) -> DB:
@@ -274,6 +301,24 @@ def guard_blob_aborts(storage) -> None:
         base.tpc_abort(transaction)
 
     storage.tpc_abort = tpc_abort
+
+
+@contextlib.contextmanager
+def read_transaction(db: DB) -> Iterator[Root]:
+    """The application root in a connection of its own, for reading: always aborted."""
+    tm = transaction.TransactionManager()
+    conn = db.open(transaction_manager=tm)
+    try:
+        tm.begin()
+        try:
+            root = app_root(conn)
+        except KeyError:
+            raise DatabaseMissing("The database holds no localshop tree yet: start the server"
+                                  " once to create it.") from None
+        yield root
+    finally:
+        tm.abort()
+        conn.close()
 
 
 @contextlib.contextmanager
