@@ -8,7 +8,7 @@ from shop.model.tree import app_root
 from shop.services import Services
 from shop.settings import apply_defaults
 from shop.version import __version__  # noqa: F401 (the package's version, as before)
-from shop.wsgi import limit_malloc_arenas, pipeline, raise_open_files_limit
+from shop.wsgi import limit_malloc_arenas, pipeline, raise_open_files_limit, server_threads
 
 
 def root_factory(request):
@@ -19,6 +19,7 @@ def root_factory(request):
 def main(global_config, **settings):
     """The WSGI application (the ``paste.app_factory`` entry point)."""
     services = Services(apply_defaults(settings))  # stops start-up naming any bad shop.* key
+    services.threads = server_threads(global_config)  # the database's pools are sized by it
     limit_malloc_arenas()
     raise_open_files_limit()
     with Configurator(settings=settings, root_factory=root_factory) as config:
@@ -44,6 +45,8 @@ def main(global_config, **settings):
         config.include(".mirror")
         # The admin pages' stylesheet, under a reserved segment no project can take.
         config.add_static_view("+static", "shop:static", cache_max_age=3600)
+        # Who made each request, noted for the access log (the accesslog filter in the inis).
+        config.include(".accesslog")
         # A path, query string or form that is not UTF-8: a 400 before anything decodes it.
         config.include(".views.decoding")
         config.scan(".views")

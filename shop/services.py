@@ -41,6 +41,7 @@ class Services:
     metadata_fetches: MetadataFetches = field(init=False)  # mirrored .metadata being fetched
     passwords: Passwords = field(init=False)  # argon2 checks, their cache, the login throttle
     replay: Replay | None = None  # anonymous answers given again before Pyramid (or off)
+    threads: int = 4  # waitress's request threads, each holding a connection per request
 
     def busy(self) -> bool:
         """Whether mirrored bytes already served are still being stored."""

@@ -17,6 +17,7 @@ import threading
 import time
 import weakref
 from typing import BinaryIO, Callable, Iterator
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 import transaction
 from pyramid_retry import BeforeRetry
@@ -39,23 +40,50 @@ class DatabaseBusy(RuntimeError):
     """The embedded database is held by another process (usually the running server)."""
 
 
-def open_database(uri: str) -> DB:
-    """Open the database a zodburi URI names; say plainly when a server holds it."""
+class DatabaseMissing(RuntimeError):
+    """A command that only reads found no database: the server never started here."""
+
+
+def read_only_uri(uri: str) -> str:
+    """The URI of the same embedded FileStorage opened read-only: that takes no lock, so it
+    reads beside the running server. Other storages (ZEO, RelStorage) as they are."""
+    parts = urlsplit(uri)
+    if parts.scheme != "file":
+        return uri
+    path = unquote(parts.path)
+    if not os.path.exists(path):
+        raise DatabaseMissing(f"There is no database at {path} yet: start the server (or run a"
+                              " command that writes, such as 'user add') to create it.")
+    return uri + ("&" if parts.query else "?") + "read_only=1"
+
+
+def open_database(uri: str, writes: bool = True) -> DB:
+    """Open the database a zodburi URI names; say plainly when a server holds it.
+
+    ``writes=False`` (commands that only read) opens an embedded FileStorage read-only and
+    leaves everything beside it as it is: a running server may be writing there.
+    """
+    if not writes:
+        return _open(read_only_uri(uri), uri)
     ensure_storage_dirs(uri)
+    db = _open(uri, uri)
+    remove_unstored_blobs(db.storage)  # the server may have crashed; a command may run first
+    remove_leftovers(db)
+    return db
+
+
+def _open(uri: str, shown: str) -> DB:
     factory, dbkw = resolve_uri(uri)
     try:
         storage = factory()
     except LockError:
         raise DatabaseBusy(
             "Cannot open the database: another process (the running localshop server?) holds "
-            f"its lock ({uri.split('?')[0]}). Stop the server first, or serve the database "
+            f"its lock ({shown.split('?')[0]}). Stop the server first, or serve the database "
             "with ZEO and point zodbconn.uri at zeo://... so several processes can share it."
         ) from None
     guard_blob_aborts(storage)
-    db = DB(storage, class_factory=moved_class_factory, **dbkw)
-    remove_unstored_blobs(storage)  # the server may have crashed; a command may run first
-    remove_leftovers(db)
-    return db
+    return DB(storage, class_factory=moved_class_factory, **dbkw)
 
 
 def database(registry) -> DB:
@@ -221,6 +249,37 @@ def read_moved_classes(db: DB) -> None:
     db.setPoolSize(size)
 
 
+# Connections opened outside requests, beside one per waitress thread: the mirror's storing
+# slots (shop.mirror.storing.STORING_AT_ONCE, 4: files and .metadata being stored, pages
+# rendered ahead), plus a margin.
+BACKGROUND_CONNECTIONS = 6
+
+
+def size_pools(registry, threads: int) -> int | None:
+    """Size each database's connection pool for ``threads`` request threads and the
+    background work, unless its URI sets ``connection_pool_size``; the size chosen, or None.
+
+    ZODB's default of 7 is less than waitress's threads in the shipped inis: every request
+    past it logs "DB.open() has N open connections with a pool_size of 7", and the
+    connection (and its object cache) is thrown away after the request.
+    """
+    size = threads + BACKGROUND_CONNECTIONS
+    chosen = None
+    settings = registry.settings
+    for db in databases(registry):
+        name = db.database_name
+        uri = settings.get(f"zodbconn.uri.{name}" if name else "zodbconn.uri", "")
+        query = dict(parse_qsl(uri.partition("?")[2]))
+        if "connection_pool_size" in query:  # the user's choice stands
+            continue
+        db.setPoolSize(size)
+        chosen = size
+    if chosen is not None:
+        log.info("Connection pool size %d: %d request threads and %d for background work",
+                 size, threads, BACKGROUND_CONNECTIONS)
+    return chosen
+
+
 def guard_blob_aborts(storage) -> None:
     """Keep a failed commit from deleting the blob files of the commit that follows it.
 
@@ -242,6 +301,24 @@ def guard_blob_aborts(storage) -> None:
         base.tpc_abort(transaction)
 
     storage.tpc_abort = tpc_abort
+
+
+@contextlib.contextmanager
+def read_transaction(db: DB) -> Iterator[Root]:
+    """The application root in a connection of its own, for reading: always aborted."""
+    tm = transaction.TransactionManager()
+    conn = db.open(transaction_manager=tm)
+    try:
+        tm.begin()
+        try:
+            root = app_root(conn)
+        except KeyError:
+            raise DatabaseMissing("The database holds no localshop tree yet: start the server"
+                                  " once to create it.") from None
+        yield root
+    finally:
+        tm.abort()
+        conn.close()
 
 
 @contextlib.contextmanager
@@ -335,12 +412,14 @@ def back_off(event) -> None:
 
 
 def includeme(config) -> None:
-    """The database pyramid_zodbconn opened: guarded, read with moved classes, cleared of the
-    temporary files a crash left, the tree made on first start, closed at exit once mirrored
-    files already served are stored; requests that lost a conflict retried after a pause."""
+    """The database pyramid_zodbconn opened: its pools sized for the threads, guarded, read
+    with moved classes, cleared of the temporary files a crash left, the tree made on first
+    start, closed at exit once mirrored files already served are stored; requests that lost
+    a conflict retried after a pause."""
     config.add_subscriber(back_off, BeforeRetry)
     services = config.registry.shop
     services.db = db = database(config.registry)
+    size_pools(config.registry, services.threads)
     guard_blob_aborts(db.storage)
     read_moved_classes(db)
     remove_unstored_blobs(db.storage)

@@ -5,6 +5,7 @@ import ctypes
 import logging
 import resource
 
+import plaster
 from pyramid.httpexceptions import HTTPRequestHeaderFieldsTooLarge, HTTPRequestURITooLong
 
 from shop.pages.replay import replaying
@@ -22,6 +23,8 @@ OPEN_FILES_WANTED = 8192
 MAX_LINE = 8 * 1024
 MAX_HEADERS = 100
 MAX_HEADERS_TOTAL = 64 * 1024
+# waitress's own default number of request threads.
+WAITRESS_THREADS = 4
 # The two headers WSGI gives without the HTTP_ prefix.
 BODY_HEADERS = ("CONTENT_TYPE", "CONTENT_LENGTH")
 
@@ -114,6 +117,25 @@ def seekable_input(app):
 
     wrapper.registry = app.registry  # tests and scripts reach the registry through the app
     return wrapper
+
+
+def server_threads(global_config: dict) -> int:
+    """How many request threads waitress runs: ``threads`` of the ini's ``[server:main]``.
+
+    PasteDeploy hands the application only its own section; the ini's path
+    (``global_config['__file__']``) leads to the server's. Without an ini (tests), or
+    without the key, waitress's default.
+    """
+    path = global_config.get("__file__")
+    if not path:
+        return WAITRESS_THREADS
+    try:
+        value = plaster.get_settings(path, "server:main").get("threads")
+        return max(1, int(value)) if value else WAITRESS_THREADS
+    except (ValueError, plaster.PlasterError) as e:
+        log.warning("Cannot read [server:main] threads from %s (%s): assuming %d",
+                    path, e, WAITRESS_THREADS)
+        return WAITRESS_THREADS
 
 
 def limit_malloc_arenas(arenas: int = 2) -> None:

@@ -42,10 +42,11 @@ class UpstreamFile:
 class Fault:
     """How to misbehave for one path: kind is hang, error, truncate, corrupt, garbage, slow,
     bomb (a page gzip-encoded, ``size`` bytes decoded), longer (a file with ``size`` more
-    bytes than listed) or unsized (a file without Content-Length, read to the close)."""
+    bytes than listed), unsized (a file without Content-Length, read to the close) or late
+    (the right answer, after ``seconds``: a distant upstream)."""
 
     kind: str
-    seconds: float = 0.0  # hang: how long; slow: delay between chunks
+    seconds: float = 0.0  # hang, late: how long; slow: delay between chunks
     status: int = 500
     times: int | None = None  # misbehave this many times, then behave (None: always)
     size: int = 0  # bomb: the page's decoded size; longer: the bytes past the file's own
@@ -201,6 +202,9 @@ def _handler(upstream: UpstreamServer):
                 time.sleep(fault.seconds)
                 self.close_connection = True
                 return
+            if fault is not None and fault.kind == "late":
+                time.sleep(fault.seconds)
+                fault = None
             if fault is not None and fault.kind == "error":
                 return self._send(fault.status, b"upstream trouble\n", "text/plain")
             if path.startswith("/simple/"):

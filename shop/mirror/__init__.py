@@ -11,6 +11,7 @@ import requests
 from shop.mirror.downloads import Downloads
 from shop.mirror.lookup import MirrorState
 from shop.mirror.metadata import MetadataFetches
+from shop.mirror.storing import storing_slots
 from shop.mirror.upstream import Upstream
 from shop.version import __version__
 
@@ -23,6 +24,8 @@ def includeme(config) -> None:
         f"localshop/{__version__} (+python-requests/{requests.__version__})",
     )
     services.mirror_state = MirrorState()
+    # The connections both open outside requests, bounded together (the pools allow for them).
+    slots = storing_slots()
     services.downloads = Downloads(services.db, services.upstream, services.pages,
-                                   max_size=services.settings.max_upload_size)
-    services.metadata_fetches = MetadataFetches(services.db, services.upstream)
+                                   max_size=services.settings.max_upload_size, slots=slots)
+    services.metadata_fetches = MetadataFetches(services.db, services.upstream, slots)

@@ -19,7 +19,7 @@ from typing import Callable, Iterator
 
 from ZODB.blob import Blob
 
-from shop.mirror.storing import DownloadFailed, FileKey, store_blob
+from shop.mirror.storing import DownloadFailed, FileKey, store_blob, storing_slots
 from shop.mirror.upstream import Upstream, UpstreamError
 from shop.model.tree import ReleaseFile, blob_from_file
 from shop.model.wheels import read_metadata
@@ -237,8 +237,10 @@ class Downloads:
     """The downloads of one process: at most one per file, shared by every client that asks."""
 
     def __init__(self, db, upstream: Upstream, page_cache: PageCache,
-                 background_workers: int = 4, *, max_size: int = GiB) -> None:
+                 background_workers: int = 4, *, max_size: int = GiB,
+                 slots: threading.BoundedSemaphore | None = None) -> None:
         self.db = db
+        self._slots = slots or storing_slots()  # connections opened outside requests
         self.max_size = max_size  # of a file whose size upstream's listing does not give
         self.upstream = upstream
         self.page_cache = page_cache
@@ -278,6 +280,10 @@ class Downloads:
 
     def _store(self, download: Download, sha256: str) -> str:
         """Hand the verified file to the database in a short transaction; return its blob path."""
+        with self._slots:
+            return self._store_in_slot(download, sha256)
+
+    def _store_in_slot(self, download: Download, sha256: str) -> str:
 
         metadata = read_metadata(download.tmp_path) if download.key.filename.endswith(".whl") else None
         page_changed = False

@@ -6,7 +6,7 @@ import logging
 import os
 import threading
 
-from shop.mirror.storing import DownloadFailed, FileKey, store_blob
+from shop.mirror.storing import DownloadFailed, FileKey, store_blob, storing_slots
 from shop.mirror.upstream import Upstream
 from shop.model.tree import ReleaseFile, blob_from_file
 from shop.model.wheels import MAX_METADATA
@@ -26,8 +26,10 @@ class MetadataFetches:
     # asks for, so a gzip-encoded answer is bounded by this too.
     MAX_SIZE = MAX_METADATA
 
-    def __init__(self, db, upstream: Upstream) -> None:
+    def __init__(self, db, upstream: Upstream,
+                 slots: threading.BoundedSemaphore | None = None) -> None:
         self.db = db
+        self._slots = slots or storing_slots()  # connections opened outside requests
         self.upstream = upstream
         self._lock = threading.Lock()
         self._locks: dict[FileKey, threading.Lock] = {}
@@ -88,7 +90,8 @@ class MetadataFetches:
             try:
                 with scratch.writer() as f:
                     f.write(data)
-                store_blob(self.db, key, scratch.path, attach, lambda f: f.core_metadata)
+                with self._slots:
+                    store_blob(self.db, key, scratch.path, attach, lambda f: f.core_metadata)
             finally:
                 os.unlink(scratch.path)
                 scratch.release()
@@ -99,7 +102,7 @@ class MetadataFetches:
                 self._storing.pop(key, None)
 
     def _stored(self, key: FileKey) -> bytes | None:
-        with root_transaction(self.db) as root:
+        with self._slots, root_transaction(self.db) as root:
             file = key.locate(root)
             if file is None or file.core_metadata is None:
                 return None

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from dataclasses import dataclass
 from typing import Callable
 
@@ -20,6 +21,15 @@ from shop.model.tree import ReleaseFile, app_root
 log = logging.getLogger(__name__)
 
 STORE_ATTEMPTS = 5
+# How many connections of their own the mirror's threads (and a request looking for stored
+# metadata) hold at once; a streamed download has a thread of its own, so without a bound a
+# burst of downloads would open as many. shop.storage sizes the pools for it.
+STORING_AT_ONCE = 4
+
+
+def storing_slots() -> threading.BoundedSemaphore:
+    """The slots of one process's mirror: one taken for each connection opened outside a request."""
+    return threading.BoundedSemaphore(STORING_AT_ONCE)
 
 
 class DownloadFailed(Exception):

@@ -118,7 +118,7 @@ def add_user_parser(commands) -> None:
     uset.add_argument("--admin", type=parse_bool, metavar="BOOL")
     uset.add_argument("--groups", metavar="G1,G2", help="the groups the user is in (replaces)")
     uset.set_defaults(func=user_set)
-    user.add_parser("list", help="list accounts").set_defaults(func=user_list)
+    user.add_parser("list", help="list accounts").set_defaults(func=user_list, writes=False)
 
 
 def add_credential_parser(commands) -> None:
@@ -134,7 +134,7 @@ def add_credential_parser(commands) -> None:
     create.set_defaults(func=credential_create)
     clist = cred.add_parser("list", help="list credentials")
     clist.add_argument("--user")
-    clist.set_defaults(func=credential_list)
+    clist.set_defaults(func=credential_list, writes=False)
     for name, func in (("disable", credential_disable), ("enable", credential_enable),
                        ("delete", credential_delete)):
         sub = cred.add_parser(name, help=f"{name} a credential")

@@ -17,13 +17,17 @@ from shop.scripts import accounts, repositories
 from shop.scripts.common import CommandError
 from shop.services import Services
 from shop.settings import SettingsError, read_settings
-from shop.storage import DatabaseBusy, initialize, open_database, root_transaction
+from shop.storage import (DatabaseBusy, DatabaseMissing, initialize, open_database,
+                          read_transaction, root_transaction)
 
 
 def parser() -> argparse.ArgumentParser:
     """``localshop -c INI GROUP ACTION ...``."""
     p = argparse.ArgumentParser(prog="localshop", description="Manage a localshop index.")
     p.add_argument("-c", "--config", required=True, metavar="INI", help="the server's ini file")
+    # Every command writes unless its parser says writes=False: the one place that decides
+    # whether the database is opened read-only (beside a running server) and committed.
+    p.set_defaults(writes=True)
     commands = p.add_subparsers(dest="command", required=True)
     accounts.add_user_parser(commands)
     accounts.add_credential_parser(commands)
@@ -33,30 +37,42 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
-def open_services(config: str) -> Services:
-    """The settings of the ini file ``config``, the passwords they ask for, and its database."""
+def open_services(config: str, writes: bool = True) -> Services:
+    """The settings of the ini file ``config``, the passwords they ask for, and its database
+    (read-only for a command that does not write)."""
     settings = get_appsettings(config)
     services = Services(read_settings(settings))
     services.passwords = Passwords(services.settings.argon2_profile)
-    services.db = open_database(settings["zodbconn.uri"])
+    services.db = open_database(settings["zodbconn.uri"], writes=writes)
     return services
+
+
+def run_command(args: argparse.Namespace, services: Services) -> str:
+    """Run the command in a transaction: committed if it writes, else only read and aborted."""
+    if not args.writes:
+        with read_transaction(services.db) as root:
+            return args.func(root, args, services)
+    initialize(services.db, services.settings, services.passwords)
+    with root_transaction(services.db) as root:
+        return args.func(root, args, services)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run one command; exit status 0 when done, 1 when refused, 2 when it cannot start."""
     args = parser().parse_args(argv)
     try:
-        services = open_services(args.config)
-    except (SettingsError, DatabaseBusy, FileNotFoundError, KeyError) as e:
+        services = open_services(args.config, writes=args.writes)
+    except (SettingsError, DatabaseBusy, DatabaseMissing, FileNotFoundError, KeyError) as e:
         print(f"localshop: {e}", file=sys.stderr)
         return 2
     try:
-        initialize(services.db, services.settings, services.passwords)
-        with root_transaction(services.db) as root:
-            output = args.func(root, args, services)
+        output = run_command(args, services)
     except (CommandError, AccountError, RepositoryError) as e:
         print(f"localshop: {e}", file=sys.stderr)
         return 1
+    except DatabaseMissing as e:
+        print(f"localshop: {e}", file=sys.stderr)
+        return 2
     finally:
         services.db.close()
     if output:

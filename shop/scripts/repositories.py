@@ -106,7 +106,8 @@ def add_repository_parser(commands) -> None:
         sub.add_argument("--role", action="append", metavar="user:NAME=ROLE",
                          help="reader, uploader, owner or none; repeatable; group:NAME=ROLE too")
         sub.set_defaults(func=func)
-    repo.add_parser("list", help="list repositories").set_defaults(func=repository_list)
+    repo.add_parser("list", help="list repositories").set_defaults(func=repository_list,
+                                                                   writes=False)
 
 
 def add_project_parser(commands) -> None:

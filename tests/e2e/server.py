@@ -21,6 +21,8 @@ JSON_V1 = "application/vnd.pypi.simple.v1+json"
 # [app:main] unless a test's settings say otherwise.
 APP_SETTINGS = {
     "use": "egg:localshop",
+    # The access log, as the shipped inis have it.
+    "filter-with": "accesslog",
     "tm.commit_veto": "pyramid_tm.default_commit_veto",
     "retry.attempts": "5",
     # Tests never reach the internet: no upstream index unless a test gives a loopback one.
@@ -46,10 +48,13 @@ INI_TEMPLATE = """\
 # Written by tests/e2e/server.py for one end-to-end test server.
 [app:main]
 {app}
+[filter:accesslog]
+use = call:shop.accesslog:filter_factory
+
 [server:main]
 {server}
 [loggers]
-keys = root, shop
+keys = root, shop, access
 
 [handlers]
 keys = console
@@ -65,6 +70,11 @@ handlers = console
 level = DEBUG
 handlers =
 qualname = shop
+
+[logger_access]
+level = INFO
+handlers =
+qualname = shop.access
 
 [handler_console]
 class = StreamHandler

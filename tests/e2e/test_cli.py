@@ -2,6 +2,8 @@
 (exit 2, saying why) while the running server holds the FileStorage lock."""
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from tests.e2e.clients import LOCALSHOP, Result, run, twine_upload, words
@@ -86,15 +88,11 @@ def test_changed_password_takes_effect_when_the_server_starts_again(shop, env):
     assert shop.project_files("refused") == {}
 
 
-@pytest.mark.parametrize(
-    "command, stdin",
-    [(("user", "list"), None), (("user", "add", "dave", "--password-stdin"), "dave-secret\n")],
-    ids=["user-list", "user-add"],
-)
-def test_command_line_says_the_running_server_holds_the_database(shop, command, stdin):
+def test_command_line_says_the_running_server_holds_the_database(shop):
     shop.start()
 
-    result = localshop(shop, *command, input=stdin, expect=2)
+    result = localshop(shop, "user", "add", "dave", "--password-stdin", input="dave-secret\n",
+                       expect=2)
 
     message = words(result.output)
     assert "Cannot open the database" in message
@@ -106,6 +104,33 @@ def test_command_line_says_the_running_server_holds_the_database(shop, command, 
     assert status == 200
     shop.stop()
     assert users(shop) == ["admin (admin)"]
+
+
+def test_listing_commands_read_the_database_the_running_server_holds(shop, env):
+    localshop(shop, "user", "add", "carol", "--password-stdin", input="carol-secret\n")
+    localshop(shop, "repository", "add", "team", "--title", "Team")
+    key = json.loads(localshop(shop, "credential", "create", "carol", "--json").stdout)
+    shop.start()
+    # Written while the server runs (through it): the lists must read past the saved index.
+    upload(shop, make_wheel("listed", "1.0"), "admin", shop.admin_password, env)
+
+    assert users(shop) == ["admin (admin)", "carol"]
+    repositories = localshop(shop, "repository", "list").stdout
+    assert "default  projects 1" in repositories and "team  projects 0" in repositories
+    [credential] = localshop(shop, "credential", "list").stdout.splitlines()
+    assert credential.startswith(f"{key['access_key']}  carol  *  read  active")
+    # The server is undisturbed, and a command that writes is still refused.
+    status, _, _ = shop.request("/simple/listed/")
+    assert status == 200
+    refused = localshop(shop, "user", "add", "dave", "--password-stdin", input="x\n", expect=2)
+    assert "holds its lock" in words(refused.output)
+
+
+def test_a_listing_command_before_the_first_start_says_there_is_no_database(shop):
+    result = localshop(shop, "user", "list", expect=2)
+
+    assert "There is no database" in result.output and str(shop.var_dir / "Data.fs") in result.output
+    assert not (shop.var_dir / "Data.fs").exists()
 
 
 class StaleIndex(AssertionError):
