@@ -170,6 +170,8 @@ def test_admin_page_fits_the_viewport(admin_pages, server, name, path, status, w
     page = admin_pages[width]
     response = page.goto(server.url + path.format(sdist=hosted_file_url(server)))
     assert response.status == status, page.content()[:2000]
+    if status == 404:  # the layout, saying what was not found, with a way back
+        assert page.locator("nav.bar").count() == 1 and page.locator("#not-found a").count() == 1
     assert_fits(page, name, width)
 
 
