@@ -182,6 +182,11 @@ def test_login_page_fits_the_viewport(browser, server, width):
         page = context.new_page()
         assert page.goto(server.url + "/+login").status == 200
         assert_fits(page, "login", width)
+        # The icon the page links, and that the browser asks the root for, to anybody.
+        href = page.get_attribute("link[rel=icon]", "href")
+        assert href == server.url + "/favicon.ico"
+        icon = page.goto(href)
+        assert (icon.status, icon.headers["content-type"]) == (200, "image/x-icon")
     finally:
         context.close()
 

@@ -1,5 +1,5 @@
 """What is not there: a browser gets the admin's layout, a line saying what was not found and a
-link to what exists; pip, uv and other API clients get plain text."""
+link to what exists; pip, uv and other API clients get plain text; and /favicon.ico is there."""
 from __future__ import annotations
 
 import pytest
@@ -96,3 +96,23 @@ def test_under_a_repository_one_may_not_read_a_browser_is_sent_to_log_in_as_befo
         response = app.get(path, headers={"Accept": BROWSER_ACCEPT}, status=302)
         assert "/+login?came_from=" in response.location
 
+
+# --- the favicon ---------------------------------------------------------------------------
+
+def test_the_favicon_is_served_to_anybody_from_the_root_and_cached(make_app):
+    app = make_app(**PRIVATE)  # nothing is readable anonymously, yet the icon is
+    icon = app.get("/favicon.ico", status=200)
+    assert icon.content_type == "image/x-icon"
+    assert icon.body[:4] == b"\0\0\1\0"  # an ICO file, one image
+    assert icon.headers["Cache-Control"] == "public, max-age=86400"
+    assert "Cookie" not in icon.headers.get("Vary", "")
+    assert "Set-Cookie" not in icon.headers
+    again = app.get("/favicon.ico", headers={"If-None-Match": icon.headers["ETag"]}, status=304)
+    assert again.body == b""
+    assert app.head("/favicon.ico", status=200).headers["Content-Length"] == str(len(icon.body))
+
+
+def test_every_page_links_the_favicon(app):
+    for path in ("/+login", "/", "/repo/default/demo/+browse"):
+        assert '<link rel="icon" href="http://localhost/favicon.ico"' in app.get(path).text
+    assert '<link rel="icon"' in not_found(app, "/+nope").text
