@@ -30,6 +30,7 @@ from shop.model.transient import VersionSpelling
 from shop.model.permissions import Permission
 from shop.model.tree import Repository, repository_of
 from shop.views import READ, http_error, traversed_url
+from shop.views.admin.notfound import not_found_page
 
 
 def is_browser_page(request) -> bool:
@@ -38,6 +39,15 @@ def is_browser_page(request) -> bool:
     # (no such project) is a browser page exactly as ``/repo/r/demo/+browse`` is.
     rest = (request.view_name, *request.subpath)
     return any(s.startswith("+") for s in rest) or request.path_info == "/"
+
+
+def wants_page(request) -> bool:
+    """A browser page asked for by a client that takes HTML (a browser, or one that sends
+    no Accept) rather than plain text (``curl -H 'Accept: text/plain'``)."""
+    if not is_browser_page(request):
+        return False
+    offers = request.accept.acceptable_offers(["text/html", "text/plain"])
+    return bool(offers) and offers[0][0] == "text/html"
 
 
 def refusal(request, reason: object = None, hint: str = ""):
@@ -126,7 +136,8 @@ def uploader_hint(request) -> str:
 @notfound_view_config()
 def notfound(request):
     """404, or 301 from a project name or version as spelled to its canonical URL; a view's
-    own 404 (which says why) as it is; the repository's refusal to who may not read it."""
+    own 404 (which says why) as it is; the repository's refusal to who may not read it.
+    A browser asking for an admin page gets the 404 page in the layout (``wants_page``)."""
     refused = hidden(request)
     if refused is not None:
         return refused
@@ -137,7 +148,13 @@ def notfound(request):
         if request.query_string:
             location += "?" + request.query_string
         return HTTPMovedPermanently(location=location)
-    return http_error(HTTPNotFound, f"Not found: {request.path}")
+    if not is_browser_page(request):
+        return http_error(HTTPNotFound, f"Not found: {request.path}")
+    # A page in the layout, or its plain text, as Accept prefers: caches must keep them apart.
+    answer = not_found_page(request) if wants_page(request) else http_error(
+        HTTPNotFound, f"Not found: {request.path}")
+    answer.vary = ("Accept",)
+    return answer
 
 
 @exception_view_config(PredicateMismatch)
