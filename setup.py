@@ -66,6 +66,9 @@ setup(
     extras_require={"test": tests_require},
     entry_points={
         "paste.app_factory": ["main = shop:main"],
+        # The inis say `use = call:shop.accesslog:filter_factory` (no reinstall needed);
+        # `use = egg:localshop#accesslog` names the same filter.
+        "paste.filter_factory": ["accesslog = shop.accesslog:filter_factory"],
         "console_scripts": ["localshop = shop.scripts.cli:main"],
     },
 )

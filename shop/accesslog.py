@@ -2,7 +2,7 @@
 
 ``filter_factory`` is the PasteDeploy filter (``[filter:accesslog]``, ``filter-with =
 accesslog`` in ``[app:main]``). A request thread only puts a tuple on a queue; a daemon
-thread formats it and logs it to the ``shop.access`` logger at INFO, so the ini's logging
+thread formats it and logs it to the ``shop.accesslog`` logger at INFO, so the ini's logging
 configuration decides where it goes (and a level of WARNING turns it off).
 """
 from __future__ import annotations
@@ -17,7 +17,7 @@ import time
 from pyramid.events import NewResponse
 from pyramid.interfaces import ISecurityPolicy
 
-log = logging.getLogger("shop.access")
+log = logging.getLogger(__name__)  # shop.accesslog: not shop.access, the package of access control
 
 USER_KEY = "localshop.user"  # set in the environ by Pyramid, read by the log
 MAX_TARGET = 1000  # characters of the path and query logged

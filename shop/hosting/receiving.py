@@ -25,7 +25,7 @@ from webob.multidict import MultiDict, NestedMultiDict
 
 from shop.hosting.errors import UploadError
 from shop.hosting.reframing import CRLFFramed, bare_newline_framed, body_chunks
-from shop.storage import ScratchFile
+from shop.scratch import ScratchFile
 
 CHUNK = 1024 * 1024
 FIELD_LIMIT = 1024 * 1024  # bytes of one ordinary (non-file) form field

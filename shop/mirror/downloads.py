@@ -26,7 +26,8 @@ from shop.model.wheels import read_metadata
 from shop.pages.cache import PageCache
 from shop.pages.simple import render_ahead
 from shop.settings import GiB
-from shop.storage import ScratchFile, root_transaction, temporary_directory
+from shop.scratch import ScratchFile
+from shop.storage import root_transaction, temporary_directory
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,8 @@ from shop.mirror.storing import DownloadFailed, FileKey, store_blob, storing_slo
 from shop.mirror.upstream import Upstream
 from shop.model.tree import ReleaseFile, blob_from_file
 from shop.model.wheels import MAX_METADATA
-from shop.storage import ScratchFile, root_transaction, temporary_directory
+from shop.scratch import ScratchFile
+from shop.storage import root_transaction, temporary_directory
 
 log = logging.getLogger(__name__)
 

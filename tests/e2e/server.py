@@ -54,7 +54,7 @@ use = call:shop.accesslog:filter_factory
 [server:main]
 {server}
 [loggers]
-keys = root, shop, access
+keys = root, shop, accesslog
 
 [handlers]
 keys = console
@@ -71,10 +71,10 @@ level = DEBUG
 handlers =
 qualname = shop
 
-[logger_access]
+[logger_accesslog]
 level = INFO
 handlers =
-qualname = shop.access
+qualname = shop.accesslog
 
 [handler_console]
 class = StreamHandler

@@ -20,9 +20,9 @@ def lines(caplog):
     def written() -> list[str]:
         for access_log in logs:
             access_log.close()
-        return [r.getMessage() for r in caplog.records if r.name == "shop.access"]
+        return [r.getMessage() for r in caplog.records if r.name == "shop.accesslog"]
 
-    caplog.set_level(logging.INFO, logger="shop.access")
+    caplog.set_level(logging.INFO, logger="shop.accesslog")
     written.new = lambda: logs.append(AccessLog()) or logs[-1]
     return written
 
@@ -85,7 +85,7 @@ def test_a_failing_application_is_logged_as_500(lines):
 
 
 def test_nothing_is_queued_when_the_logger_is_off(caplog):
-    caplog.set_level(logging.WARNING, logger="shop.access")
+    caplog.set_level(logging.WARNING, logger="shop.accesslog")
     access_log = AccessLog()
     webtest.TestApp(access_logged(hello, access_log)).get("/", status=201)
     assert access_log.queue.empty()

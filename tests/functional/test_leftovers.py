@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from shop.storage import ScratchFile, open_database, remove_leftovers
+from shop.scratch import ScratchFile, remove_leftovers
+from shop.storage import open_database
 from tests.conftest import app_settings
 from tests.factories import make_wheel
 from tests.functional.conftest import upload
@@ -62,7 +63,7 @@ def test_a_command_opening_the_database_removes_them_too(tmp_path):
 
 HOLDER = """
 import sys
-from shop.storage import ScratchFile
+from shop.scratch import ScratchFile
 scratch = ScratchFile(sys.argv[1], "mirror-", ".part")
 with scratch.writer() as f:
     f.write(b"still being written")
