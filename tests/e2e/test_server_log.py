@@ -37,7 +37,7 @@ def test_parallel_install_through_the_mirror_leaves_no_connection_pool_warning(t
     assert "Connection pool size" in log
 
 
-ACCESS_LINE = re.compile(r'\[shop\.access\]\[access-log\] (\S+) (\S+) "(\S+) (\S+)" (\d{3}) (\d+)'
+ACCESS_LINE = re.compile(r'\[shop\.accesslog\]\[access-log\] (\S+) (\S+) "(\S+) (\S+)" (\d{3}) (\d+)'
                          r' ([\d.]+)ms "((?:[^"\\]|\\.)*)"')
 
 
