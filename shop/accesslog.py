@@ -8,6 +8,7 @@ configuration decides where it goes (and a level of WARNING turns it off).
 from __future__ import annotations
 
 import atexit
+import contextlib
 import logging
 import queue
 import re
@@ -23,28 +24,42 @@ USER_KEY = "localshop.user"  # set in the environ by Pyramid, read by the log
 MAX_TARGET = 1000  # characters of the path and query logged
 MAX_AGENT = 200  # characters of the User-Agent logged
 STOP = None  # what tells the writer to end
+MAX_QUEUED = 100_000  # lines waiting for the writer; more are dropped and counted
 
 
 class AccessLog:
     """The queue of finished requests and the daemon thread that writes their lines."""
 
-    def __init__(self, logger: logging.Logger = log) -> None:
+    def __init__(self, logger: logging.Logger = log, size: int = MAX_QUEUED) -> None:
         self.logger = logger
-        self.queue: queue.SimpleQueue = queue.SimpleQueue()
+        # Bounded: a log destination that blocks (a full pipe) costs lines, never memory.
+        self.queue: queue.Queue = queue.Queue(size)
+        self.dropped = 0
         self.thread = threading.Thread(target=self._write, name="access-log", daemon=True)
         self.thread.start()
+
+    def put(self, entry: tuple) -> None:
+        """Queue a finished request's line; drop it (and count it) when the queue is full."""
+        try:
+            self.queue.put_nowait(entry)
+        except queue.Full:
+            self.dropped += 1  # racy by a line or two at worst: a count for people
 
     def _write(self) -> None:
         while (entry := self.queue.get()) is not STOP:
             try:
                 self.logger.info("%s", format_line(*entry))
+                if self.dropped:
+                    dropped, self.dropped = self.dropped, 0
+                    self.logger.warning("%d access lines dropped: the log could not keep up", dropped)
             except Exception:  # a line that cannot be written must not end the log
                 self.logger.exception("writing an access line")
 
     def close(self, timeout: float = 2.0) -> None:
         """Write what is queued (for up to ``timeout`` seconds) and end the writer."""
         if self.thread.is_alive():
-            self.queue.put(STOP)
+            with contextlib.suppress(queue.Full):  # a writer stuck for good: let it be
+                self.queue.put(STOP, timeout=timeout)
             self.thread.join(timeout)
 
 
@@ -71,7 +86,7 @@ def format_line(environ: dict, status: str | None, headers, sent: int | None,
     if sent is None:  # sent by waitress's file wrapper: its Content-Length
         sent = next((int(v) for k, v in headers or () if k.lower() == "content-length"), 0)
     return (
-        f"{environ.get('REMOTE_ADDR') or '-'} {_clean(environ.get(USER_KEY) or '-', 100)}"
+        f"{_clean(environ.get('REMOTE_ADDR') or '-', 64)} {_clean(environ.get(USER_KEY) or '-', 100)}"
         f" \"{_clean(environ.get('REQUEST_METHOD', '-'), 20)} {_clean(target, MAX_TARGET)}\""
         f" {(status or '-').split(' ', 1)[0]} {sent} {(ended - started) * 1000:.1f}ms"
         f" \"{_clean(environ.get('HTTP_USER_AGENT', '-'), MAX_AGENT)}\""
@@ -81,7 +96,7 @@ def format_line(environ: dict, status: str | None, headers, sent: int | None,
 def access_logged(app, access_log: AccessLog):
     """``app`` with a line queued for each request once its body's iterator is closed."""
     enabled = access_log.logger.isEnabledFor
-    put = access_log.queue.put
+    put = access_log.put
 
     def wrapper(environ, start_response):
         if not enabled(logging.INFO):  # the ini turned the log off: nothing at all

@@ -285,7 +285,7 @@ class Downloads:
             return self._store_in_slot(download, sha256)
 
     def _store_in_slot(self, download: Download, sha256: str) -> str:
-
+        """``_store`` holding one of the mirror's storing slots (a connection of its own)."""
         metadata = read_metadata(download.tmp_path) if download.key.filename.endswith(".whl") else None
         page_changed = False
 

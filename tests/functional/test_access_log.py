@@ -117,3 +117,27 @@ def test_noting_the_user_never_computes_an_identity():
 
     note_user(type("Event", (), {"request": Request()})())
     assert Request.environ == {}
+
+
+def test_a_log_that_cannot_keep_up_costs_lines_not_memory():
+    """A destination that blocks (a full pipe): the queue stays bounded, drops are counted."""
+    import threading
+
+    release, messages = threading.Event(), []
+
+    class Blocking(logging.Handler):
+        def emit(self, record):
+            release.wait(10)
+            messages.append(record.getMessage())
+
+    logger = logging.getLogger("tests.accesslog.blocking")
+    logger.propagate, logger.level = False, logging.INFO
+    logger.addHandler(Blocking())
+    access_log = AccessLog(logger, size=1)
+    app = webtest.TestApp(access_logged(hello, access_log))
+    for _ in range(6):
+        app.get("/", status=201)
+    assert access_log.queue.qsize() <= 1 and access_log.dropped >= 4
+    release.set()
+    access_log.close()
+    assert any(m.endswith("access lines dropped: the log could not keep up") for m in messages)
