@@ -77,19 +77,30 @@ def _escape(match: re.Match) -> str:
     return "\\" + char if char in '"\\' else f"\\x{ord(char):02x}"
 
 
-def format_line(environ: dict, status: str | None, headers, sent: int | None,
-                started: float, ended: float) -> str:
-    """``ADDRESS USER "METHOD TARGET" STATUS BYTES MSms "AGENT"``."""
+def request_fields(environ: dict) -> tuple:
+    """What a line needs of the request, taken on the request thread: the queue holds these
+    few strings, never the environ (its Authorization header, its body's file)."""
     target = environ.get("REQUEST_URI") or (
         environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")
         + ("?" + environ["QUERY_STRING"] if environ.get("QUERY_STRING") else ""))
-    if sent is None:  # sent by waitress's file wrapper: its Content-Length
-        sent = next((int(v) for k, v in headers or () if k.lower() == "content-length"), 0)
+    return (environ.get("REMOTE_ADDR"), environ.get(USER_KEY), environ.get("REQUEST_METHOD"),
+            target[:MAX_TARGET + 1], (environ.get("HTTP_USER_AGENT") or "-")[:MAX_AGENT + 1])
+
+
+def content_length(headers) -> int:
+    """An answer's Content-Length (what waitress's file wrapper sends), 0 when none."""
+    return next((int(v) for k, v in headers or () if k.lower() == "content-length"), 0)
+
+
+def format_line(fields: tuple, status: str | None, sent: int, started: float,
+                ended: float) -> str:
+    """``ADDRESS USER "METHOD TARGET" STATUS BYTES MSms "AGENT"``."""
+    address, user, method, target, agent = fields
     return (
-        f"{_clean(environ.get('REMOTE_ADDR') or '-', 64)} {_clean(environ.get(USER_KEY) or '-', 100)}"
-        f" \"{_clean(environ.get('REQUEST_METHOD', '-'), 20)} {_clean(target, MAX_TARGET)}\""
+        f"{_clean(address or '-', 64)} {_clean(user or '-', 100)}"
+        f" \"{_clean(method or '-', 20)} {_clean(target, MAX_TARGET)}\""
         f" {(status or '-').split(' ', 1)[0]} {sent} {(ended - started) * 1000:.1f}ms"
-        f" \"{_clean(environ.get('HTTP_USER_AGENT', '-'), MAX_AGENT)}\""
+        f" \"{_clean(agent, MAX_AGENT)}\""
     )
 
 
@@ -111,7 +122,7 @@ def access_logged(app, access_log: AccessLog):
         try:
             body = app(environ, start)
         except BaseException:
-            put((environ, "500", None, 0, started, time.perf_counter()))
+            put((request_fields(environ), "500", 0, started, time.perf_counter()))
             raise
         return logged_body(body, environ, answer, started, put)
 
@@ -130,7 +141,9 @@ def logged_body(body, environ: dict, answer: list, started: float, put):
             try:
                 original()
             finally:
-                put((environ, *(answer or (None, None)), None, started, time.perf_counter()))
+                status, headers = answer or (None, None)
+                put((request_fields(environ), status, content_length(headers), started,
+                     time.perf_counter()))
 
         body.close = close
         return body
@@ -160,7 +173,7 @@ class LoggedBody:
                 close()
         finally:
             status, headers = self.answer or (None, None)
-            self.put((self.environ, status, headers, self.sent, self.started,
+            self.put((request_fields(self.environ), status, self.sent, self.started,
                       time.perf_counter()))
 
 

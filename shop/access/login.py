@@ -33,7 +33,7 @@ def log_in(root: Root, name: str, password: str, passwords: Passwords,
     # matches: otherwise how long a refusal takes tells which names have accounts.
     matches = passwords.verify(user.password_hash if usable else passwords.dummy_hash, password)
     if not (usable and matches):
-        throttle.failed(name, address)
+        throttle.failed(name, address, password)
         raise LoginRefused(REFUSED)
     throttle.succeeded(name, address)
     return user

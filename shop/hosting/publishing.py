@@ -97,7 +97,7 @@ def _store(place: Placement, received: ReceivedFile, uploader: str,
 
 def _hides_upstream(package: Package, uploader: str) -> str:
     """Log that this first upload hides upstream's files of a mirrored project; the reply's words."""
-    repository, hidden = package.__parent__, offers.hidden_upstream_files(package)
+    repository, hidden = package.__parent__, offers.count_hidden_upstream(package)
     log.warning(
         "upload by %s of %s to repository %s hides %d upstream files of it from now on "
         "(dependency-confusion protection); allow merging in the repository's settings to offer them",

@@ -6,7 +6,7 @@ import logging
 import os
 import threading
 
-from shop.mirror.storing import DownloadFailed, FileKey, store_blob, storing_slots
+from shop.mirror.storing import DownloadFailed, FileKey, slot_or_not, store_blob, storing_slots
 from shop.mirror.upstream import Upstream
 from shop.model.tree import ReleaseFile, blob_from_file
 from shop.model.wheels import MAX_METADATA
@@ -103,7 +103,8 @@ class MetadataFetches:
                 self._storing.pop(key, None)
 
     def _stored(self, key: FileKey) -> bytes | None:
-        with self._slots, root_transaction(self.db) as root:
+        """The stored metadata, as the latest transaction has it (a request thread asks)."""
+        with slot_or_not(self._slots), root_transaction(self.db) as root:
             file = key.locate(root)
             if file is None or file.core_metadata is None:
                 return None

@@ -6,6 +6,7 @@ if another process stored the same file first, its copy wins.
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import threading
@@ -30,6 +31,18 @@ STORING_AT_ONCE = 4
 def storing_slots() -> threading.BoundedSemaphore:
     """The slots of one process's mirror: one taken for each connection opened outside a request."""
     return threading.BoundedSemaphore(STORING_AT_ONCE)
+
+
+@contextlib.contextmanager
+def slot_or_not(slots: threading.BoundedSemaphore, patience: float = 5.0):
+    """A slot for a request thread's extra connection, or none after ``patience`` seconds: a
+    client is not kept waiting behind stores that take long (the pool warns, nothing worse)."""
+    taken = slots.acquire(timeout=patience)
+    try:
+        yield
+    finally:
+        if taken:
+            slots.release()
 
 
 class DownloadFailed(Exception):

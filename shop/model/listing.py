@@ -29,7 +29,12 @@ class VersionPage:
 
     def page_of(self, index: int) -> int:
         """The page that shows the version at ``index`` in ``keys``."""
-        return index // PER_PAGE + 1
+        return page_of(index)
+
+
+def page_of(index: int) -> int:
+    """The page that shows the version at ``index`` (from 0, newest first)."""
+    return index // PER_PAGE + 1
 
 
 def version_page(package: Package, number: int = 1) -> VersionPage:
@@ -43,4 +48,4 @@ def version_page(package: Package, number: int = 1) -> VersionPage:
 
 def page_showing(package: Package, key: str) -> int:
     """The page of the project's versions that shows release ``key``."""
-    return package.version_keys().index(key) // PER_PAGE + 1
+    return page_of(package.version_keys().index(key))

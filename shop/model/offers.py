@@ -33,12 +33,21 @@ def upstream_files(package: Package) -> int:
 def hidden_upstream_files(package: Package) -> int:
     """How many upstream files the project does not offer because it is hosted here.
 
-    Only a hosted project can hide any, so a mirrored one costs nothing to ask about; a
-    hosted one is walked (its upstream files no longer change: the mirror leaves it alone).
+    Only a hosted project can hide any, so a mirrored one costs nothing to ask about; a hosted
+    one's count was kept when it began to hide them (``count_hidden_upstream``), and its
+    upstream files no longer change (the mirror does not refresh what it hides).
     """
     if not hides_upstream(package, package.__parent__):
         return 0
-    return upstream_files(package)
+    if package.hidden_upstream is None:
+        return upstream_files(package)  # hosted before the count was kept: walked
+    return package.hidden_upstream
+
+
+def count_hidden_upstream(package: Package) -> int:
+    """Count (once, as the project begins to hide them) the upstream files it hides."""
+    package.hidden_upstream = upstream_files(package)
+    return package.hidden_upstream
 
 
 def visible_files(package: Package) -> list[ReleaseFile]:

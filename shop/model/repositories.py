@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from shop.model import names
+from shop.model import names, offers
 from shop.model.permissions import Role, group_principal, user_principal
 from shop.model.people import User
 from shop.model.tree import Package, Release, ReleaseFile, Repository, Root
@@ -72,6 +72,10 @@ def configure(repository: Repository, *, title: str | None = None, upstream: str
         changed = wanted.symmetric_difference(set(repository.merge_allowed))
         repository.merge_allowed.clear()
         repository.merge_allowed.update(wanted)
+        for key in changed - wanted:  # hiding upstream's files again: count them again
+            package = repository.get(key)
+            if package is not None and package.hosted:
+                offers.count_hidden_upstream(package)
         _pages_changed(repository, changed)
 
 
@@ -173,14 +177,17 @@ def find_release(repository: Repository, project: str, version: str) -> Release:
     return release
 
 
-def manageable(target: Release | ReleaseFile) -> bool:
-    """Whether yanking or deleting ``target`` here means anything: only uploaded files.
-
-    Upstream's files follow upstream: the mirror's next refresh undoes a yank and lists a
-    deleted file again, so neither is offered for them.
-    """
+def uploaded_files(target: Release | ReleaseFile) -> list[ReleaseFile]:
+    """The uploaded files of a release (or the file itself, if uploaded): what yank and delete
+    act on. Upstream's files follow upstream: the mirror's next refresh undoes a yank and lists
+    a deleted file again, so neither applies to them."""
     files = list(target.values()) if isinstance(target, Release) else [target]
-    return bool(files) and all(f.origin != "mirror" for f in files)
+    return [f for f in files if f.origin != "mirror"]
+
+
+def manageable(target: Release | ReleaseFile) -> bool:
+    """Whether yanking or deleting ``target`` here means anything: it is, or holds, an upload."""
+    return bool(uploaded_files(target))
 
 
 def check_manageable(target: Release | ReleaseFile) -> None:
@@ -190,7 +197,7 @@ def check_manageable(target: Release | ReleaseFile) -> None:
     if isinstance(target, ReleaseFile):
         what = f"{target.filename} is upstream's file"
     else:
-        what = f"{target.__parent__.name} {target.version} holds upstream's files"
+        what = f"{target.__parent__.name} {target.version} has only upstream's files"
     raise RepositoryError(
         f"{what}: it follows upstream, whose yanks the mirror copies, and a deleted upstream "
         "file is listed again at the mirror's next refresh. Yank or delete only uploaded files."
@@ -198,24 +205,28 @@ def check_manageable(target: Release | ReleaseFile) -> None:
 
 
 def yank(target: Release | ReleaseFile, reason: str = "", yanked: bool = True) -> None:
-    """Yank (PEP 592) a release's files or one file; ``yanked=False`` undoes it. Only
-    uploaded files (``check_manageable``), for the admin pages and the command line alike."""
+    """Yank (PEP 592) a release's uploaded files or one uploaded file; ``yanked=False`` undoes
+    it (``check_manageable``: the admin pages and the command line alike)."""
     check_manageable(target)
-    files = list(target.values()) if isinstance(target, Release) else [target]
-    for file in files:
+    for file in uploaded_files(target):
         file.set_yanked(yanked, reason.strip()[:500])
 
 
 def delete(target: Release | ReleaseFile) -> None:
-    """Remove a release or one file; a release left without files goes too.
+    """Remove an uploaded file, or a release's uploaded files; a release left without files
+    goes too (``check_manageable``).
 
     The project stays, with its owners, so that a deleted hosted project never falls back
-    to upstream's files of the same name. Only uploaded files (``check_manageable``).
+    to upstream's files of the same name.
     """
     check_manageable(target)
     release = target if isinstance(target, Release) else target.__parent__
-    if isinstance(target, ReleaseFile):
-        release.remove(target.__name__)
     package = release.__parent__
-    if target is release or not len(release):
+    uploads = uploaded_files(target)
+    if target is release and len(uploads) == len(release):
+        package.remove(release.__name__)
+        return
+    for file in uploads:
+        release.remove(file.__name__)
+    if not len(release):
         package.remove(release.__name__)

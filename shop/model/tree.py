@@ -148,6 +148,11 @@ class Repository(TreeFolder):
 class Package(TreeFolder):
     """A project in one repository: releases by canonical version."""
 
+    # How many upstream files the project hides (hosted, not allowed to merge), counted when it
+    # began to hide them (its first upload, or leaving the merge allow-list); None: not counted
+    # (projects hosted before the count was kept), and then counted when asked.
+    hidden_upstream: int | None = None
+
     def __init__(self, name: str) -> None:
         super().__init__()
         self.name = name  # the spelling it was first uploaded (or mirrored) with

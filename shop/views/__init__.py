@@ -8,9 +8,11 @@ from pyramid.httpexceptions import HTTPMovedPermanently
 READ = ("GET", "HEAD")  # the methods of views that only read
 
 
-def http_error(cls, message: str, **kw):
-    """An HTTP error whose reason phrase and plain-text body both say what was wrong."""
-    exc = cls(body=message.rstrip() + "\n", content_type="text/plain", charset="utf-8", **kw)
+def http_error(cls, message: str, *, body: str | None = None, content_type: str = "text/plain", **kw):
+    """An HTTP error whose reason phrase and body (plain text, unless another is given) both
+    say what was wrong."""
+    body = message.rstrip() + "\n" if body is None else body
+    exc = cls(body=body, content_type=content_type, charset="utf-8", **kw)
     exc.status = status_line(exc.code, message)
     exc.explained = True  # the error views pass it on as it is
     return exc

@@ -74,7 +74,8 @@ def unauthorized(request):
     """401 with a Basic challenge, saying whether credentials were missing or wrong."""
     basic = extract_http_basic_credentials(request)
     if basic is not None and request.shop.passwords.throttle.blocked(basic.username, request.remote_addr):
-        return http_error(HTTPTooManyRequests, THROTTLED)
+        wait = request.shop.passwords.throttle.retry_after(basic.username, request.remote_addr)
+        return http_error(HTTPTooManyRequests, THROTTLED, headers={"Retry-After": str(wait)})
     if request.authorization is None:
         message = "Authentication required: send HTTP Basic credentials."
     elif request.authorization.authtype.lower() != "basic":
@@ -148,12 +149,13 @@ def notfound(request):
         if request.query_string:
             location += "?" + request.query_string
         return HTTPMovedPermanently(location=location)
-    if not is_browser_page(request):
-        return http_error(HTTPNotFound, f"Not found: {request.path}")
-    # A page in the layout, or its plain text, as Accept prefers: caches must keep them apart.
-    answer = not_found_page(request) if wants_page(request) else http_error(
-        HTTPNotFound, f"Not found: {request.path}")
-    answer.vary = ("Accept",)
+    browser = is_browser_page(request)
+    if browser and wants_page(request):
+        answer = not_found_page(request)
+    else:
+        answer = http_error(HTTPNotFound, f"Not found: {request.path}")
+    if browser:  # a page in the layout, or its plain text, as Accept prefers: caches keep them apart
+        answer.vary = ("Accept",)
     return answer
 
 
@@ -214,7 +216,6 @@ def conflict(request):
     """Concurrent writers kept colliding and every retry was used up: ask to try again."""
     return http_error(
         HTTPServiceUnavailable,
-    HTTPTooManyRequests,
         "Busy: concurrent changes to the same project collided; nothing was stored. Try again.",
         headers={"Retry-After": "1"},
     )

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 
 import pytest
 import webtest
@@ -121,8 +122,6 @@ def test_noting_the_user_never_computes_an_identity():
 
 def test_a_log_that_cannot_keep_up_costs_lines_not_memory():
     """A destination that blocks (a full pipe): the queue stays bounded, drops are counted."""
-    import threading
-
     release, messages = threading.Event(), []
 
     class Blocking(logging.Handler):
@@ -141,3 +140,30 @@ def test_a_log_that_cannot_keep_up_costs_lines_not_memory():
     release.set()
     access_log.close()
     assert any(m.endswith("access lines dropped: the log could not keep up") for m in messages)
+
+
+def test_the_queue_holds_a_few_strings_not_the_request():
+    """Never the environ: its Authorization header and its body's file would wait in memory."""
+    release = threading.Event()
+
+    class Blocking(logging.Handler):
+        def emit(self, record):
+            release.wait(10)
+
+    logger = logging.getLogger("tests.accesslog.held")
+    logger.propagate, logger.level = False, logging.INFO
+    logger.addHandler(Blocking())
+    access_log = AccessLog(logger, size=10)
+    app = webtest.TestApp(access_logged(hello, access_log))
+    for _ in range(3):  # the first is taken by the blocked writer, the others wait queued
+        app.post("/up", b"x" * 1000, headers=basic_auth(*ADMIN), status=201)
+    waiting = list(access_log.queue.queue)
+    release.set()
+    access_log.close()
+    assert waiting
+    for entry in waiting:
+        assert not any(isinstance(v, dict) for v in entry), entry
+        fields, *rest = entry
+        assert all(isinstance(v, (str, int, float, type(None))) for v in (*fields, *rest)), entry
+        assert ADMIN[1] not in repr(entry)
+        assert basic_auth(*ADMIN)["Authorization"].split()[1] not in repr(entry)

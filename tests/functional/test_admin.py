@@ -152,8 +152,8 @@ def test_logout_without_csrf_token_is_refused(app):
 
 
 def test_login_is_throttled_per_account_and_address(app):
-    for _ in range(5):
-        login(app, password="wrong-password", status=400, address="192.0.2.1")
+    for i in range(5):
+        login(app, password=f"wrong-password-{i}", status=400, address="192.0.2.1")
     response = login(app, status=429, address="192.0.2.1")  # even the right password
     assert "Too many failed attempts" in error(response)
     # HTTP Basic shares the throttle: pip cannot be used to guess either.
@@ -165,23 +165,32 @@ def test_login_is_throttled_per_account_and_address(app):
 
 
 def test_failed_basic_attempts_throttle_the_login_form(app):
-    wrong = basic_auth("admin", "wrong-password")
-    for _ in range(4):  # wrong credentials are refused wherever they are sent
-        app.get("/+account", headers=wrong, extra_environ={"REMOTE_ADDR": "192.0.2.1"}, status=401)
-    # The fifth failure is the one too many: it says so.
-    app.get("/+account", headers=wrong, extra_environ={"REMOTE_ADDR": "192.0.2.1"}, status=429)
+    here = {"REMOTE_ADDR": "192.0.2.1"}
+    for i in range(4):  # wrong credentials are refused wherever they are sent
+        app.get("/+account", headers=basic_auth("admin", f"wrong-{i}"), extra_environ=here, status=401)
+    # The fifth different wrong password is the one too many: it says so, and for how long.
+    held = app.get("/+account", headers=basic_auth("admin", "wrong-4"), extra_environ=here, status=429)
+    assert 800 < int(held.headers["Retry-After"]) <= 900
     response = login(app, status=429, address="192.0.2.1")  # even the right password
     assert "Too many failed attempts" in error(response)
     login(app, address="192.0.2.2")
 
 
+def test_the_same_wrong_password_again_is_no_new_guess(app):
+    """A browser's or CI job's stale password, sent with every page, stylesheet and icon."""
+    stale, here = basic_auth("admin", "old-password"), {"REMOTE_ADDR": "192.0.2.1"}
+    for url in ("/+account", "/+static/localshop.css", "/favicon.ico", "/simple/") * 5:
+        app.get(url, headers=stale, extra_environ=here, status=401)
+    login(app, address="192.0.2.1")  # the admin is not locked out by it
+
+
 def test_a_basic_success_clears_the_failed_attempts_of_the_login_form(app):
-    for _ in range(4):
-        login(app, password="wrong-password", status=400, address="192.0.2.1")
+    for i in range(4):
+        login(app, password=f"wrong-password-{i}", status=400, address="192.0.2.1")
     app.get("/+account", headers=basic_auth("admin", ADMIN_PASSWORD),
             extra_environ={"REMOTE_ADDR": "192.0.2.1"}, status=200)
-    for _ in range(4):
-        login(app, password="wrong-password", status=400, address="192.0.2.1")
+    for i in range(4):
+        login(app, password=f"wrong-password-{i}", status=400, address="192.0.2.1")
     login(app, address="192.0.2.1")  # four failures since the success, not eight
 
 

@@ -100,7 +100,7 @@ def test_a_wrong_secret_costs_the_same_for_known_and_unknown_access_keys(app):
 
 
 def test_unknown_names_are_throttled_like_known_ones(app):
-    for _ in range(5):
-        login(app, "nobody", WRONG, status=400, address="192.0.2.7")
+    for i in range(5):
+        login(app, "nobody", WRONG + str(i), status=400, address="192.0.2.7")
     login(app, "nobody", WRONG, status=429, address="192.0.2.7")
     login(app, "nobody", WRONG, status=400, address="192.0.2.8")

@@ -111,6 +111,21 @@ def test_both_pages_mark_a_project_that_hides_upstream_files(app, upstream):
     assert "allow merging in settings" in " ".join(app.get("/repo/default/+browse").text.split())
 
 
+def test_the_hidden_count_is_kept_not_walked_for_each_view(app, upstream):
+    publish(upstream, "foo", "7.0", "8.0", "9.0")
+    mirrored(app, "foo")
+    upload(app, make_wheel("foo", "1.0"))
+    with database_root(app) as root:
+        assert root.repositories["default"]["foo"].hidden_upstream == 3
+        # Off the allow-list and on again (the mirror may add files meanwhile): counted again.
+        default = root.repositories["default"]
+        repositories.configure(default, merge_allowed=["foo"])
+        default["foo"]["7"]["foo-7.0-py3-none-any.whl"].__parent__.remove("foo-7.0-py3-none-any.whl")
+        repositories.configure(default, merge_allowed=[])
+        assert default["foo"].hidden_upstream == 2
+    assert "hides 2 upstream files" in " ".join(app.get("/repo/default/foo/+browse").text.split())
+
+
 def test_a_merge_allowed_project_is_not_marked(app, upstream):
     publish(upstream, "foo", "9.0")
     mirrored(app, "foo")
@@ -139,7 +154,8 @@ def test_a_project_of_sixty_versions_shows_the_newest_twenty_and_pages_the_rest(
     assert versions_shown(third) == [f"1.{n}" for n in range(19, -1, -1)]
     assert f'href="http://localhost/repo/default/big/+browse?page=3#v{version_key("1.0")}"' in first.text  # folded list
     assert versions_shown(app.get("/repo/default/big/+browse", {"page": "99"})) == versions_shown(third)
-    assert versions_shown(app.get("/repo/default/big/+browse", {"page": "x"})) == versions_shown(first)
+    for odd in ("x", "²", "٣", "-1", "1" * 50):  # ² and ٣ are digits to str.isdigit, not to int
+        assert versions_shown(app.get("/repo/default/big/+browse", {"page": odd})) == versions_shown(first)
 
 
 def test_a_version_url_lands_on_the_page_that_shows_it(app, upstream):

@@ -44,9 +44,9 @@ def test_a_wrong_current_password_does_not_change_the_password(root, passwords):
 
 def test_changing_the_password_is_throttled_like_logging_in(root, passwords):
     accounts.add_user(root, "alice", PASSWORD, passwords=passwords)
-    for _ in range(5):
+    for i in range(5):  # five different wrong passwords (the same one again is no new guess)
         with pytest.raises(accounts.AccountError):
-            accounts.change_password(root, "alice", "wrong-password", "new-password",
+            accounts.change_password(root, "alice", f"wrong-password-{i}", "new-password",
                                      passwords=passwords, address="192.0.2.1")
     with pytest.raises(LoginThrottled, match="Too many failed attempts"):
         accounts.change_password(root, "alice", PASSWORD, "new-password",

@@ -38,3 +38,19 @@ def test_upstream_files_are_neither_yanked_nor_deleted_by_any_caller(repository)
             with pytest.raises(repositories.RepositoryError, match="follows upstream"):
                 operation(target)
     assert not file.yanked and list(release) == [file.filename]
+
+
+def test_a_release_of_uploaded_and_upstream_files_yanks_and_deletes_its_uploads_only(repository):
+    package = repository.add("mixed", Package("mixed"))
+    release = package.add("1", Release("1.0"))
+    mirrored = ReleaseFile("mixed-1.0.tar.gz", packagetype="sdist", size=1, sha256="0" * 64)
+    mirrored.origin = "mirror"
+    uploaded = ReleaseFile("mixed-1.0-py3-none-any.whl", packagetype="bdist_wheel", size=1,
+                           sha256="1" * 64)
+    release.add(mirrored.filename, mirrored)
+    release.add(uploaded.filename, uploaded)
+    assert repositories.manageable(release)
+    repositories.yank(release, "broken")
+    assert uploaded.yanked and not mirrored.yanked
+    repositories.delete(release)
+    assert list(release) == [mirrored.filename] and "1" in package

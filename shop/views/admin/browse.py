@@ -68,9 +68,10 @@ def version_url(request, package: Package, key: str, number: int | None = None) 
 
 
 def page_number(request) -> int:
-    """The ``page`` parameter: 1 when absent or not a number."""
+    """The ``page`` parameter: 1 when absent or not a number in ASCII digits (``int`` refuses
+    some of what ``isdigit`` takes: ``²``)."""
     value = request.params.get("page", "1")
-    return int(value) if value.isdigit() and len(value) < 7 else 1
+    return int(value) if value.isascii() and value.isdigit() and len(value) < 7 else 1
 
 
 def web_links(metadata: dict) -> list[tuple[str, str]]:

@@ -8,7 +8,7 @@ from pyramid.renderers import render
 
 from shop.model.transient import UpstreamProject
 from shop.model.tree import Package, Release, ReleaseFile, Repositories, Repository, Root
-from shop.views import status_line
+from shop.views import http_error
 from shop.views.admin import template
 
 NOT_FOUND = template("notfound.pt")
@@ -83,8 +83,5 @@ def not_found_page(request) -> HTTPNotFound:
     page that exists; its reason phrase says what, as the page does."""
     found = missing(request)
     body = render(NOT_FOUND, {"missing": found}, request=request)
-    exc = HTTPNotFound(body=body, content_type="text/html", charset="utf-8",
-                       cache_control="private, no-store")
-    exc.status = status_line(exc.code, found.what)
-    exc.explained = True
-    return exc
+    return http_error(HTTPNotFound, found.what, body=body, content_type="text/html",
+                      cache_control="private, no-store")
