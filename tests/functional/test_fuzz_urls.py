@@ -39,7 +39,7 @@ SEGMENTS = st.one_of(
 )
 QUERIES = st.one_of(
     st.just(""),
-    st.lists(st.tuples(st.sampled_from(["format", "q", "came_from", ":action", "x"]),
+    st.lists(st.tuples(st.sampled_from(["format", "q", "came_from", ":action", "page", "x"]),
                        st.one_of(SEGMENTS, st.sampled_from(["text/html", "application/json"]))),
              max_size=3).map(lambda pairs: "&".join(f"{k}={v}" for k, v in pairs)),
     st.binary(max_size=16).map(lambda b: quote_from_bytes(b, safe="=&")),
