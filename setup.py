@@ -15,6 +15,7 @@ requires = [
     "python-multipart>=0.0.27",  # 0.0.27: limits on a part's headers
     "readme_renderer[md]",  # [md]: Markdown descriptions on the project pages
     "requests",
+    "tqdm",  # the progress bars of long commands (check, copy) on a terminal
     "transaction",
     # 2.6 decompresses no more of a gzip-encoded answer than read() asks for (CVE-2025-66471):
     # the bound on upstream's .metadata files.

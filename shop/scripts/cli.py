@@ -13,7 +13,7 @@ from pyramid.paster import get_appsettings
 from shop.access.accounts import AccountError
 from shop.access.passwords import Passwords
 from shop.model.repositories import RepositoryError
-from shop.scripts import accounts, repositories
+from shop.scripts import accounts, check, repositories
 from shop.scripts.common import CommandError
 from shop.services import Services
 from shop.settings import SettingsError, read_settings
@@ -34,6 +34,7 @@ def parser() -> argparse.ArgumentParser:
     repositories.add_repository_parser(commands)
     repositories.add_project_parser(commands)
     repositories.add_release_parser(commands)
+    check.add_check_parser(commands)
     return p
 
 
