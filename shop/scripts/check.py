@@ -1,5 +1,5 @@
-"""``localshop check [--repair]``: the whole database checked (beside a running server: it
-only reads), or repaired."""
+"""``localshop check [--repair]`` and ``localshop copy --to URI [--history]``: the whole
+database checked (beside a running server: it only reads), repaired, or copied elsewhere."""
 from __future__ import annotations
 
 import argparse
@@ -9,6 +9,7 @@ from tqdm import tqdm
 
 from shop.model.tree import Root
 from shop.operations.check import Bar, Report, check_database, repair
+from shop.operations.copy import CopyError, check_copy, copy_database, shown
 from shop.scripts.common import CommandError
 from shop.services import Services
 
@@ -43,8 +44,19 @@ def _outcome(report: Report, problems: list, repaired: int = 0) -> str:
     raise CommandError(summary + (f", {len(problems)} left" if repaired else ""))
 
 
+def copy(root: Root, args: argparse.Namespace, services: Services) -> str:
+    try:
+        copied = copy_database(root._p_jar, args.to, history=args.history,
+                               progress=terminal_progress)
+    except CopyError as e:
+        raise CommandError(str(e)) from None
+    print(copied.summary(shown(args.to)), flush=True)
+    report = check_copy(args.to, terminal_progress)
+    return _outcome(report, report.problems)
+
+
 def add_check_parser(commands) -> None:
-    """``check [--repair]``."""
+    """``check [--repair]`` and ``copy --to URI [--history]``."""
     sub = commands.add_parser(
         "check", help="verify every object, reference, stored file (size, sha256) and count")
     # --repair writes: the database is then opened to write (the server stopped, or ZEO).
@@ -52,3 +64,10 @@ def add_check_parser(commands) -> None:
                      help="forget broken mirrored files (fetched again on demand), correct"
                           " counts; broken hosted files are reported")
     sub.set_defaults(func=check, writes=False)
+    sub = commands.add_parser(
+        "copy", help="copy the whole database, blobs included, to another storage, and check it")
+    sub.add_argument("--to", required=True, metavar="URI",
+                     help="a zodburi URI of an empty database (file://..., zeo://...)")
+    sub.add_argument("--history", action="store_true",
+                     help="copy every transaction, not only the current state")
+    sub.set_defaults(func=copy, writes=False)
