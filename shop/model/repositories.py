@@ -50,14 +50,8 @@ def configure(repository: Repository, *, title: str | None = None, upstream: str
               merge_allowed: list[str] | None = None, keep_dev_releases: str | None = None,
               mirror_cache_size: str | None = None) -> None:
     """Change a repository's settings; pages that depend on them are rendered anew.
-
-    ``keep_dev_releases`` and ``mirror_cache_size`` are retention limits as a person writes
-    them (``5``; ``500M``); ``0``, ``none`` or empty turn the limit off.
-    """
-    if keep_dev_releases is not None:
-        repository.keep_dev_releases = parse_count(keep_dev_releases, "keep dev releases")
-    if mirror_cache_size is not None:
-        repository.mirror_cache_size = parse_size(mirror_cache_size, "mirror cache size")
+    Retention limits are given as people write them (``5``; ``500M``; ``none``)."""
+    _set_retention(repository, keep_dev_releases, mirror_cache_size)
     if mirror_mode is not None and mirror_mode not in MIRROR_MODES:
         raise RepositoryError(f"Invalid mirror mode {mirror_mode!r}: use stream or redirect.")
     if read_networks is not None:
@@ -86,6 +80,18 @@ def configure(repository: Repository, *, title: str | None = None, upstream: str
             if package is not None and package.hosted:
                 offers.count_hidden_upstream(package)
         _pages_changed(repository, changed)
+
+
+def _set_retention(repository: Repository, keep_dev_releases: str | None,
+                   mirror_cache_size: str | None) -> None:
+    """Both limits checked before either is set; ``0``, ``none`` or empty turn one off."""
+    checked = {}
+    if keep_dev_releases is not None:
+        checked["keep_dev_releases"] = parse_count(keep_dev_releases, "keep dev releases")
+    if mirror_cache_size is not None:
+        checked["mirror_cache_size"] = parse_size(mirror_cache_size, "mirror cache size")
+    for name, value in checked.items():
+        setattr(repository, name, value)
 
 
 SIZE_SUFFIXES = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}

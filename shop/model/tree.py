@@ -82,9 +82,8 @@ class TreeFolder(Folder):
 class Repository(TreeFolder):
     """A package index: hosted projects, and (optionally) an upstream index it mirrors."""
 
-    # Retention (``shop.operations.retention``), on the class so that older databases load:
-    # the newest pre-/dev-releases kept per hosted project, and the bytes of mirrored files
-    # kept; None: no limit.
+    # Retention (shop.operations.retention), on the class so that older databases load: the
+    # pre-/dev-releases kept per hosted project, the mirrored bytes kept; None: no limit.
     keep_dev_releases: int | None = None
     mirror_cache_size: int | None = None
 
