@@ -16,8 +16,12 @@ eviction, nothing else.
 """
 from __future__ import annotations
 
+import atexit
 import datetime
+import logging
 import threading
+import time
+import weakref
 from dataclasses import dataclass
 from typing import Iterator
 
@@ -30,9 +34,12 @@ from shop.model.folders import utcnow
 from shop.model.tree import Package, ReleaseFile, Repository, Root
 from shop.storage import root_transaction
 
+log = logging.getLogger(__name__)
+
 NEVER = datetime.datetime.min.replace(tzinfo=datetime.timezone.utc)
 ATTEMPTS = 3  # of a transaction that lost a conflict to a concurrent writer
 MAX_PENDING = 100_000  # download times kept in memory between two writes (files, not downloads)
+WRITE_EVERY = 300.0  # seconds between two writes of the download times
 
 
 @dataclass(frozen=True)
@@ -201,3 +208,68 @@ def _write_times(root: Root, times: dict[FileKey, datetime.datetime]) -> None:
         file = key.locate(root)
         if file is not None and (file.last_downloaded or NEVER) < when:
             file.last_downloaded = when
+
+
+class Periodic:
+    """The server's retention thread: download times written every ``write_every`` seconds,
+    the policies applied every ``interval`` (0: never), the first time one write after start.
+
+    It holds the process's services weakly: an application that is gone (tests make many)
+    takes its thread with it at the next wake-up.
+    """
+
+    def __init__(self, services, interval: int, write_every: float = WRITE_EVERY) -> None:
+        self._services = weakref.ref(services)
+        self.interval = interval
+        self.period = min(write_every, interval) if interval else write_every
+        self._next_cleanup = time.monotonic() + self.period
+        self._stop = threading.Event()
+
+    def start(self) -> "Periodic":
+        threading.Thread(target=self._loop, daemon=True, name="retention").start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.period):
+            services = self._services()
+            if services is None:
+                return
+            try:
+                self.tick(services)
+            except Exception:  # the next round tries again; the server keeps serving
+                log.exception("retention: the periodic clean-up failed")
+            del services
+
+    def tick(self, services) -> list[Deletion]:
+        """Write the download times; apply the policies when due. What was deleted."""
+        services.download_times.write(services.db)
+        if not self.interval or time.monotonic() < self._next_cleanup:
+            return []
+        self._next_cleanup = time.monotonic() + self.interval
+        done = cleanup(services.db)
+        for line in report(done, False).splitlines() if done else ():
+            log.info("retention: %s", line)
+        return done
+
+
+def includeme(config) -> None:
+    """The process's download times, written in batches and at exit (before the database is
+    closed: ``shop.storage`` registered that earlier, and exit handlers run last first), and
+    the periodic clean-up (``shop.cleanup_interval``)."""
+    services = config.registry.shop
+    services.download_times = times = DownloadTimes()
+    db = weakref.ref(services.db)
+
+    def write_at_exit() -> None:
+        database = db()
+        if database is not None and times.pending():
+            try:
+                times.write(database)
+            except Exception:  # exiting: the times of a few minutes are all that is lost
+                log.exception("retention: writing download times at exit")
+
+    atexit.register(write_at_exit)
+    Periodic(services, services.settings.cleanup_interval).start()
