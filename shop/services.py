@@ -22,6 +22,7 @@ if TYPE_CHECKING:  # the services' own modules import nothing from here
     from shop.mirror.lookup import MirrorState
     from shop.mirror.metadata import MetadataFetches
     from shop.mirror.upstream import Upstream
+    from shop.operations.retention import DownloadTimes
     from shop.pages.cache import PageCache
     from shop.pages.description import Descriptions
     from shop.pages.replay import Replay
@@ -39,6 +40,7 @@ class Services:
     mirror_state: MirrorState = field(init=False)  # when each mirrored page was last checked
     downloads: Downloads = field(init=False)  # mirrored files being fetched
     metadata_fetches: MetadataFetches = field(init=False)  # mirrored .metadata being fetched
+    download_times: DownloadTimes = field(init=False)  # mirrored files served, not yet written
     passwords: Passwords = field(init=False)  # argon2 checks, their cache, the login throttle
     replay: Replay | None = None  # anonymous answers given again before Pyramid (or off)
     threads: int = 4  # waitress's request threads, each holding a connection per request

@@ -47,8 +47,11 @@ def _upstream(value: str | None) -> str | None:
 def configure(repository: Repository, *, title: str | None = None, upstream: str | None = None,
               mirror_mode: str | None = None, offline: bool | None = None,
               anonymous_read: bool | None = None, read_networks: str | None = None,
-              merge_allowed: list[str] | None = None) -> None:
-    """Change a repository's settings; pages that depend on them are rendered anew."""
+              merge_allowed: list[str] | None = None, keep_dev_releases: str | None = None,
+              mirror_cache_size: str | None = None) -> None:
+    """Change a repository's settings; pages that depend on them are rendered anew.
+    Retention limits are given as people write them (``5``; ``500M``; ``none``)."""
+    _set_retention(repository, keep_dev_releases, mirror_cache_size)
     if mirror_mode is not None and mirror_mode not in MIRROR_MODES:
         raise RepositoryError(f"Invalid mirror mode {mirror_mode!r}: use stream or redirect.")
     if read_networks is not None:
@@ -77,6 +80,56 @@ def configure(repository: Repository, *, title: str | None = None, upstream: str
             if package is not None and package.hosted:
                 offers.count_hidden_upstream(package)
         _pages_changed(repository, changed)
+
+
+def _set_retention(repository: Repository, keep_dev_releases: str | None,
+                   mirror_cache_size: str | None) -> None:
+    """Both limits checked before either is set; ``0``, ``none`` or empty turn one off."""
+    checked = {}
+    if keep_dev_releases is not None:
+        checked["keep_dev_releases"] = parse_count(keep_dev_releases, "keep dev releases")
+    if mirror_cache_size is not None:
+        checked["mirror_cache_size"] = parse_size(mirror_cache_size, "mirror cache size")
+    for name, value in checked.items():
+        setattr(repository, name, value)
+
+
+SIZE_SUFFIXES = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}
+
+
+def parse_count(value: str, what: str) -> int | None:
+    """A limit that counts (``5``): None for ``0``, ``none`` or empty (no limit)."""
+    text = str(value).strip().lower()
+    if text in ("", "none", "0"):
+        return None
+    if not (text.isascii() and text.isdigit()) or len(text) > 9:
+        raise RepositoryError(f"Invalid {what} {value!r}: give a whole number (0 or none: no limit).")
+    return int(text)
+
+
+def parse_size(value: str, what: str) -> int | None:
+    """A size in bytes, ``K``, ``M``, ``G`` or ``T`` (powers of 1024) after the number
+    allowed: None for ``0``, ``none`` or empty (no limit)."""
+    text = str(value).strip().upper().removesuffix("B").replace(" ", "")
+    if text in ("", "NONE", "0"):
+        return None
+    number, suffix = (text[:-1], text[-1]) if text[-1:] in SIZE_SUFFIXES else (text, "")
+    if not (number.isascii() and number.isdigit()) or len(number) > 15:
+        raise RepositoryError(
+            f"Invalid {what} {value!r}: give bytes, or a whole number with K, M, G or T after "
+            "it (500M, 20G); 0 or none: no limit."
+        )
+    return int(number) * SIZE_SUFFIXES[suffix] or None
+
+
+def format_size(size: int | None) -> str:
+    """A size as ``parse_size`` reads it back: ``500M``, ``1536K``, ``none``."""
+    if not size:
+        return "none"
+    for suffix in ("T", "G", "M", "K"):
+        if size % SIZE_SUFFIXES[suffix] == 0:
+            return f"{size // SIZE_SUFFIXES[suffix]}{suffix}"
+    return str(size)
 
 
 def _pages_changed(repository: Repository, project_keys) -> None:

@@ -82,6 +82,11 @@ class TreeFolder(Folder):
 class Repository(TreeFolder):
     """A package index: hosted projects, and (optionally) an upstream index it mirrors."""
 
+    # Retention (shop.operations.retention), on the class so that older databases load: the
+    # pre-/dev-releases kept per hosted project, the mirrored bytes kept; None: no limit.
+    keep_dev_releases: int | None = None
+    mirror_cache_size: int | None = None
+
     def __init__(self, title: str = "", upstream: str | None = None) -> None:
         super().__init__()
         self.title = title
@@ -260,6 +265,9 @@ class ReleaseFile(Persistent):
     core_metadata_size: int | None = None
     yanked = False
     yanked_reason = ""
+    # When a client last downloaded a mirrored file, as far as retention knows (recorded in
+    # batches, not per download): the least recently downloaded are evicted first.
+    last_downloaded: datetime.datetime | None = None
 
     def __init__(
         self,
@@ -300,6 +308,16 @@ class ReleaseFile(Persistent):
             raise ValueError(f"{self.filename} is stored already")
         self.blob, self.sha256, self.size = blob, sha256, size
         _count_stored(self.__parent__, self, 1)
+
+    def forget(self) -> None:
+        """Drop the stored bytes of a mirrored file: it looks as before its first download
+        again (listed, fetched from upstream on demand); hosted files cannot be forgotten."""
+        if self.origin != "mirror":
+            raise ValueError(f"{self.filename} is hosted here: its bytes cannot be fetched again")
+        if self.blob is None:
+            return
+        _count_stored(self.__parent__, self, -1)
+        del self.blob  # the class default (None), as for a file never fetched
 
     def set_yanked(self, yanked: bool, reason: str = "") -> None:
         self.yanked = yanked

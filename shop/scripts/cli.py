@@ -13,7 +13,7 @@ from pyramid.paster import get_appsettings
 from shop.access.accounts import AccountError
 from shop.access.passwords import Passwords
 from shop.model.repositories import RepositoryError
-from shop.scripts import accounts, check, repositories
+from shop.scripts import accounts, check, cleanup, repositories
 from shop.scripts.common import CommandError
 from shop.services import Services
 from shop.settings import SettingsError, read_settings
@@ -27,7 +27,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("-c", "--config", required=True, metavar="INI", help="the server's ini file")
     # Every command writes unless its parser says writes=False: the one place that decides
     # whether the database is opened read-only (beside a running server) and committed.
-    p.set_defaults(writes=True)
+    p.set_defaults(writes=True, when_busy="")  # when_busy: said after DatabaseBusy's message
     commands = p.add_subparsers(dest="command", required=True)
     accounts.add_user_parser(commands)
     accounts.add_credential_parser(commands)
@@ -35,6 +35,7 @@ def parser() -> argparse.ArgumentParser:
     repositories.add_project_parser(commands)
     repositories.add_release_parser(commands)
     check.add_check_parser(commands)
+    cleanup.add_cleanup_parser(commands)
     return p
 
 
@@ -64,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         services = open_services(args.config, writes=args.writes)
     except (SettingsError, DatabaseBusy, DatabaseMissing, FileNotFoundError, KeyError) as e:
-        print(f"localshop: {e}", file=sys.stderr)
+        print(f"localshop: {e}{args.when_busy if isinstance(e, DatabaseBusy) else ''}", file=sys.stderr)
         return 2
     try:
         output = run_command(args, services)

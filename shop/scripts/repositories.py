@@ -35,6 +35,8 @@ def _configure(repository: Repository, args: argparse.Namespace) -> None:
         anonymous_read=args.anonymous_read,
         read_networks=args.read_networks,
         merge_allowed=args.merge_allowed.replace(",", " ").split() if args.merge_allowed is not None else None,
+        keep_dev_releases=args.keep_dev_releases,
+        mirror_cache_size=args.mirror_cache_size,
     )
     for spec in args.role or ():
         who, _, role = spec.partition("=")
@@ -53,6 +55,8 @@ def repository_list(root: Root, args: argparse.Namespace, services: Services) ->
         rows.append(
             f"{name}  projects {len(r)}  upstream {r.upstream or '-'} ({r.mirror_mode}"
             f"{', offline' if r.offline else ''}){merged}  read: {access}  {roles}"
+            f"  keep-dev-releases {r.keep_dev_releases or 'none'}"
+            f"  mirror-cache-size {repositories.format_size(r.mirror_cache_size)}"
         )
     return "\n".join(rows)
 
@@ -105,6 +109,12 @@ def add_repository_parser(commands) -> None:
         sub.add_argument("--merge-allowed", metavar="P1,P2", help="hosted projects that also show upstream files")
         sub.add_argument("--role", action="append", metavar="user:NAME=ROLE",
                          help="reader, uploader, owner or none; repeatable; group:NAME=ROLE too")
+        sub.add_argument("--keep-dev-releases", metavar="N",
+                         help="keep the newest N pre-/dev-releases of each hosted project "
+                              "(localshop cleanup deletes older ones); 0 or none: all")
+        sub.add_argument("--mirror-cache-size", metavar="BYTES",
+                         help="mirrored bytes kept (K, M, G, T: 500M); past it cleanup evicts the "
+                              "least recently downloaded files; 0 or none: no limit")
         sub.set_defaults(func=func)
     repo.add_parser("list", help="list repositories").set_defaults(func=repository_list,
                                                                    writes=False)

@@ -22,6 +22,8 @@ from shop.views.sending import IMMUTABLE, blob_response
 def download(context: ReleaseFile, request) -> Response:
     shop = request.shop
     how = _decide(serving.serve_file, context, shop.downloads, shop.settings.upstream_timeout)
+    if context.origin == "mirror":  # retention evicts the least recently downloaded first
+        shop.download_times.seen(context)
     response = _response(request, how)
     if isinstance(how, serving.FromBlob) and context.upload_time is not None:
         response.last_modified = context.upload_time

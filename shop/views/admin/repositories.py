@@ -45,6 +45,9 @@ def _settings(request, repository: Repository) -> dict:
         "role_names": ("reader", "uploader", "owner"),
         "mirror_modes": repositories.MIRROR_MODES,
         "merge_allowed": " ".join(repository.merge_allowed),
+        "keep_dev_releases": repository.keep_dev_releases or "",
+        "mirror_cache_size": repositories.format_size(repository.mirror_cache_size)
+        if repository.mirror_cache_size else "",
         "error": None,
     }
 
@@ -77,6 +80,8 @@ def configure(context: Repository, request):
         anonymous_read=flag(post, "anonymous_read"),
         read_networks=post.get("read_networks", ""),
         merge_allowed=post.get("merge_allowed", "").replace(",", " ").split(),
+        keep_dev_releases=post.get("keep_dev_releases", ""),
+        mirror_cache_size=post.get("mirror_cache_size", ""),
     ), "Saved the settings.")
 
 
