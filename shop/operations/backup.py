@@ -106,16 +106,46 @@ def backup(uri: str, target: str) -> Written:
         raise DatabaseMissing(f"There is no database at {paths.data_fs}: nothing to back up.")
     repository = os.path.join(target, DATA_DIR)
     os.makedirs(repository, mode=0o700, exist_ok=True)
+    written, whole = _attempt(paths, target, repository)
+    if not whole:  # packed meanwhile: a full copy of the packed file
+        again, whole = _attempt(paths, target, repository, full=True)
+        if not whole:
+            raise BackupError(f"{paths.data_fs} was packed twice while it was being backed up: "
+                              "run the backup again.")
+        again.blob_files += written.blob_files
+        again.blob_bytes += written.blob_bytes
+        written = again
+    written.seconds = time.monotonic() - started
+    return written
+
+
+def _attempt(paths: Paths, target: str, repository: str, full: bool = False) -> tuple[Written, bool]:
+    """One backup, and whether Data.fs stayed the same file throughout: a pack replaces it,
+    and a copy that began before it mixes two files (then it is removed again)."""
+    identity = _identity(paths.data_fs)
     before = _sizes(repository)
     _wait_for_a_new_second(repository)
-    repozo.do_backup(_repozo_options("-B", "-r", repository, "-f", paths.data_fs))
+    try:
+        repozo.do_backup(_repozo_options("-B", *(["-F"] if full else []),
+                                         "-r", repository, "-f", paths.data_fs))
+    except AssertionError:  # repozo's copy found the file shorter: packed since it looked
+        if _identity(paths.data_fs) == identity:
+            raise
     written = _compare(before, _sizes(repository))
     if paths.blob_dir is not None and os.path.isdir(paths.blob_dir):
         # After the copy of Data.fs: every blob it names is committed by now.
         written.blob_files, written.blob_bytes = copy_blobs(
             paths.blob_dir, os.path.join(target, BLOB_DIR))
-    written.seconds = time.monotonic() - started
-    return written
+    if _identity(paths.data_fs) == identity:
+        return written, True
+    for name in set(os.listdir(repository)) - set(before):  # this attempt's files
+        os.remove(os.path.join(repository, name))
+    return written, False
+
+
+def _identity(path: str) -> tuple[int, int]:
+    status = os.stat(path)
+    return status.st_dev, status.st_ino
 
 
 def _repozo_options(*argv: str):

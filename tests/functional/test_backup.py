@@ -47,6 +47,9 @@ def contents(directory) -> dict[str, bytes]:
         conn = db.open()
         found = {}
         for name, blob in conn.root().items():
+            if isinstance(blob, bytes):
+                found[name] = blob
+                continue
             with blob.open("r") as f:
                 found[name] = f.read()
         conn.close()
@@ -147,3 +150,27 @@ def test_iso_dates_become_repozos_utc_format():
     assert repozo_date("2026-12-01") == "2026-12-01-00-00-00"
     with pytest.raises(BackupError, match="ISO 8601"):
         repozo_date("yesterday")
+
+
+def test_a_pack_during_the_backup_makes_it_a_full_copy_of_the_packed_file(live, tmp_path,
+                                                                           monkeypatch):
+    from ZODB.scripts import repozo
+
+    store(live, a=b"kept")
+    backup(uri_of(tmp_path / "live"), str(tmp_path / "bk"))
+    store(live, a=b"replaced", b=b"new")
+    with live.transaction() as conn:  # records a pack keeps: the packed file is the longer
+        conn.root()["records"] = b"r" * 100_000
+    opened, packs = repozo.FileStorage, []
+
+    def pack_first(*args, **kwargs):
+        if not packs:  # the server packs (and replaces Data.fs) just as repozo opens it
+            packs.append(live.pack(time.time() + 1))
+        return opened(*args, **kwargs)
+
+    monkeypatch.setattr(repozo, "FileStorage", pack_first)
+    written = backup(uri_of(tmp_path / "live"), str(tmp_path / "bk"))
+    assert packs and written.kind == "full"
+    restore(uri_of(tmp_path / "new"), str(tmp_path / "bk"))
+    found = contents(tmp_path / "new")
+    assert found.pop("records") == b"r" * 100_000 and found == {"a": b"replaced", "b": b"new"}
