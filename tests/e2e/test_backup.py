@@ -163,6 +163,7 @@ def test_backups_while_clients_write_are_full_then_a_smaller_incremental(scenari
     assert "Incremental backup of Data.fs" in scenario.second.stdout, scenario.second
     assert 0 < wrote(scenario.second) < wrote(scenario.first) / 2
     assert "Blob files: " in scenario.second.stdout
+    assert scenario.first.stderr == scenario.second.stderr == ""  # no notice of a stale index
 
 
 def test_the_restored_server_serves_every_backed_up_file_with_its_sha256(scenario, restored):
