@@ -22,6 +22,7 @@ if TYPE_CHECKING:  # the services' own modules import nothing from here
     from shop.mirror.lookup import MirrorState
     from shop.mirror.metadata import MetadataFetches
     from shop.mirror.upstream import Upstream
+    from shop.operations.pack import Packer
     from shop.pages.cache import PageCache
     from shop.pages.description import Descriptions
     from shop.pages.replay import Replay
@@ -40,6 +41,7 @@ class Services:
     downloads: Downloads = field(init=False)  # mirrored files being fetched
     metadata_fetches: MetadataFetches = field(init=False)  # mirrored .metadata being fetched
     passwords: Passwords = field(init=False)  # argon2 checks, their cache, the login throttle
+    packer: Packer = field(init=False)  # packs the database, one pack at a time (+pack, schedule)
     replay: Replay | None = None  # anonymous answers given again before Pyramid (or off)
     threads: int = 4  # waitress's request threads, each holding a connection per request
 

@@ -38,6 +38,8 @@ class Settings:
     page_cache_size: int = 256 * 1024**2
     # The argon2-cffi profile new password hashes are made with (argon2.profiles).
     argon2_profile: str = "RFC_9106_LOW_MEMORY"
+    # Days of history the server's daily pack keeps (shop.operations.pack); None: no schedule.
+    pack_days: float | None = None
 
 
 def _int(settings: dict, key: str, default: int, minimum: int = 0) -> int:
@@ -201,6 +203,20 @@ def _argon2_profile(settings: dict, key: str) -> str:
     return name
 
 
+def _days(settings: dict, key: str) -> float | None:
+    raw = str(settings.get(key) or "").strip()
+    if not raw:
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value < float("inf"):
+        raise SettingsError(f"{key} = {raw!r}: expected the days of history to keep, 0 or more"
+                            " (unset: never pack on a schedule)")
+    return value
+
+
 def read_settings(settings: dict, environ: dict | None = None) -> Settings:
     """Validate the ``shop.*`` keys of the ini file; raise SettingsError naming a bad key."""
     environ = os.environ if environ is None else environ
@@ -219,6 +235,7 @@ def read_settings(settings: dict, environ: dict | None = None) -> Settings:
         sendfile=_sendfile(settings, "shop.sendfile"),
         page_cache_size=_int(settings, "shop.page_cache_size", 256 * 1024**2),
         argon2_profile=_argon2_profile(settings, "shop.argon2_profile"),
+        pack_days=_days(settings, "shop.pack_days"),
     )
 
 
