@@ -13,7 +13,7 @@ from pyramid.paster import get_appsettings
 from shop.access.accounts import AccountError
 from shop.access.passwords import Passwords
 from shop.model.repositories import RepositoryError
-from shop.scripts import accounts, repositories
+from shop.scripts import accounts, pack, repositories
 from shop.scripts.common import CommandError
 from shop.services import Services
 from shop.settings import SettingsError, read_settings
@@ -34,6 +34,7 @@ def parser() -> argparse.ArgumentParser:
     repositories.add_repository_parser(commands)
     repositories.add_project_parser(commands)
     repositories.add_release_parser(commands)
+    pack.add_pack_parser(commands)
     return p
 
 
@@ -60,6 +61,9 @@ def run_command(args: argparse.Namespace, services: Services) -> str:
 def main(argv: list[str] | None = None) -> int:
     """Run one command; exit status 0 when done, 1 when refused, 2 when it cannot start."""
     args = parser().parse_args(argv)
+    # A command that opens the database its own way (pack: or asks the running server).
+    if getattr(args, "standalone", None) is not None:
+        return args.standalone(args)
     try:
         services = open_services(args.config, writes=args.writes)
     except (SettingsError, DatabaseBusy, DatabaseMissing, FileNotFoundError, KeyError) as e:
