@@ -30,11 +30,13 @@ class PackError(RuntimeError):
 
 @dataclass(frozen=True)
 class Usage:
-    """Bytes on disk: the database file (as the storage reports it) and the blob directory
-    (None when it is not on this machine, as with ZEO)."""
+    """Bytes on disk: the database file (as the storage reports it), the blob directory, and
+    the copy of the database file as it was before the last pack (FileStorage keeps it as
+    ``Data.fs.old``); None for what is not on this machine (ZEO's server has them)."""
 
     data_bytes: int
     blob_bytes: int | None
+    old_bytes: int | None = None
 
 
 @dataclass(frozen=True)
@@ -63,11 +65,20 @@ class PackResult:
         if self.before.blob_bytes is not None and self.after.blob_bytes is not None:
             lines.append(f"  blob directory: {megabytes(self.before.blob_bytes)} ->"
                          f" {megabytes(self.after.blob_bytes)}")
+        if self.after.old_bytes is not None:
+            lines.append(f"  the database file before this pack, kept as .old until the next"
+                         f" pack (delete it once backed up): {megabytes(self.after.old_bytes)}")
         return "\n".join(lines)
 
 
 def megabytes(size: int) -> str:
     return f"{size / 1e6:.1f} MB"
+
+
+def old_copy(uri: str) -> str | None:
+    """Where an embedded FileStorage keeps its file as it was before the last pack."""
+    parts = urlsplit(uri)
+    return unquote(parts.path) + ".old" if parts.scheme == "file" and parts.path else None
 
 
 def blob_directory(uri: str) -> str | None:
@@ -95,10 +106,18 @@ def directory_bytes(path: str) -> int:
     return total
 
 
-def usage(db: DB, blob_dir: str | None) -> Usage:
+def file_bytes(path: str | None) -> int | None:
+    try:
+        return None if path is None else os.stat(path).st_size
+    except FileNotFoundError:
+        return None
+
+
+def usage(db: DB, blob_dir: str | None, old: str | None = None) -> Usage:
     """The space the database takes now."""
     return Usage(data_bytes=int(db.storage.getSize()),
-                 blob_bytes=None if blob_dir is None else directory_bytes(blob_dir))
+                 blob_bytes=None if blob_dir is None else directory_bytes(blob_dir),
+                 old_bytes=file_bytes(old))
 
 
 def check_days(days: float) -> float:
@@ -112,9 +131,10 @@ def check_days(days: float) -> float:
 class Packer:
     """Packs one database, one pack at a time (a second asks while one runs: PackError)."""
 
-    def __init__(self, db: DB, blob_dir: str | None) -> None:
+    def __init__(self, db: DB, blob_dir: str | None, old: str | None = None) -> None:
         self.db = db
         self.blob_dir = blob_dir
+        self.old = old  # FileStorage's Data.fs.old, measured too
         self._lock = threading.Lock()
 
     def pack(self, days: float = 0) -> PackResult:
@@ -123,14 +143,14 @@ class Packer:
         if not self._lock.acquire(blocking=False):
             raise PackError("A pack is already running; try again when it is done.")
         try:
-            before = usage(self.db, self.blob_dir)
+            before = usage(self.db, self.blob_dir, self.old)
             started = time.monotonic()
             try:
                 self.db.pack(days=days)
             except Exception as e:  # the storage's own refusal (ZEO's "already packing"...)
                 raise PackError(f"The storage refused to pack: {e}") from e
             seconds = time.monotonic() - started
-            after = usage(self.db, self.blob_dir)
+            after = usage(self.db, self.blob_dir, self.old)
         finally:
             self._lock.release()
         result = PackResult(days=days, before=before, after=after, seconds=seconds)
@@ -173,7 +193,7 @@ def includeme(config) -> None:
     is set; the schedule stops when the process ends."""
     services = config.registry.shop
     uri = config.registry.settings.get("zodbconn.uri", "")
-    services.packer = Packer(services.db, blob_directory(uri))
+    services.packer = Packer(services.db, blob_directory(uri), old_copy(uri))
     days = services.settings.pack_days
     if days is not None:
         schedule = PackSchedule(services.packer, days).start()

@@ -16,7 +16,8 @@ import plaster
 import requests
 from pyramid.paster import get_appsettings
 
-from shop.operations.pack import Packer, PackError, PackResult, blob_directory, check_days
+from shop.operations.pack import (Packer, PackError, PackResult, blob_directory, check_days,
+                                  old_copy)
 from shop.storage import DatabaseBusy, open_database
 
 PASSWORD_VARIABLE = "LOCALSHOP_ADMIN_PASSWORD"
@@ -80,7 +81,7 @@ def pack(args: argparse.Namespace) -> PackResult:
     except DatabaseBusy:
         return ask_server(args)
     try:
-        return Packer(db, blob_directory(uri)).pack(args.days)
+        return Packer(db, blob_directory(uri), old_copy(uri)).pack(args.days)
     except PackError as e:
         raise PackFailed(str(e)) from None
     finally:

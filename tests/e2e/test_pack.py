@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import os
 import re
+import socket
+import subprocess
 import threading
+import time
 
 import pytest
 import requests
 
 from shop.model.names import version_key
-from tests.e2e.clients import LOCALSHOP, make_venv, run, twine_upload, uv_install
-from tests.e2e.server import LocalshopServer
+from tests.e2e.clients import BIN, LOCALSHOP, make_venv, run, twine_upload, uv_install
+from tests.e2e.server import LocalshopServer, free_port
 from tests.factories import make_wheel
 
 pytestmark = pytest.mark.e2e
@@ -26,11 +29,15 @@ def shop(tmp_path) -> LocalshopServer:
         yield server
 
 
-def blob_bytes(server: LocalshopServer) -> int:
+def tree_bytes(path) -> int:
     total = 0
-    for folder, _, files in os.walk(server.var_dir / "blobs"):
+    for folder, _, files in os.walk(path):
         total += sum(os.lstat(os.path.join(folder, name)).st_size for name in files)
     return total
+
+
+def blob_bytes(server: LocalshopServer) -> int:
+    return tree_bytes(server.var_dir / "blobs")
 
 
 def localshop(server: LocalshopServer, *args: str, env=None, input=None, expect=0):
@@ -111,3 +118,47 @@ def test_pack_with_the_server_stopped_packs_the_database_itself(shop, env, tmp_p
     assert before - blob_bytes(shop) > 2 * MB
     shop.start()
     assert shop.project_files("big") == {}
+
+
+@pytest.fixture
+def zeo(tmp_path):
+    """A ZEO server on loopback, configured as the README says for packing: the old copies
+    (Data.fs.old, blobs.old) not kept; yields its address and its blob directory."""
+    port, blobs = free_port(), tmp_path / "zeo-blobs"
+    config = tmp_path / "zeo.conf"
+    config.write_text(f"<zeo>\n  address 127.0.0.1:{port}\n</zeo>\n<filestorage>\n"
+                      f"  path {tmp_path / 'Data.fs'}\n  blob-dir {blobs}\n"
+                      "  pack-keep-old false\n</filestorage>\n")
+    with open(tmp_path / "zeo.log", "wb") as log:
+        process = subprocess.Popen([str(BIN / "runzeo"), "-C", str(config)],
+                                   stdout=log, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            assert process.poll() is None and time.monotonic() < deadline, (
+                (tmp_path / "zeo.log").read_text())
+            time.sleep(0.1)
+    yield f"127.0.0.1:{port}", blobs
+    process.terminate()
+    process.wait(10)
+
+
+def test_pack_with_zeo_packs_on_the_zeo_server_while_localshop_runs(zeo, env, tmp_path):
+    address, blobs = zeo
+    uri = f"zeo://{address}?blob_dir={tmp_path / 'cache'}&shared_blob_dir=false"
+    with LocalshopServer(tmp_path / "shop", settings={"zodbconn.uri": uri, "shop.secret": "s"}) as server:
+        twine_upload([make_wheel("big", "1.0", padding=5 * MB).write(tmp_path)],
+                     "--repository-url", server.url + "/repo/default/",
+                     "-u", "admin", "-p", server.admin_password, env=env)
+        delete_release(server, "big", "1.0")
+        before = tree_bytes(blobs)
+
+        packed = localshop(server, "pack")  # a ZEO client of its own: no server to ask
+
+        assert before - tree_bytes(blobs) > 5 * MB
+        assert not (blobs.parent / "zeo-blobs.old").exists()
+        assert "Packed the database" in packed.stdout
+        assert server.request("/simple/")[0] == 200

@@ -49,6 +49,8 @@ def test_an_admin_packs_and_gets_the_sizes_before_and_after_in_json(app):
     assert r.content_type == "application/json"
     body = r.json
     assert set(body) == {"days", "before", "after", "seconds"}
+    assert set(body["after"]) == {"data_bytes", "blob_bytes", "old_bytes"}
+    assert body["after"]["old_bytes"] == body["before"]["data_bytes"]  # Data.fs.old
     assert body["days"] == 0
     assert body["before"]["data_bytes"] > 0 and body["before"]["blob_bytes"] > 0
     assert body["after"]["data_bytes"] <= body["before"]["data_bytes"]
