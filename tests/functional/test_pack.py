@@ -39,6 +39,13 @@ def test_a_user_who_is_not_an_admin_may_not_pack(app):
     assert "bob may not do this here" in r.text
 
 
+def test_an_admins_access_key_may_not_pack_only_the_admins_password(app):
+    with database_root(app) as root:
+        key, secret, _ = accounts.create_credential(root, "admin", repository=None, upload=True)
+    r = app.post("/+pack", headers=basic_auth(key, secret), status=403)
+    assert "credentials are for installing and uploading only" in r.text
+
+
 def test_wrong_admin_password_is_refused(app):
     app.post("/+pack", headers=basic_auth("admin", "wrong"), status=401)
 
