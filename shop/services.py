@@ -3,7 +3,8 @@
 ``main()`` makes it with the settings; each include that owns a service fills its field, in
 the order ``main()`` includes them, each using what the ones before it set: ``shop.access``
 the password checks, ``shop.storage`` the database, ``shop.pages`` the page and description
-caches, ``shop.mirror`` the upstream client and the downloads; the WSGI pipeline sets the replay.
+caches, ``shop.mirror`` the upstream client and the downloads, ``shop.operations.pack`` the
+packer; the WSGI pipeline sets the replay.
 Nothing else is hung on the registry. The command line fills only what it uses (settings,
 passwords, database): see ``shop.scripts.cli.open_services``.
 """
