@@ -41,6 +41,8 @@ class Settings:
     # Seconds between the server's runs of the retention policies (0: never; ``localshop
     # cleanup`` runs them on a stopped server).
     cleanup_interval: int = 3600
+    # Days of history the server's daily pack keeps (shop.operations.pack); None: no schedule.
+    pack_days: float | None = None
 
 
 def _int(settings: dict, key: str, default: int, minimum: int = 0) -> int:
@@ -204,6 +206,20 @@ def _argon2_profile(settings: dict, key: str) -> str:
     return name
 
 
+def _days(settings: dict, key: str) -> float | None:
+    raw = str(settings.get(key) or "").strip()
+    if not raw:
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value < float("inf"):
+        raise SettingsError(f"{key} = {raw!r}: expected the days of history to keep, 0 or more"
+                            " (unset: never pack on a schedule)")
+    return value
+
+
 def read_settings(settings: dict, environ: dict | None = None) -> Settings:
     """Validate the ``shop.*`` keys of the ini file; raise SettingsError naming a bad key."""
     environ = os.environ if environ is None else environ
@@ -223,6 +239,7 @@ def read_settings(settings: dict, environ: dict | None = None) -> Settings:
         page_cache_size=_int(settings, "shop.page_cache_size", 256 * 1024**2),
         argon2_profile=_argon2_profile(settings, "shop.argon2_profile"),
         cleanup_interval=_int(settings, "shop.cleanup_interval", 3600),
+        pack_days=_days(settings, "shop.pack_days"),
     )
 
 

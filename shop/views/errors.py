@@ -33,10 +33,17 @@ from shop.views import READ, http_error, traversed_url
 from shop.views.admin.notfound import not_found_page
 
 
+# ``+``-named views that are for programs, not people (``localshop pack``'s ``POST /+pack``).
+API_VIEWS = ("+pack",)
+
+
 def is_browser_page(request) -> bool:
-    """Admin pages are ``+``-named views (and the dashboard at ``/``); the rest is the API."""
+    """Admin pages are ``+``-named views (and the dashboard at ``/``) but ``API_VIEWS``; the
+    rest is the API."""
     # Any ``+`` segment past the context, not only the view name: ``/repo/r/nope/+browse``
     # (no such project) is a browser page exactly as ``/repo/r/demo/+browse`` is.
+    if request.view_name in API_VIEWS and not request.subpath:
+        return False
     rest = (request.view_name, *request.subpath)
     return any(s.startswith("+") for s in rest) or request.path_info == "/"
 
