@@ -17,9 +17,9 @@ from pyramid.httpexceptions import (
     HTTPUnauthorized,
 )
 from pyramid.exceptions import BadCSRFOrigin, BadCSRFToken, PredicateMismatch
-from pyramid.security import Denied
 from pyramid.authentication import extract_http_basic_credentials
 from pyramid.events import ContextFound, subscriber
+from pyramid.security import Denied
 from pyramid.view import exception_view_config, forbidden_view_config, notfound_view_config
 from ZODB.POSException import ConflictError
 
@@ -83,7 +83,7 @@ def unauthorized(request):
     if basic is not None and request.shop.passwords.throttle.blocked(basic.username, request.remote_addr):
         wait = request.shop.passwords.throttle.retry_after(basic.username, request.remote_addr)
         return http_error(HTTPTooManyRequests, THROTTLED, headers={"Retry-After": str(wait)})
-    if request.authorization is None:
+    if not sent_credentials(request):
         message = "Authentication required: send HTTP Basic credentials."
     elif request.authorization.authtype.lower() != "basic":
         message = (f"Invalid credentials: {request.authorization.authtype[:20]} authorization is "
@@ -101,8 +101,13 @@ def refuse_wrong_credentials(event) -> None:
     where the request would be allowed without them (a network or anonymous read), so that
     somebody trying a new credential learns at once that it is wrong."""
     request = event.request
-    if request.authorization is not None and request.identity is None:
+    if sent_credentials(request) and request.identity is None:
         raise unauthorized(request)
+
+
+def sent_credentials(request) -> bool:
+    """Whether the request carries an Authorization header with anything in it."""
+    return bool(request.headers.get("Authorization", "").strip())
 
 
 def hidden(request):

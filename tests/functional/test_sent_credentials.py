@@ -81,3 +81,8 @@ def test_a_wrong_secret_stores_nothing_and_uploads_nothing(app, credential):
     response = upload(app, make_wheel("other", "1.0"), headers=basic_auth(access_key, "0" * 32))
     assert_wrong(response)
     app.get("/simple/other/", extra_environ=LOCAL, status=404)
+
+
+def test_an_empty_authorization_header_is_no_credentials(app):
+    for empty in ("", "  "):
+        assert app.get("/simple/demo/", headers={"Authorization": empty}, extra_environ=LOCAL).status_int == 200
