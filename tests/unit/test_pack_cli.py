@@ -42,4 +42,4 @@ def test_malformed_days_are_refused_by_the_parser(days, capsys):
 
 def test_days_default_to_keeping_no_history():
     args = parser().parse_args(["-c", "x.ini", "pack"])
-    assert args.days == 0 and args.user == "admin" and args.standalone is not None
+    assert args.days == 0 and args.user == "admin" and args.run is not None
