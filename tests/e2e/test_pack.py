@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import os
 import re
-import socket
-import subprocess
 import threading
-import time
 
 import pytest
 import requests
 
 from shop.model.names import version_key
-from tests.e2e.clients import BIN, LOCALSHOP, make_venv, run, twine_upload, uv_install
-from tests.e2e.server import LocalshopServer, free_port
+from tests.e2e.clients import LOCALSHOP, make_venv, run, twine_upload, uv_install
+from tests.e2e.server import LocalshopServer
+from tests.e2e.zeoserver import zeo_server
 from tests.factories import make_wheel
 
 pytestmark = pytest.mark.e2e
@@ -124,26 +122,8 @@ def test_pack_with_the_server_stopped_packs_the_database_itself(shop, env, tmp_p
 def zeo(tmp_path):
     """A ZEO server on loopback, configured as the README says for packing: the old copies
     (Data.fs.old, blobs.old) not kept; yields its address and its blob directory."""
-    port, blobs = free_port(), tmp_path / "zeo-blobs"
-    config = tmp_path / "zeo.conf"
-    config.write_text(f"<zeo>\n  address 127.0.0.1:{port}\n</zeo>\n<filestorage>\n"
-                      f"  path {tmp_path / 'Data.fs'}\n  blob-dir {blobs}\n"
-                      "  pack-keep-old false\n</filestorage>\n")
-    with open(tmp_path / "zeo.log", "wb") as log:
-        process = subprocess.Popen([str(BIN / "runzeo"), "-C", str(config)],
-                                   stdout=log, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            assert process.poll() is None and time.monotonic() < deadline, (
-                (tmp_path / "zeo.log").read_text())
-            time.sleep(0.1)
-    yield f"127.0.0.1:{port}", blobs
-    process.terminate()
-    process.wait(10)
+    with zeo_server(tmp_path, keep_old=False) as running:
+        yield running
 
 
 def test_pack_with_zeo_packs_on_the_zeo_server_while_localshop_runs(zeo, env, tmp_path):

@@ -1,17 +1,16 @@
 """Several processes on one database (ZEO): what production.ini describes, for real."""
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
-import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 import requests
 
-from tests.e2e.server import LocalshopServer, free_port
+from tests.e2e.server import LocalshopServer
+from tests.e2e.zeoserver import zeo_server
 from tests.factories import make_wheel, upload_fields
 from tests.upstream import FakeIndex, Fault, UpstreamServer
 
@@ -23,27 +22,8 @@ BIN = Path(sys.executable).parent
 @pytest.fixture
 def zeo(tmp_path):
     """A ZEO server on loopback holding a FileStorage and its blobs; yields its address."""
-    port = free_port()
-    config = tmp_path / "zeo.conf"
-    config.write_text(
-        f"<zeo>\n  address 127.0.0.1:{port}\n</zeo>\n"
-        f"<filestorage>\n  path {tmp_path / 'Data.fs'}\n  blob-dir {tmp_path / 'blobs'}\n</filestorage>\n"
-    )
-    with open(tmp_path / "zeo.log", "wb") as log:
-        process = subprocess.Popen([str(BIN / "runzeo"), "-C", str(config)],
-                                   stdout=log, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            assert process.poll() is None and time.monotonic() < deadline, (
-                (tmp_path / "zeo.log").read_text())
-            time.sleep(0.1)
-    yield f"127.0.0.1:{port}", tmp_path / "blobs"
-    process.terminate()
-    process.wait(10)
+    with zeo_server(tmp_path) as running:
+        yield running
 
 
 @pytest.fixture
