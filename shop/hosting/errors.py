@@ -1,11 +1,12 @@
 """The one error of hosting: an upload that must be refused, and the HTTP status to answer."""
 from __future__ import annotations
 
-import errno
+from shop.scratch import is_disk_full
 
-# The errors of a disk (or a quota) with no room left: nothing that needs the space can work.
-DISK_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
 INSUFFICIENT_STORAGE = "Insufficient storage: the server's disk is full; nothing was stored"
+
+
+__all__ = ["INSUFFICIENT_STORAGE", "UploadError", "insufficient_storage", "is_disk_full"]
 
 
 class UploadError(Exception):
@@ -15,11 +16,6 @@ class UploadError(Exception):
         super().__init__(message)
         self.message = message
         self.status = status
-
-
-def is_disk_full(error: BaseException) -> bool:
-    """Whether ``error`` is the disk (or the quota) having no room left."""
-    return isinstance(error, OSError) and error.errno in DISK_FULL_ERRNOS
 
 
 def insufficient_storage() -> UploadError:
