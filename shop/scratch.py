@@ -3,6 +3,7 @@ start-up when a stopped or crashed process left them (with the blob files of a c
 crash cut short)."""
 from __future__ import annotations
 
+import errno
 import fcntl
 import logging
 import os
@@ -20,6 +21,13 @@ log = logging.getLogger(__name__)
 # The names localshop's temporary files start with ("BUC": what ZODB renames one to when a
 # blob takes it over, until the commit moves it beside the blobs).
 SCRATCH_PREFIXES = ("upload-", "mirror-", "metadata-", "BUC")
+# The errors of a disk (or a quota) with no room left: nothing that needs the space can work.
+DISK_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
+
+
+def is_disk_full(error: BaseException) -> bool:
+    """Whether ``error`` is the disk (or the quota) having no room left."""
+    return isinstance(error, OSError) and error.errno in DISK_FULL_ERRNOS
 
 
 class ScratchFile:

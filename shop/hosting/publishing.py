@@ -17,7 +17,9 @@ from shop.hosting import validation
 from shop.hosting.forms import UploadForm
 from shop.hosting.receiving import ReceivedFile
 from shop.model import names, offers
-from shop.model.tree import Package, Release, ReleaseFile, Repository, blob_from_file
+from shop.model.tree import (
+    Package, Release, ReleaseFile, Repository, blob_from_file, uncommitted_path,
+)
 
 log = logging.getLogger(__name__)
 
@@ -126,6 +128,7 @@ def _release_file(place: Placement, received: ReceivedFile, uploader: str,
         python_version=form.pyversion or ("source" if dist.packagetype == "sdist" else None),
         blob=blob_from_file(place.repository._p_jar, received.path),
     )
+    received.taken_as = uncommitted_path(file.blob)  # gone once committed; else released
     if core_metadata is not None:
         file.core_metadata = Blob(core_metadata)
         file.core_metadata_sha256 = hashlib.sha256(core_metadata).hexdigest()

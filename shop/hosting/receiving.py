@@ -14,6 +14,7 @@ are the ones that must hold while the body streams in; every other check of an u
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 from concurrent.futures import ThreadPoolExecutor
@@ -23,7 +24,7 @@ from typing import BinaryIO, Callable
 from python_multipart.multipart import MultipartParser, parse_options_header
 from webob.multidict import MultiDict, NestedMultiDict
 
-from shop.hosting.errors import UploadError
+from shop.hosting.errors import INSUFFICIENT_STORAGE, UploadError, is_disk_full
 from shop.hosting.reframing import CRLFFramed, bare_newline_framed, body_chunks
 from shop.scratch import ScratchFile
 
@@ -54,6 +55,7 @@ class ReceivedFile:
     size: int = 0
     hashes: dict[str, str] = field(default_factory=dict)
     scratch: ScratchFile | None = None  # holds the file against other processes' clean-ups
+    taken_as: str | None = None  # the blob's name for it, until the commit moves it
 
     def discard(self) -> None:
         try:
@@ -62,7 +64,13 @@ class ReceivedFile:
             pass
 
     def release(self) -> None:
-        """Let go of the file once the transaction that took it (or not) is over."""
+        """Let go of the file once the transaction that took it (or not) is over; a blob's
+        file that an aborted commit left (a full disk) goes now, not when Python collects it."""
+        if self.taken_as is not None:
+            try:
+                os.unlink(self.taken_as)
+            except FileNotFoundError:  # committed: the file is the blob's now
+                pass
         if self.scratch is not None:
             self.scratch.release()
 
@@ -77,7 +85,8 @@ class FileSink:
     """Writes chunks to a temporary file, hashing them and enforcing a size limit."""
 
     def __init__(self, filename: str, tmp_dir: str | None, max_size: int) -> None:
-        scratch = ScratchFile(tmp_dir, "upload-", ".part")
+        with _room_needed():
+            scratch = ScratchFile(tmp_dir, "upload-", ".part")
         self.out = scratch.writer()
         self.file = ReceivedFile(scratch.path, filename, scratch=scratch)
         self.max_size = max_size
@@ -97,23 +106,42 @@ class FileSink:
         if len(data) < PARALLEL_HASHING:
             for digest in self.digests.values():
                 digest.update(data)
-            self.out.write(data)
+            with _room_needed():
+                self.out.write(data)
             return
         aside = [_HASHING.submit(digest.update, data) for digest in self._aside]
         self.digests["sha256"].update(data)
-        self.out.write(data)
-        for done in aside:
-            done.result()
+        try:
+            with _room_needed():
+                self.out.write(data)
+        finally:
+            for done in aside:
+                done.result()
 
     def finish(self) -> ReceivedFile:
-        self.out.close()
+        with _room_needed():
+            self.out.close()  # writes what is buffered: the disk may be full now
         self.file.hashes = {algo: d.hexdigest() for algo, d in self.digests.items()}
         return self.file
 
     def abort(self) -> None:
-        self.out.close()
+        try:
+            self.out.close()
+        except OSError:  # the buffered rest found no room (a full disk): the file goes anyway
+            pass
         self.file.discard()
         self.file.release()
+
+
+@contextlib.contextmanager
+def _room_needed():
+    """Turn a full disk (or quota) into the upload's refusal, 507; other errors pass."""
+    try:
+        yield
+    except OSError as e:
+        if is_disk_full(e):
+            raise ReceiveError(INSUFFICIENT_STORAGE, 507) from e
+        raise
 
 
 def receive_stream(source: BinaryIO, filename: str, tmp_dir: str | None, max_size: int) -> ReceivedFile:
@@ -122,10 +150,10 @@ def receive_stream(source: BinaryIO, filename: str, tmp_dir: str | None, max_siz
     try:
         while chunk := source.read(CHUNK):
             sink.write(chunk)
+        return sink.finish()
     except BaseException:
         sink.abort()
         raise
-    return sink.finish()
 
 
 def receive_form(body: BinaryIO, content_type: str, content_length: int | None,

@@ -10,6 +10,7 @@ Anything else leaves no trace in the store.
 """
 from __future__ import annotations
 
+import errno
 import hashlib
 import logging
 import os
@@ -26,7 +27,7 @@ from shop.model.wheels import read_metadata
 from shop.pages.cache import PageCache
 from shop.pages.simple import render_ahead
 from shop.settings import GiB
-from shop.scratch import ScratchFile
+from shop.scratch import ScratchFile, is_disk_full
 from shop.storage import root_transaction, temporary_directory
 
 log = logging.getLogger(__name__)
@@ -38,6 +39,9 @@ IDENTITY = {"Accept-Encoding": "identity"}
 # A file whose size no listing gives (HTML pages carry none) may be as large as an upload
 # (GiB: shop.max_upload_size's default, for callers without settings).
 UNKNOWN_SIZE_LIMIT = "shop.max_upload_size"
+# A download that finds the disk full goes on from memory, so its clients still get the file
+# (it is not stored); up to this many bytes of it, beyond that it fails.
+PASS_THROUGH_LIMIT = 256 * 1024 * 1024
 
 
 class Download:
@@ -63,6 +67,8 @@ class Download:
         self.tmp_path = self._scratch.path
         self._write = self._scratch.writer()
         self._read_fd: int | None = self._scratch.fd
+        self.on_disk = 0  # bytes in the temporary file; past them, in memory (a full disk)
+        self._spilled: bytearray | None = None
 
     # --- the downloading thread ---------------------------------------------------------
 
@@ -84,8 +90,7 @@ class Download:
                 for chunk in response.iter_content(CHUNK):
                     self._check_room(len(chunk))
                     digest.update(chunk)
-                    self._write.write(chunk)
-                    self._write.flush()
+                    self._keep(chunk)
                     with self.cond:
                         self.written += len(chunk)
                         self.cond.notify_all()
@@ -94,15 +99,55 @@ class Download:
             with self.cond:  # the clients finish now; storing is for the next ones
                 self.verified = True
                 self.cond.notify_all()
+            if self._spilled is not None:
+                raise OSError(errno.ENOSPC, "the disk filled up while it downloaded")
             final_path = store(self, digest.hexdigest())
-        except Exception as e:  # any failure: readers abort, nothing is stored
-            message = str(e) if isinstance(e, (DownloadFailed, UpstreamError)) else (
-                f"download of {self.url} failed: {e.__class__.__name__}: {e}"
-            )
-            log.warning("mirror: %s", message)
-            self._finish("failed", error=message)
+        except Exception as e:  # any failure: readers abort (unless verified), nothing is stored
+            self._finish("failed", error=self._failure(e))
         else:
             self._finish("done", final_path=final_path)
+
+    def _keep(self, chunk: bytes) -> None:
+        """Write ``chunk`` to the temporary file; once the disk is full, keep it in memory."""
+        view = memoryview(chunk)
+        while self._spilled is None and view:
+            try:
+                written = os.write(self._write.fileno(), view)
+            except OSError as e:
+                if not is_disk_full(e):
+                    raise
+                self._spilled = bytearray()
+                break
+            self.on_disk += written
+            view = view[written:]
+        if self._spilled is not None and view:
+            if len(self._spilled) + len(view) > PASS_THROUGH_LIMIT:
+                raise OSError(errno.ENOSPC, f"no room for more than {PASS_THROUGH_LIMIT} bytes"
+                              " in memory either")
+            with self.cond:
+                self._spilled += view
+
+    def read_at(self, fd: int, offset: int, size: int) -> bytes:
+        """Up to ``size`` bytes at ``offset``, from the temporary file (``fd``) or memory."""
+        if offset < self.on_disk:
+            return os.pread(fd, min(size, self.on_disk - offset), offset)
+        with self.cond:
+            start = offset - self.on_disk
+            return bytes(self._spilled[start:start + size])
+
+    def _failure(self, error: Exception) -> str:
+        """What went wrong, logged: an error for a full disk, a warning for upstream's faults."""
+        if is_disk_full(error):
+            served = " (its clients got the verified file)" if self.verified else ""
+            message = (f"the disk is full: {self.key.filename} was not stored{served}; it is"
+                       f" fetched again when asked once there is room ({error})")
+            log.error("mirror: %s", message)
+            return message
+        message = str(error) if isinstance(error, (DownloadFailed, UpstreamError)) else (
+            f"download of {self.url} failed: {error.__class__.__name__}: {error}"
+        )
+        log.warning("mirror: %s", message)
+        return message
 
     def _check_room(self, more: int) -> None:
         """Refuse bytes past the expected size (or, unknown, the cap) before writing them."""
@@ -218,7 +263,7 @@ class _Follower:
                     raise StopIteration
                 if not d.cond.wait(self.idle_timeout):
                     raise DownloadFailed(f"no bytes from upstream for {self.idle_timeout:.0f} s")
-        data = os.pread(self.fd, min(CHUNK, available - self.offset), self.offset)
+        data = d.read_at(self.fd, self.offset, min(CHUNK, available - self.offset))
         self.offset += len(data)
         return data
 

@@ -394,6 +394,11 @@ def blob_from_file(jar, path: str) -> Blob:
     return blob
 
 
+def uncommitted_path(blob: Blob) -> str | None:
+    """Where a blob's bytes wait for the commit (ZODB removes them only when it is collected)."""
+    return blob._p_blob_uncommitted
+
+
 def app_root(conn) -> Root:
     """The application root in an open ZODB connection."""
     return conn.root()[APP_ROOT_KEY]

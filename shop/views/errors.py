@@ -1,5 +1,5 @@
 """Answers for what traversal or the security policy refused: 401/403, 301 to canonical, 404;
-and a 503 when concurrent writers kept colliding."""
+a 503 when concurrent writers kept colliding, and a 507 when the disk had no room."""
 from __future__ import annotations
 
 from urllib.parse import quote, urlencode
@@ -7,6 +7,7 @@ from urllib.parse import quote, urlencode
 from pyramid.httpexceptions import (
     HTTPBadRequest,
     HTTPForbidden,
+    HTTPInsufficientStorage,
     HTTPMethodNotAllowed,
     HTTPFound,
     HTTPSeeOther,
@@ -25,6 +26,7 @@ from ZODB.POSException import ConflictError
 
 from shop.access.login import THROTTLED
 from shop.access.policy import REALM
+from shop.hosting.errors import INSUFFICIENT_STORAGE, is_disk_full
 from shop.model import names
 from shop.model.transient import VersionSpelling
 from shop.model.permissions import Permission
@@ -231,3 +233,13 @@ def conflict(request):
         "Busy: concurrent changes to the same project collided; nothing was stored. Try again.",
         headers={"Retry-After": "1"},
     )
+
+
+@exception_view_config(OSError)
+def disk_full(request):
+    """The disk (or a quota) had no room for what a request wrote: 507. Found at the commit
+    (FileStorage's write of Data.fs, a blob's), the transaction is aborted already: ZODB cut
+    Data.fs back to its last transaction and removed the blob files it had moved."""
+    if not is_disk_full(request.exception):
+        raise request.exception  # any other OSError is the server error it was
+    return http_error(HTTPInsufficientStorage, INSUFFICIENT_STORAGE)

@@ -6,7 +6,7 @@ from pyramid.response import Response
 from pyramid.view import view_config
 
 from shop.hosting import uploads
-from shop.hosting.errors import UploadError
+from shop.hosting.errors import UploadError, insufficient_storage, is_disk_full
 from shop.hosting.forms import UploadForm
 from shop.hosting.receiving import receive_form
 from shop.hosting.validation import check_upload_size
@@ -37,6 +37,15 @@ def upload(context: Repository, request) -> Response:
             context, form, request.authenticated_userid,
             may_release=lambda package: bool(request.has_permission(Permission.RELEASE, package)),
         )
+    except OSError as e:
+        if not is_disk_full(e):
+            raise
+        raise refused(insufficient_storage()) from None
     except UploadError as e:
-        raise http_error(status_map.get(e.status, HTTPBadRequest), e.message) from None
+        raise refused(e) from None
     return Response(reply + "\n", content_type="text/plain", charset="utf-8")
+
+
+def refused(error: UploadError):
+    """The HTTP error of a refused upload: its status, with its message as reason and body."""
+    return http_error(status_map.get(error.status, HTTPBadRequest), error.message)
