@@ -4,6 +4,7 @@ HTTP Basic; like the upload endpoint it is for a program, not a form, so it take
 token. The request's own thread waits for the pack; the other threads go on serving."""
 from __future__ import annotations
 
+from pyramid.authentication import extract_http_basic_credentials
 from pyramid.httpexceptions import HTTPBadRequest, HTTPConflict
 from pyramid.view import view_config
 
@@ -12,6 +13,7 @@ from shop.model.tree import Root
 from shop.operations.pack import PackError
 from shop.views import http_error
 from shop.views.admin import people_only
+from shop.views.errors import unauthorized
 
 
 def _days(request) -> float:
@@ -29,6 +31,10 @@ def _days(request) -> float:
 @view_config(context=Root, name="+pack", request_method="POST", permission=Permission.ADMIN,
              require_csrf=False, renderer="json", decorator=people_only)
 def pack(context: Root, request) -> dict:
+    if extract_http_basic_credentials(request) is None:
+        # Without a CSRF token, a browser's session cookie must not do: another site's form
+        # could post here with it.
+        raise unauthorized(request)
     days = _days(request)
     try:
         result = request.shop.packer.pack(days)

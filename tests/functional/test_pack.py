@@ -135,3 +135,15 @@ def test_the_schedule_packs_in_a_thread_of_its_own_while_requests_go_on(app):
         schedule.stop()
     assert schedule.packs >= 1
     assert stored - blob_bytes(app) >= 1_000_000
+
+
+def test_a_logged_in_browser_cannot_be_made_to_pack_by_another_site(app):
+    """No CSRF token: so an admin's session cookie alone does not pack (another site's form
+    could post with it); only HTTP Basic does."""
+    from tests.functional.test_admin import login
+
+    login(app)  # the TestApp keeps the session cookie
+    assert app.get("/+account").status_int == 200
+    r = app.post("/+pack", status=401)
+    assert "Authentication required" in r.status
+    app.post("/+pack", headers=ADMIN, status=200)
