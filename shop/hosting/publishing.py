@@ -17,9 +17,8 @@ from shop.hosting import validation
 from shop.hosting.forms import UploadForm
 from shop.hosting.receiving import ReceivedFile
 from shop.model import names, offers
-from shop.model.tree import (
-    Package, Release, ReleaseFile, Repository, blob_from_file, uncommitted_path,
-)
+from shop.model.blobs import blob_from_file, uncommitted_path
+from shop.model.tree import Package, Release, ReleaseFile, Repository
 
 log = logging.getLogger(__name__)
 

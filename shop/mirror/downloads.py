@@ -22,7 +22,8 @@ from ZODB.blob import Blob
 
 from shop.mirror.storing import DownloadFailed, FileKey, store_blob, storing_slots
 from shop.mirror.upstream import Upstream, UpstreamError
-from shop.model.tree import ReleaseFile, blob_from_file
+from shop.model.blobs import blob_from_file
+from shop.model.tree import ReleaseFile
 from shop.model.wheels import read_metadata
 from shop.pages.cache import PageCache
 from shop.pages.simple import render_ahead

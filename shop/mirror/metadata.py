@@ -8,7 +8,8 @@ import threading
 
 from shop.mirror.storing import DownloadFailed, FileKey, slot_or_not, store_blob, storing_slots
 from shop.mirror.upstream import Upstream
-from shop.model.tree import ReleaseFile, blob_from_file
+from shop.model.blobs import blob_from_file
+from shop.model.tree import ReleaseFile
 from shop.model.wheels import MAX_METADATA
 from shop.scratch import ScratchFile
 from shop.storage import root_transaction, temporary_directory
