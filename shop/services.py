@@ -23,6 +23,7 @@ if TYPE_CHECKING:  # the services' own modules import nothing from here
     from shop.mirror.lookup import MirrorState
     from shop.mirror.metadata import MetadataFetches
     from shop.mirror.upstream import Upstream
+    from shop.mirror.writer import Writer
     from shop.operations.pack import Packer
     from shop.operations.retention import DownloadTimes
     from shop.pages.cache import PageCache
@@ -40,6 +41,7 @@ class Services:
     descriptions: Descriptions = field(init=False)  # rendered project descriptions, likewise
     upstream: Upstream = field(init=False)  # the HTTP client for upstream indexes
     mirror_state: MirrorState = field(init=False)  # when each mirrored page was last checked
+    writer: Writer = field(init=False)  # commits the mirror's writes in batches
     downloads: Downloads = field(init=False)  # mirrored files being fetched
     metadata_fetches: MetadataFetches = field(init=False)  # mirrored .metadata being fetched
     download_times: DownloadTimes = field(init=False)  # mirrored files served, not yet written
@@ -50,7 +52,7 @@ class Services:
 
     def busy(self) -> bool:
         """Whether mirrored bytes already served are still being stored."""
-        return self.downloads.busy() or self.metadata_fetches.busy()
+        return self.downloads.busy() or self.metadata_fetches.busy() or self.writer.busy()
 
 
 def services_of(registry) -> Services:

@@ -51,18 +51,24 @@ def opened_db(db):
     return root_transaction(db)
 
 
+def settled(app) -> None:
+    """Wait until the mirror of a WebTest app has stored what it served: its downloads, core
+    metadata and listings (clients are answered first, the writer commits after)."""
+    busy = services_of(app.app.registry).busy
+    deadline = time.monotonic() + 10
+    while busy() and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+
 def app_db(app):
-    """The ZODB.DB of a WebTest TestApp built by the ``make_app`` fixture."""
+    """The ZODB.DB of a WebTest TestApp built by the ``make_app`` fixture, once ``settled``."""
+    settled(app)
     return database(app.app.registry)
 
 
 @contextmanager
 def opened(app) -> Iterator:
-    """``opened_db`` for a WebTest app, once its downloads and metadata are stored (clients finish first)."""
-    busy = services_of(app.app.registry).busy
-    deadline = time.monotonic() + 10
-    while busy() and time.monotonic() < deadline:
-        time.sleep(0.01)
+    """``opened_db`` for a WebTest app, once ``settled``."""
     with opened_db(app_db(app)) as root:
         yield root
 
@@ -83,20 +89,20 @@ def opened_storage(var_dir: Path) -> Iterator:
 
 
 def stored_files(root) -> list[StoredFile]:
-    """Every file of every repository, with the digests of its stored bytes."""
+    """Every file of every repository (a mirrored one also when only listed), with the
+    digests of its stored bytes."""
     found = []
     for repo_name, repository in root.repositories.items():
         for project, package in repository.items():
-            for _key, release in package.items():
-                for filename, file in release.items():
-                    blob_sha256, blob_size = _blob_digest(file.blob)
-                    metadata_sha256, _ = _blob_digest(file.core_metadata)
-                    found.append(StoredFile(
-                        repo_name, project, release.version, filename, file.origin,
-                        file.sha256, file.size, blob_sha256, blob_size,
-                        file.core_metadata_sha256 if file.core_metadata is not None else None,
-                        metadata_sha256,
-                    ))
+            for file in package.files():  # records, and files only listed upstream
+                blob_sha256, blob_size = _blob_digest(file.blob)
+                metadata_sha256, _ = _blob_digest(file.core_metadata)
+                found.append(StoredFile(
+                    repo_name, project, file.__parent__.version, file.filename, file.origin,
+                    file.sha256, file.size, blob_sha256, blob_size,
+                    file.core_metadata_sha256 if file.core_metadata is not None else None,
+                    metadata_sha256,
+                ))
     return found
 
 

@@ -47,7 +47,9 @@ class Placement:
         key = names.version_key(form.version)
         package = repository.get(dist.project)
         release = package.get(key) if package is not None else None
-        existing = release.get(dist.filename) if release is not None else None
+        # Upstream's files count too, stored or only listed: no upload takes their names.
+        shown = package.release(key) if package is not None else None
+        existing = shown.file(dist.filename) if shown is not None else None
         return cls(repository, form, dist, key, package, release, existing)
 
 

@@ -1,8 +1,9 @@
 """The caching mirror of an upstream index.
 
-``upstream`` talks to it; ``lookup`` merges its project pages into the tree; ``downloads``
-and ``metadata`` fetch files once and stream them while ``storing`` keeps them;
-``serving`` decides how each file request is answered.
+``upstream`` talks to it; ``lookup`` serves its project pages and keeps them in the tree;
+``downloads`` and ``metadata`` fetch files once and stream them while ``storing`` keeps them;
+``writer`` commits what they all learnt in few transactions; ``serving`` decides how each
+file request is answered.
 """
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from shop.mirror.lookup import MirrorState
 from shop.mirror.metadata import MetadataFetches
 from shop.mirror.storing import storing_slots
 from shop.mirror.upstream import Upstream
+from shop.mirror.writer import Writer
 from shop.version import __version__
 
 
@@ -24,8 +26,9 @@ def includeme(config) -> None:
         f"localshop/{__version__} (+python-requests/{requests.__version__})",
     )
     services.mirror_state = MirrorState()
-    # The connections both open outside requests, bounded together (the pools allow for them).
-    slots = storing_slots()
-    services.downloads = Downloads(services.db, services.upstream, services.pages,
-                                   max_size=services.settings.max_upload_size, slots=slots)
-    services.metadata_fetches = MetadataFetches(services.db, services.upstream, slots)
+    services.writer = Writer(services.db)  # one connection, outside requests
+    services.downloads = Downloads(services.db, services.upstream, services.writer,
+                                   services.pages, max_size=services.settings.max_upload_size)
+    # A request's look for stored metadata opens a connection of its own: bounded.
+    services.metadata_fetches = MetadataFetches(services.db, services.upstream, services.writer,
+                                                storing_slots())

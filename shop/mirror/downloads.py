@@ -5,7 +5,7 @@ hashing as the bytes pass; every client that asks meanwhile reads along from tha
 (``os.pread`` on its own descriptor), the first one included. The last byte is held back
 until size and sha256 are verified, so a bad download never reaches a client as a
 complete-looking file; once they are, the clients finish while the verified file becomes a
-blob with ``consumeFile`` in its own short transaction ("transaction-aware mirror").
+blob with ``consumeFile`` in the writer's next group commit ("transaction-aware mirror").
 Anything else leaves no trace in the store.
 """
 from __future__ import annotations
@@ -20,16 +20,17 @@ from typing import Callable, Iterator
 
 from ZODB.blob import Blob
 
-from shop.mirror.storing import DownloadFailed, FileKey, store_blob, storing_slots
+from shop.mirror.storing import DownloadFailed, FileKey, store_blob
 from shop.mirror.upstream import Upstream, UpstreamError
+from shop.mirror.writer import Writer
+from shop.pages.cache import PageCache
+from shop.pages.simple import render_ahead
 from shop.model.blobs import blob_from_file
 from shop.model.tree import ReleaseFile
 from shop.model.wheels import read_metadata
-from shop.pages.cache import PageCache
-from shop.pages.simple import render_ahead
 from shop.settings import GiB
 from shop.scratch import ScratchFile, is_disk_full
-from shop.storage import root_transaction, temporary_directory
+from shop.storage import temporary_directory
 
 log = logging.getLogger(__name__)
 
@@ -283,14 +284,13 @@ def _file_chunks(f) -> Iterator[bytes]:
 class Downloads:
     """The downloads of one process: at most one per file, shared by every client that asks."""
 
-    def __init__(self, db, upstream: Upstream, page_cache: PageCache,
-                 background_workers: int = 4, *, max_size: int = GiB,
-                 slots: threading.BoundedSemaphore | None = None) -> None:
+    def __init__(self, db, upstream: Upstream, writer: Writer, pages: PageCache,
+                 background_workers: int = 4, *, max_size: int = GiB) -> None:
         self.db = db
-        self._slots = slots or storing_slots()  # connections opened outside requests
+        self.writer = writer  # stores what was fetched, with the mirror's other writes
+        self.pages = pages  # pages a stored file changed are rendered again for
         self.max_size = max_size  # of a file whose size upstream's listing does not give
         self.upstream = upstream
-        self.page_cache = page_cache
         self._lock = threading.Lock()
         self._running: dict[FileKey, Download] = {}
         self._pool = ThreadPoolExecutor(background_workers, thread_name_prefix="mirror")
@@ -326,12 +326,12 @@ class Downloads:
                     del self._running[download.key]
 
     def _store(self, download: Download, sha256: str) -> str:
-        """Hand the verified file to the database in a short transaction; return its blob path."""
-        with self._slots:
-            return self._store_in_slot(download, sha256)
+        """Hand the verified file to the writer (the next group commit); return its blob path.
 
-    def _store_in_slot(self, download: Download, sha256: str) -> str:
-        """``_store`` holding one of the mirror's storing slots (a connection of its own)."""
+        The project page changes only when the stored file says more than upstream's
+        listing did (a hash or size an HTML page lacked; a wheel's own METADATA where
+        upstream offers none); then the writer renders again, in its own connection once
+        it has committed, the page in the content types clients asked for before."""
         metadata = read_metadata(download.tmp_path) if download.key.filename.endswith(".whl") else None
         page_changed = False
 
@@ -350,16 +350,12 @@ class Downloads:
                 file.__parent__.changed()
             page_changed = changed
 
-        path = store_blob(self.db, download.key, download.tmp_path, attach, lambda f: f.blob)
-        if page_changed:
-            try:
-                with root_transaction(self.db) as root:
-                    file = download.key.locate(root)
-                    if file is not None:
-                        render_ahead(file.__parent__.__parent__, self.page_cache)
-            except Exception:  # the file is stored: a page not rendered ahead is no failure
-                log.exception("mirror: rendering the pages of %s ahead failed", download.key.filename)
-        return path
+        def committed(file: ReleaseFile) -> None:
+            if page_changed:
+                render_ahead(file.__parent__.__parent__, self.pages)
+
+        return store_blob(self.writer, download.key, download.tmp_path, attach,
+                          lambda f: f.blob, committed)
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)

@@ -11,14 +11,20 @@ import logging
 import threading
 import time
 
-from shop.mirror.upstream import Upstream, UpstreamError, UpstreamFile, UpstreamNotFound, UpstreamPage
-from shop.model import names
-from shop.model.tree import Package, Release, ReleaseFile, Repository
+from shop.mirror.upstream import Upstream, UpstreamError, UpstreamNotFound, UpstreamPage
+from shop.mirror.writer import Writer
+from shop.model import mirrored, names
+from shop.model.listings import UpstreamListing, new_token, sort_entries
+from shop.model.tree import Package, Repository
+from shop.pages import simple
+from shop.pages.cache import PageCache
 
 log = logging.getLogger(__name__)
 
 NOT_FOUND_TTL = 60.0  # seconds an upstream 404 is remembered
 RESULT_TTL = 30.0  # seconds a fetched page is reused (a retried request must not fetch again)
+PENDING_TTL = 120.0  # seconds an answer's view serves while the writer has not stored it
+STORED_TTL = 5.0  # seconds it may still serve snapshots older than the commit that stored it
 
 
 class MirrorState:
@@ -29,6 +35,8 @@ class MirrorState:
         self._checked: dict[tuple[str, str], float] = {}
         self._not_found: dict[tuple[str, str], float] = {}
         self._results: dict[tuple[str, str], tuple[float, UpstreamPage | None]] = {}
+        # Answers being stored (or just stored), by (repository, project): (until, view).
+        self._pending: dict[tuple[str, str], tuple[float, Package]] = {}
 
     def is_fresh(self, key: tuple[str, str], ttl: float) -> bool:
         return time.monotonic() < self.fresh_until(key, ttl)
@@ -42,12 +50,47 @@ class MirrorState:
             self._checked[key] = time.monotonic()
             self._results.pop(key, None)
 
+    def forget_checked(self, key: tuple[str, str]) -> None:
+        with self._lock:
+            self._checked.pop(key, None)
+
     def known_missing(self, key: tuple[str, str]) -> bool:
         return time.monotonic() < self._not_found.get(key, float("-inf"))
 
     def mark_missing(self, key: tuple[str, str]) -> None:
         with self._lock:
             self._not_found[key] = time.monotonic() + NOT_FOUND_TTL
+
+    def add_pending(self, place: tuple[str, str], view: Package) -> None:
+        with self._lock:
+            self._pending[place] = (time.monotonic() + PENDING_TTL, view)
+            now = time.monotonic()
+            for stale in [p for p, (until, _) in self._pending.items() if until < now]:
+                del self._pending[stale]
+
+    def stored_pending(self, place: tuple[str, str], view: Package) -> None:
+        """The writer stored ``view``'s answer: requests that begin now see it in the tree."""
+        with self._lock:
+            if self._pending.get(place, (0, None))[1] is view:
+                self._pending[place] = (time.monotonic() + STORED_TTL, view)
+
+    def drop_pending(self, place: tuple[str, str], view: Package) -> None:
+        with self._lock:
+            if self._pending.get(place, (0, None))[1] is view:
+                del self._pending[place]
+
+    def pending(self, place: tuple[str, str], stored: Package | None) -> Package | None:
+        """The view of an answer being stored, unless ``stored`` (as this snapshot has the
+        project) has it already; then the view is forgotten."""
+        entry = self._pending.get(place)
+        if entry is None:
+            return None
+        until, view = entry
+        listing = stored.listing if stored is not None else None
+        if time.monotonic() > until or (listing is not None and listing.token == view.pending_token):
+            self.drop_pending(place, view)
+            return None
+        return view
 
     def recent_result(self, key: tuple[str, str]) -> tuple[bool, UpstreamPage | None]:
         entry = self._results.get(key)
@@ -70,121 +113,122 @@ def fresh_until(state: MirrorState, ttl: float, repository: Repository,
 
 
 def lookup(repository: Repository, name: str, *, upstream: Upstream, state: MirrorState,
-           ttl: float) -> Package | None:
+           ttl: float, writer: Writer, pages: PageCache) -> Package | None:
     """The current package for ``name``: from the tree, refreshed from upstream when stale.
 
-    Raises UpstreamError when upstream fails and nothing is cached; returns None when neither
-    the tree nor upstream knows the project. Writes happen in the caller's transaction (the
-    repository's connection's) only when upstream said something new.
+    A new answer from upstream is served at once, as a transient package (``pending_view``),
+    while the process's writer stores it; until the request's own snapshot sees it stored,
+    the same view answers. Raises UpstreamError when upstream fails and nothing is cached;
+    returns None when neither the tree nor upstream knows the project.
     """
     package = repository.get(name)
     if not repository.mirrors(package):
         return package
-    key = (repository.upstream, name)
-    if package is not None and state.is_fresh(key, ttl):
-        return package
-    if package is None and state.known_missing(key):
+    key, place = (repository.upstream, name), (repository.__name__, name)
+    # What this process last heard from upstream: an answer being stored, or the tree's.
+    current = state.pending(place, package)
+    if current is None:  # (not ``or``: a package without stored releases is falsy)
+        current = package
+    if current is not None and state.is_fresh(key, ttl):
+        return current
+    if current is None and state.known_missing(key):
         return None
     found, page = state.recent_result(key)
+    listing = current.listing if current is not None else None
     try:
         if not found:
+            # Conditional only for a project with a listing: older ones migrate on a full answer.
             page = upstream.project_page(
                 repository.upstream, name,
-                etag=package.upstream_etag if package is not None else None,
-                last_modified=package.upstream_last_modified if package is not None else None,
+                etag=listing.etag if listing is not None else None,
+                last_modified=listing.last_modified if listing is not None else None,
             )
             state.remember_result(key, page)
     except UpstreamNotFound:
         state.mark_missing(key)
-        if package is not None:
+        if current is not None:
             log.warning("upstream no longer knows %s; serving what is cached", name)
-        return package
+        return current
     except UpstreamError as e:
-        if package is None:
+        if current is None:
             raise
         log.warning("%s; serving the cached page of %s", e, name)
-        return package
-    if page is not None:
-        package = apply_page(repository, name, page)
-    current = repository._p_jar.transaction_manager.get()
-    current.addAfterCommitHook(lambda ok: ok and state.mark_checked(key))
-    return package
+        return current
+    if page is None:  # unchanged since the listing's validators: nothing to write
+        state.mark_checked(key)
+        return current
+    entries = entries_of(page)
+    if mirrored.unchanged(current, entries):
+        state.mark_checked(key)
+        return current
+    return _write_later(repository, name, page, entries, package, state, writer, pages)
 
 
-def apply_page(repository: Repository, name: str, page: UpstreamPage) -> Package:
-    """Merge what upstream said into the tree; touch nothing when nothing changed."""
-    package = repository.get(name)
-    if package is None:
-        package = repository.add(name, Package(page.name))
-    changed = False
-    listed = set()
-    for upstream_file in page.files:
-        release_key = names.version_key(upstream_file.version)
-        listed.add((release_key, upstream_file.filename))
-        release = package.get(release_key)
-        if release is None:
-            release = package.add(release_key, Release(upstream_file.version))
-        existing = release.get(upstream_file.filename)
-        if existing is None:
-            release.add(upstream_file.filename, _new_file(upstream_file))
-            changed = True
-        elif existing.origin == "mirror":
-            changed |= _update_file(existing, upstream_file)
-    changed |= _drop_unlisted(package, listed)
-    if changed:
-        package.upstream_etag = page.etag
-        package.upstream_last_modified = page.last_modified
-        package.changed()
-    return package
+def entries_of(page: UpstreamPage) -> tuple[tuple, ...]:
+    """Upstream's files as listing entries, sorted; a filename listed twice counts once."""
+    seen: dict[tuple[str, str], tuple] = {}
+    for f in page.files:
+        release_key = names.version_key(f.version)
+        seen.setdefault((release_key, f.filename), (
+            f.filename, f.url, release_key, f.version, f.packagetype, f.sha256, f.size,
+            f.upload_time, f.requires_python, f.yanked, f.yanked_reason if f.yanked else "",
+            f.metadata_sha256))
+    return sort_entries(seen.values())
 
 
-def _new_file(f: UpstreamFile) -> ReleaseFile:
-    file = ReleaseFile(
-        f.filename,
-        packagetype=f.packagetype,
-        size=f.size,
-        sha256=f.sha256,
-        upload_time=f.upload_time,
-        requires_python=f.requires_python,
-        core_metadata_sha256=f.metadata_sha256,
-    )
-    file.origin = "mirror"
-    file.upstream_url = f.url
-    file.upload_time = f.upload_time  # unknown (None) for pages without it: never invented
-    if f.yanked:
-        file.yanked, file.yanked_reason = True, f.yanked_reason
-    return file
+def _write_later(repository: Repository, name: str, page: UpstreamPage, entries: tuple,
+                 package: Package | None, state: MirrorState, writer: Writer,
+                 pages: PageCache) -> Package:
+    """Serve upstream's new answer now, as a transient package; store it in the writer, and
+    with it the pages the view rendered meanwhile (when nothing else changed the project)."""
+    token = new_token()
+    listing = UpstreamListing(entries, page.etag, page.last_modified, token)
+    view = pending_view(repository, name, page.name, listing, package)
+    place, key = (repository.__name__, name), (repository.upstream, name)
+    state.add_pending(place, view)
+    state.mark_checked(key)  # the view is what upstream says now
+    repository_name, display = repository.__name__, page.name
+    based_on = package.serial() if package is not None else None
+
+    def apply(root) -> bool:
+        target = root.repositories.get(repository_name)
+        if target is None or target.upstream != key[0]:
+            return False  # the repository went, or mirrors another upstream now
+        stored = target.get(name)
+        if not target.mirrors(stored):
+            return False  # hosted here meanwhile: its listing is not shown
+        if stored is None:
+            stored, same = target.add(name, Package(display)), based_on is None
+        else:
+            same = stored.serial() == based_on
+        if mirrored.replace_listing(stored, entries, page.etag, page.last_modified, token):
+            stored.changed()
+        if same:  # what the view showed is what the stored project shows
+            simple.adopt_pages(stored, view, pages)
+        return True
+
+    def done(future) -> None:
+        if future.exception() is not None:
+            log.warning("mirror: storing the listing of %s failed (%s); fetched again when"
+                        " asked", name, future.exception())
+            state.forget_checked(key)
+        if future.exception() is not None or not future.result():
+            state.drop_pending(place, view)
+        else:
+            state.stored_pending(place, view)
+
+    writer.submit(apply, key=place).add_done_callback(done)
+    return view
 
 
-def _update_file(file: ReleaseFile, f: UpstreamFile) -> bool:
-    """Bring a mirrored file's record up to date; True if anything changed."""
-    wanted = {
-        "yanked": f.yanked,
-        "yanked_reason": f.yanked_reason if f.yanked else "",
-        "requires_python": f.requires_python,
-        "upstream_url": f.url,
-    }
-    if file.core_metadata is None:
-        wanted["core_metadata_sha256"] = f.metadata_sha256
-    if file.blob is None:
-        wanted["sha256"] = f.sha256
-        wanted["size"] = f.size
-    elif f.sha256 and f.sha256 != file.sha256:
-        log.warning("upstream changed the bytes of %s; keeping the verified copy", file.filename)
-    changes = {k: v for k, v in wanted.items() if getattr(file, k) != v}
-    for attribute, value in changes.items():
-        setattr(file, attribute, value)
-    return bool(changes)
-
-
-def _drop_unlisted(package: Package, listed: set) -> bool:
-    """Forget mirrored files upstream no longer lists, unless their bytes are cached here."""
-    dropped = False
-    for release_key, release in list(package.items()):
-        for filename, file in list(release.items()):
-            if file.origin == "mirror" and file.blob is None and (release_key, filename) not in listed:
-                release.remove(filename)
-                dropped = True
-        if not len(release):
-            package.remove(release_key)
-    return dropped
+def pending_view(repository: Repository, name: str, display: str, listing: UpstreamListing,
+                 stored: Package | None) -> Package:
+    """A transient package showing ``listing`` before it is stored: the stored package's
+    records (if any) with the new listing; nothing of it is ever added to the tree."""
+    view = Package(stored.name if stored is not None else display)
+    view.__name__, view.__parent__ = name, repository
+    view.listing, view.pending_token = listing, listing.token
+    if stored is not None:
+        for attribute in ("_items", "_count", "owners", "hosted", "created", "hidden_upstream"):
+            setattr(view, attribute, getattr(stored, attribute))
+    return view

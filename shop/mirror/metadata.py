@@ -8,6 +8,7 @@ import threading
 
 from shop.mirror.storing import DownloadFailed, FileKey, slot_or_not, store_blob, storing_slots
 from shop.mirror.upstream import Upstream
+from shop.mirror.writer import Writer
 from shop.model.blobs import blob_from_file
 from shop.model.tree import ReleaseFile
 from shop.model.wheels import MAX_METADATA
@@ -28,10 +29,11 @@ class MetadataFetches:
     # asks for, so a gzip-encoded answer is bounded by this too.
     MAX_SIZE = MAX_METADATA
 
-    def __init__(self, db, upstream: Upstream,
+    def __init__(self, db, upstream: Upstream, writer: Writer,
                  slots: threading.BoundedSemaphore | None = None) -> None:
         self.db = db
-        self._slots = slots or storing_slots()  # connections opened outside requests
+        self.writer = writer  # stores what was fetched, with the mirror's other writes
+        self._slots = slots or storing_slots()  # a request thread's look for stored metadata
         self.upstream = upstream
         self._lock = threading.Lock()
         self._locks: dict[FileKey, threading.Lock] = {}
@@ -92,8 +94,7 @@ class MetadataFetches:
             try:
                 with scratch.writer() as f:
                     f.write(data)
-                with self._slots:
-                    store_blob(self.db, key, scratch.path, attach, lambda f: f.core_metadata)
+                store_blob(self.writer, key, scratch.path, attach, lambda f: f.core_metadata)
             finally:
                 os.unlink(scratch.path)
                 scratch.release()

@@ -1,8 +1,9 @@
-"""Storing mirrored bytes: a verified file handed to the tree in a short transaction of its own.
+"""Storing mirrored bytes: a verified file handed to the tree by the process's writer.
 
 Mirrored files arrive outside a request, so they are written to a temporary file on the blob
-filesystem first and consumed by a blob (a rename) in a transaction that retries conflicts;
-if another process stored the same file first, its copy wins.
+filesystem first and consumed by a blob (a rename) in the writer's next transaction (with
+whatever else it has to write), which retries conflicts; if another process stored the same
+file first, its copy wins.
 """
 from __future__ import annotations
 
@@ -13,15 +14,14 @@ import threading
 from dataclasses import dataclass
 from typing import Callable
 
-import transaction
 from ZODB.blob import Blob
-from ZODB.POSException import ConflictError
 
-from shop.model.tree import ReleaseFile, app_root
+from shop.mirror.writer import Writer, WriterBusy
+from shop.model import mirrored
+from shop.model.tree import ReleaseFile
 
 log = logging.getLogger(__name__)
 
-STORE_ATTEMPTS = 5
 # How many connections of their own the mirror's threads (and a request looking for stored
 # metadata) hold at once; a streamed download has a thread of its own, so without a bound a
 # burst of downloads would open as many. shop.storage sizes the pools for it.
@@ -64,6 +64,13 @@ class FileKey:
         package = release.__parent__
         return cls(package.__parent__.__name__, package.__name__, release.__name__, file.filename)
 
+    def record(self, root) -> ReleaseFile | None:
+        """The file's record, made from the project's listing if it has none yet (its bytes
+        are about to be stored); None once the file (or what holds it) was removed."""
+        found = root.repositories.get(self.repository)
+        package = found.get(self.project) if found is not None else None
+        return mirrored.record_for(package, self.release, self.filename) if package is not None else None
+
     def locate(self, root) -> ReleaseFile | None:
         """The stored file, or None once it (or what holds it) was removed."""
         # get(), not []: traversal's [] also yields resources that are not stored.
@@ -75,34 +82,41 @@ class FileKey:
         return found
 
 
-def store_blob(db, key: FileKey, source: str, attach: Callable[[ReleaseFile, str], None],
-               current: Callable[[ReleaseFile], Blob | None]) -> str:
-    """Attach the file at ``source`` to the tree in its own transaction, retrying conflicts.
+def store_blob(writer: Writer, key: FileKey, source: str,
+               attach: Callable[[ReleaseFile, str], None],
+               current: Callable[[ReleaseFile], Blob | None],
+               committed: Callable[[ReleaseFile], None] | None = None) -> str:
+    """Attach the file at ``source`` to the tree through the process's writer (a group
+    commit); return the committed blob's file name. ``committed(file)`` runs once it is
+    committed, in the writer's connection.
 
     ``source`` itself is kept until the end: each attempt consumes a hard link to it, since a
     conflicting attempt's abort deletes what it consumed. If another process stored the
     same file first, its copy wins and ours is dropped: exactly one copy is kept.
     """
-    links = []
+    links: list[str] = []
+
+    def apply(root) -> ReleaseFile:
+        file = key.record(root)
+        if file is None:
+            raise DownloadFailed(f"{key.filename} was removed from the index meanwhile")
+        if current(file) is None:
+            links.append(f"{source}.{len(links)}")
+            os.link(source, links[-1])
+            attach(file, links[-1])
+        return file
+
     try:
-        for attempt in range(STORE_ATTEMPTS):
-            tm = transaction.TransactionManager()
-            conn = db.open(transaction_manager=tm)
-            try:
-                with tm:
-                    file = key.locate(app_root(conn))
-                    if file is None:
-                        raise DownloadFailed(f"{key.filename} was removed from the index meanwhile")
-                    if current(file) is None:
-                        links.append(f"{source}.{attempt}")
-                        os.link(source, links[-1])
-                        attach(file, links[-1])
-                return current(file).committed()
-            except ConflictError:
-                log.info("mirror: conflict storing %s, attempt %d", key.filename, attempt + 1)
-            finally:
-                conn.close()
-        raise DownloadFailed(f"could not store {key.filename}: the database stayed busy")
+        def then(file: ReleaseFile) -> str:
+            if committed is not None:
+                committed(file)
+            return current(file).committed()
+
+        future = writer.submit(apply, key=(key.repository, key.project), then=then)
+        try:
+            return future.result()
+        except WriterBusy:
+            raise DownloadFailed(f"could not store {key.filename}: the database stayed busy") from None
     finally:
         for link in links:  # consumed links are gone already; these are leftovers of failures
             try:

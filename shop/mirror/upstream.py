@@ -142,7 +142,10 @@ class Upstream:
 
 def _is_sha256(digest: str | None) -> bool:
     """Whether ``digest`` is absent or a sha256 in hex (anything else: a listing not to use)."""
-    return digest is None or (len(digest) == 64 and all(c in "0123456789abcdefABCDEF" for c in digest))
+    return digest is None or (len(digest) == 64 and not digest.strip(HEX_DIGITS))
+
+
+HEX_DIGITS = "0123456789abcdefABCDEF"
 
 
 def _within(value: str | None, limit: int) -> str | None:

@@ -34,8 +34,9 @@ class Folder(Persistent):
             raise KeyError(f"Key {key!r} is not in canonical form ({self.canonical(key)!r})")
         return key
 
-    def add(self, key: str, obj):
-        """Add ``obj`` under ``key``, making this folder its parent."""
+    def add(self, key: str, obj, *, quiet: bool = False):
+        """Add ``obj`` under ``key``, making this folder its parent; ``quiet``: what the
+        folder's pages show does not change (no ``changed()``)."""
         key = self.check_key(key, obj)
         if key in self._items:
             raise KeyError(f"{key!r} already exists")
@@ -43,15 +44,17 @@ class Folder(Persistent):
         obj.__parent__ = self
         self._items[key] = obj
         self._count.change(1)
-        self.changed()
+        if not quiet:
+            self.changed()
         self.moved(obj, 1)
         return obj
 
-    def remove(self, key: str):
-        """Remove and return the child under ``key``."""
+    def remove(self, key: str, *, quiet: bool = False):
+        """Remove and return the child under ``key`` (``quiet``: as for ``add``)."""
         obj = self._items.pop(key)
         self._count.change(-1)
-        self.changed()
+        if not quiet:
+            self.changed()
         self.moved(obj, -1)
         return obj
 

@@ -61,7 +61,7 @@ def visible_files(package: Package) -> list[ReleaseFile]:
 def release_files(release: Release) -> list[ReleaseFile]:
     """The files of one release that its repository offers."""
     repository = release.__parent__.__parent__
-    return [f for f in release.values() if is_visible(f, repository)]
+    return [f for f in release.files() if is_visible(f, repository)]
 
 
 def latest_release(package: Package) -> Release | None:

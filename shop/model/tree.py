@@ -13,6 +13,7 @@ from zope.interface import implementer
 
 from shop.model import names
 from shop.model.folders import Folder, utcnow
+from shop.model.listings import Entry, UpstreamListing
 from shop.model.people import Credentials, Users
 from shop.model.transient import CoreMetadata, IProject, UpstreamProject, VersionSpelling
 from shop.model.permissions import (
@@ -177,41 +178,72 @@ class Package(TreeFolder):
             for permission in (Permission.RELEASE, Permission.MANAGE)
         ]
 
-    # What the upstream index last said (mirrored projects); validators for conditional GETs.
+    # What the upstream index last said of a mirrored project (``shop.model.listings``): its
+    # files and the validators for conditional GETs. Files with stored bytes have records too.
+    listing: UpstreamListing | None = None
+    # Set only on a transient package showing upstream's answer before it is stored
+    # (``shop.mirror.lookup.pending_view``): its pages are kept with it, not by oid.
+    pending_token: str | None = None
+    # The validators as databases written before listings kept them (``shop.model.mirrored``).
     upstream_etag: str | None = None
     upstream_last_modified: str | None = None
 
     canonical = staticmethod(names.version_key)
 
     def __getitem__(self, key: str):
-        """A release by canonical version, or another spelling of one (``1.0`` for ``1``)."""
+        """A release by canonical version (stored, or only listed upstream), or another
+        spelling of one (``1.0`` for ``1``)."""
+        release = self.release(key)
+        if release is not None:
+            return release
         try:
-            return self._items[key]
-        except KeyError:
-            try:
-                canonical = names.version_key(key)
-            except names.InvalidName:
-                raise KeyError(key) from None
-            release = self._items.get(canonical) if canonical != key else None
-            if release is None:
-                raise
-            return VersionSpelling(key, release)
+            canonical = names.version_key(key)
+        except names.InvalidName:
+            raise KeyError(key) from None
+        release = self.release(canonical) if canonical != key else None
+        if release is None:
+            raise KeyError(key)
+        return VersionSpelling(key, release)
+
+    def release(self, key: str) -> "Release | None":
+        """The release of canonical version ``key``: stored, or a ``ListedRelease``."""
+        release = self._items.get(key)
+        if release is None and self.listing is not None and key in self.listing.by_release():
+            release = ListedRelease(self, key)
+        return release
 
     def changed(self) -> None:
         """Mark the package changed: its pages are rendered anew, in every process."""
         self.serial.change(1)
 
     def version_keys(self) -> list[str]:
-        """Releases' keys (canonical versions), newest first by PEP 440: no release is loaded."""
-        return sorted(self.keys(), key=names.sort_key, reverse=True)
+        """Releases' keys (canonical versions, stored or listed), newest first by PEP 440:
+        no release is loaded."""
+        keys = set(self.keys())
+        if self.listing is not None:
+            keys.update(self.listing.by_release())
+        return sorted(keys, key=names.sort_key, reverse=True)
 
     def releases(self) -> list["Release"]:
-        """Releases, newest first by PEP 440 (unloaded until looked at)."""
-        return [self._items[key] for key in self.version_keys()]
+        """Releases, stored or listed, newest first by PEP 440 (unloaded until looked at)."""
+        return [self.release(key) for key in self.version_keys()]
 
-    def files(self) -> Iterator["ReleaseFile"]:
+    def records(self) -> Iterator["ReleaseFile"]:
+        """The files with records here: uploads, and mirrored files with stored bytes."""
         for release in self.values():
             yield from release.values()
+
+    def files(self) -> list["ReleaseFile"]:
+        """Every file: its record, or (listed upstream, nothing stored) a ``ListedFile``."""
+        files = list(self.records())
+        releases: dict[str, Release] = {}
+        for entry in self.listing.entries if self.listing is not None else ():
+            release = releases.get(entry[2])
+            if release is None:
+                release = releases[entry[2]] = self.release(entry[2])
+            if entry[0] not in release:  # a record stands for its entry
+                files.append(ListedFile(Entry(*entry), release))
+        return files
 
 
 class Release(TreeFolder):
@@ -227,14 +259,32 @@ class Release(TreeFolder):
         return names.check_filename(super().check_key(key, obj))
 
     def __getitem__(self, key: str):
-        """A file, or the core metadata file beside a wheel (``<filename>.metadata``)."""
-        try:
-            return self._items[key]
-        except KeyError:
-            file = self._items.get(key[: -len(".metadata")]) if key.endswith(".metadata") else None
-            if file is None or not file.core_metadata_sha256:
-                raise
-            return CoreMetadata(file)
+        """A file (stored, or listed upstream), or the core metadata file beside a wheel
+        (``<filename>.metadata``)."""
+        file = self.file(key)
+        if file is not None:
+            return file
+        file = self.file(key[: -len(".metadata")]) if key.endswith(".metadata") else None
+        if file is None or not file.core_metadata_sha256:
+            raise KeyError(key)
+        return CoreMetadata(file)
+
+    def file(self, filename: str) -> "ReleaseFile | None":
+        """The file ``filename``: its record, or a ``ListedFile`` for one only listed."""
+        file = self._items.get(filename)
+        if file is None:
+            listing = self.__parent__.listing if self.__parent__ is not None else None
+            entry = listing.entry(self.__name__, filename) if listing is not None else None
+            file = ListedFile(entry, self) if entry is not None else None
+        return file
+
+    def files(self) -> list["ReleaseFile"]:
+        """The release's files: records, and the listed ones that have none."""
+        files = list(self.values())
+        listing = self.__parent__.listing if self.__parent__ is not None else None
+        listed = listing.by_release().get(self.__name__, {}) if listing is not None else {}
+        files += [ListedFile(entry, self) for name, entry in listed.items() if name not in self]
+        return files
 
     def changed(self) -> None:
         if self.__parent__ is not None:
@@ -242,7 +292,24 @@ class Release(TreeFolder):
 
     @property
     def yanked(self) -> bool:
-        return len(self) > 0 and all(f.yanked for f in self.values())
+        files = self.files()
+        return bool(files) and all(f.yanked for f in files)
+
+
+class ListedRelease(Release):
+    """A release upstream lists, no file of which is stored here: transient, no records."""
+
+    _items: dict = {}  # nothing stored below it (a stored file's record starts a Release)
+
+    def __init__(self, package: Package, key: str) -> None:
+        self.__name__, self.__parent__ = key, package
+        entries = package.listing.by_release()[key].values()
+        self.version, self.metadata = next(iter(entries)).version, {}
+        times = [e.upload_time for e in entries if e.upload_time is not None]
+        self.created = min(times) if times else None
+
+    def __len__(self) -> int:
+        return 0
 
 
 class ReleaseFile(Persistent):
@@ -268,6 +335,7 @@ class ReleaseFile(Persistent):
     # When a client last downloaded a mirrored file, as far as retention knows (recorded in
     # batches, not per download): the least recently downloaded are evicted first.
     last_downloaded: datetime.datetime | None = None
+    stored = True  # a record in the tree (a ``ListedFile`` is not)
 
     def __init__(
         self,
@@ -324,6 +392,23 @@ class ReleaseFile(Persistent):
         self.yanked_reason = reason if yanked else ""
         if self.__parent__ is not None:
             self.__parent__.changed()
+
+
+class ListedFile(ReleaseFile):
+    """A file upstream lists whose bytes are not stored here: transient, made from its
+    entry in the project's listing (``shop.model.mirrored.record_for`` makes its record)."""
+
+    origin = "mirror"
+    stored = False
+
+    def __init__(self, entry: Entry, release: Release) -> None:
+        self.__name__, self.__parent__ = entry.filename, release
+        self.filename, self.upstream_url = entry.filename, entry.url
+        self.packagetype, self.sha256, self.size = entry.packagetype, entry.sha256, entry.size
+        self.upload_time, self.requires_python = entry.upload_time, entry.requires_python
+        self.core_metadata_sha256 = entry.metadata_sha256
+        if entry.yanked:
+            self.yanked, self.yanked_reason = True, entry.yanked_reason
 
 
 def stored_in(obj) -> tuple[int, int]:

@@ -29,7 +29,7 @@ from packaging.version import InvalidVersion, Version
 from ZODB.POSException import ConflictError
 
 from shop.mirror.storing import FileKey
-from shop.model import repositories
+from shop.model import mirrored, repositories
 from shop.model.folders import utcnow
 from shop.model.tree import Package, ReleaseFile, Repository, Root
 from shop.storage import root_transaction
@@ -94,7 +94,7 @@ def _old_prereleases(package: Package, keep: int) -> Iterator[Deletion]:
 
 def mirrored_files(repository: Repository) -> list[ReleaseFile]:
     """The mirrored files of a repository whose bytes are stored (one walk of every file)."""
-    return [file for package in repository.values() for file in package.files()
+    return [file for package in repository.values() for file in package.records()
             if file.origin == "mirror" and file.blob is not None]
 
 
@@ -121,7 +121,7 @@ def apply(root: Root, deletions: list[Deletion]) -> list[Deletion]:
         if file is None:
             continue
         if deletion.kind == "evict":
-            file.forget()
+            mirrored.forget(file)
         else:
             repositories.delete(file)
         done.append(deletion)

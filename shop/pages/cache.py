@@ -44,6 +44,8 @@ class PageCache:
         )
 
     def get(self, obj, content_type: str, version: Hashable, render: Callable[[], Page]) -> Page:
+        if getattr(obj, "pending_token", None) is not None:  # not in the tree at all
+            return _transient_page(obj, content_type, render)
         counter = obj.serial
         committed = obj._p_oid is not None and counter._p_oid is not None and not counter._p_changed
         if committed:
@@ -70,7 +72,7 @@ class PageCache:
             self._pages.put((obj._p_oid, content_type), (version, page))
 
     def content_types(self, obj) -> list[str]:
-        """The content types of the pages kept for ``obj``, of any version."""
+        """The content types of the pages kept for ``obj``, of any version: those asked for."""
         return [content_type for oid, content_type in self._pages.keys() if oid == obj._p_oid]
 
     @property
@@ -81,6 +83,18 @@ class PageCache:
     @property
     def max_bytes(self) -> int:
         return self._pages.max_bytes
+
+
+def _transient_page(obj, content_type: str, render: Callable[[], Page]) -> Page:
+    """The page of a transient object (an answer of upstream's not stored yet), kept with
+    the object itself: every request it answers shares it; it is never cached by oid."""
+    pages = getattr(obj, "_v_pages", None)
+    if pages is None:
+        pages = obj._v_pages = {}
+    page = pages.get(content_type)
+    if page is None:
+        page = pages[content_type] = render()
+    return page
 
 
 def _jar(obj):

@@ -91,21 +91,33 @@ def file_url(file: ReleaseFile) -> str:
 
 def project_page(package: Package, content_type: str, cache: PageCache) -> Page:
     """The project page in ``content_type``, rendered at most once per change of the package."""
-    # Offline, a repository offers only cached files: the same serial shows another page.
-    version = (package.serial(), package.__parent__.offline)
-    return cache.get(package, content_type, version, lambda: _render_project(package, content_type))
+    return cache.get(package, content_type, page_version(package),
+                     lambda: _render_project(package, content_type))
+
+
+def page_version(package: Package) -> tuple:
+    """What a project page is rendered from: its change counter, and (offline, a repository
+    offers only cached files: the same counter shows another page) the repository's mode."""
+    return (package.serial(), package.__parent__.offline)
 
 
 def render_ahead(package: Package, cache: PageCache) -> None:
-    """Render again, now, the pages of ``package`` that clients asked for before it changed.
-
-    For changes made outside a request (a mirrored file stored in the background), so that
-    the next client does not wait for a big project's page.
-    """
+    """Render again, now, the pages of ``package`` that clients asked for before it changed:
+    for changes made outside a request (the writer storing a file that told more than the
+    listing), so that the next client does not wait for a big project's page."""
     for content_type in cache.content_types(package):
         page = project_page(package, content_type, cache)
         if len(page.body) >= GZIP_MIN_SIZE:
             page.gzipped  # noqa: B018 (compressed now, not by the next client)
+
+
+def adopt_pages(package: Package, view: Package, cache: PageCache) -> None:
+    """Keep the pages rendered of ``view`` (a transient package: upstream's answer before it
+    was stored) as the pages of ``package``, the stored project showing the same, once the
+    transaction that stores it commits: nothing is rendered twice."""
+    version = page_version(package)
+    for content_type, page in dict(getattr(view, "_v_pages", None) or {}).items():
+        cache.get(package, content_type, version, lambda page=page: page)
 
 
 def _render_project(package: Package, content_type: str) -> Page:

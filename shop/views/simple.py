@@ -6,9 +6,11 @@ permission check, and the mirror's look-up decides what the page shows.
 """
 from __future__ import annotations
 
+from pyramid.events import ContextFound, subscriber
 from pyramid.httpexceptions import HTTPBadGateway, HTTPNotAcceptable, HTTPNotFound
 from pyramid.response import Response
 from pyramid.view import view_config
+from pyramid_retry import RetryableException, is_last_attempt
 
 from shop.mirror.lookup import fresh_until, lookup
 from shop.mirror.upstream import UpstreamError
@@ -63,7 +65,7 @@ def current_package(request, project) -> Package:
     name, shop = project.__name__, request.shop
     try:
         package = lookup(repository, name, upstream=shop.upstream, state=shop.mirror_state,
-                         ttl=shop.settings.index_ttl)
+                         ttl=shop.settings.index_ttl, writer=shop.writer, pages=shop.pages)
     except UpstreamError as e:
         raise http_error(
             HTTPBadGateway, f"Upstream index failed and nothing is cached for {name}: {e}"
@@ -72,6 +74,38 @@ def current_package(request, project) -> Package:
         where = " nor upstream" if repository.mirrors(None) else ""
         raise http_error(HTTPNotFound, f"Not found: project {name} is not in this repository{where}.")
     return package
+
+
+# How long a request for a file waits for the writer to store its project's new listing.
+PENDING_PATIENCE = 10.0
+
+
+class ListingPending(RetryableException):
+    """The request's snapshot predates its project's listing, just stored: asked again."""
+
+
+@subscriber(ContextFound)
+def wait_for_pending_listing(event) -> None:
+    """A file (or version) of a project whose new upstream answer was served from memory a
+    moment ago and is being stored: its URL is not in this request's snapshot yet, so the
+    request waits for the writer, then runs again in a new transaction that sees it
+    (``pyramid_retry``)."""
+    request = event.request
+    context = request.context
+    name = request.view_name  # a version (or file) traversal did not find, or a page's name
+    if not IProject.providedBy(context) or name in ("", "json"):
+        return
+    if isinstance(context, Package) and name.startswith("+"):
+        return  # a page of the stored project (its admin pages): no listing is waited for
+    repository = context.__parent__
+    if not isinstance(repository, Repository):
+        return
+    place = (repository.__name__, context.__name__)
+    if request.shop.mirror_state.pending(place, repository.get(context.__name__)) is None:
+        return
+    request.shop.writer.wait_for(place, PENDING_PATIENCE)
+    if not is_last_attempt(request):  # (the last one answers with what it finds: a 404)
+        raise ListingPending(f"the listing of {context.__name__} is being stored")
 
 
 @view_config(context=Repository, request_method=READ, permission=Permission.VIEW)

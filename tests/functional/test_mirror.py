@@ -448,7 +448,7 @@ def test_new_upstream_version_appears_after_the_ttl(mirror, upstream):
     new = publish(upstream, "app-one", "2.0")
 
     assert list(files_of(app, "app-one")) == [old.filename, new.filename]
-    assert db.lastTransaction() != before
+    assert app_db(app).lastTransaction() != before  # (once the writer committed)
     assert app.get(file_url(app, "app-one", new.filename)).body == new.data
 
 

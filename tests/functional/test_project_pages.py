@@ -9,6 +9,7 @@ import pytest
 
 from shop.access import accounts
 from shop.model import repositories
+from shop.model.mirrored import replace_listing
 from shop.model.names import version_key
 from shop.services import services_of
 from tests.conftest import ADMIN_PASSWORD, basic_auth
@@ -120,7 +121,9 @@ def test_the_hidden_count_is_kept_not_walked_for_each_view(app, upstream):
         # Off the allow-list and on again (the mirror may add files meanwhile): counted again.
         default = root.repositories["default"]
         repositories.configure(default, merge_allowed=["foo"])
-        default["foo"]["7"]["foo-7.0-py3-none-any.whl"].__parent__.remove("foo-7.0-py3-none-any.whl")
+        listing = default["foo"].listing  # upstream drops 7.0
+        replace_listing(default["foo"], tuple(
+            e for e in listing.entries if e[0] != "foo-7.0-py3-none-any.whl"), None, None, "test")
         repositories.configure(default, merge_allowed=[])
         assert default["foo"].hidden_upstream == 2
     assert "hides 2 upstream files" in " ".join(app.get("/repo/default/foo/+browse").text.split())

@@ -15,6 +15,7 @@ from shop.hosting.validation import check_contents
 from shop.mirror.metadata import MetadataFetches
 from shop.mirror.storing import DownloadFailed
 from shop.mirror.upstream import Upstream
+from shop.mirror.writer import Writer
 from shop.model import names, wheels
 from shop.model.tree import Package, Release, ReleaseFile
 from tests.factories import bomb_wheel, make_sdist, make_wheel, pax_bomb_sdist
@@ -98,7 +99,7 @@ def test_upstream_metadata_that_inflates_past_the_limit_is_refused_bounded(db, r
     file = release.add(WHEEL, ReleaseFile(WHEEL, packagetype="bdist_wheel", size=None, sha256=None))
     file.origin, file.upstream_url = "mirror", f"{gzip_bomb_server}/{WHEEL}"
     tm.commit()
-    fetches = MetadataFetches(db, Upstream((5.0, 5.0), "localshop-test"))
+    fetches = MetadataFetches(db, Upstream((5.0, 5.0), "localshop-test"), Writer(db))
     tracemalloc.start()
     try:
         with pytest.raises(DownloadFailed, match=f"larger than {wheels.MAX_METADATA} bytes"):

@@ -8,6 +8,7 @@ import pytest
 from shop.mirror.downloads import Download, Downloads
 from shop.mirror.storing import DownloadFailed, FileKey
 from shop.mirror.upstream import Upstream
+from shop.mirror.writer import Writer
 from shop.model.tree import Package, Release, ReleaseFile
 from shop.pages.cache import PageCache
 
@@ -30,7 +31,7 @@ def mirrored_file(repository) -> ReleaseFile:
 def test_a_failed_download_still_registered_is_not_joined(db, repository, tm):
     file = mirrored_file(repository)
     tm.commit()
-    downloads = Downloads(db, Upstream((1.0, 1.0), "localshop-test"), PageCache(1024))
+    downloads = Downloads(db, Upstream((1.0, 1.0), "localshop-test"), Writer(db), PageCache(1024))
     # A failed download stays registered until its thread has cleaned up; clients told of
     # the failure may ask again before that.
     failed = Download(FileKey.of(file), file.upstream_url, None, None, db.storage.temporaryDirectory())
@@ -48,7 +49,7 @@ def test_a_failed_download_still_registered_is_not_joined(db, repository, tm):
 def test_a_running_download_is_joined(db, repository, tm):
     file = mirrored_file(repository)
     tm.commit()
-    downloads = Downloads(db, Upstream((1.0, 1.0), "localshop-test"), PageCache(1024))
+    downloads = Downloads(db, Upstream((1.0, 1.0), "localshop-test"), Writer(db), PageCache(1024))
     running = Download(FileKey.of(file), file.upstream_url, None, None, db.storage.temporaryDirectory())
     downloads._running[FileKey.of(file)] = running
     try:

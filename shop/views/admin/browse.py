@@ -143,6 +143,6 @@ def release_rows(request, release: Release) -> tuple[Release, list[FileRow], boo
     rows = [
         FileRow(f, request.resource_url(release) + quote(f.filename), is_visible(f, repository),
                 repositories.manageable(f))
-        for f in sorted(release.values(), key=lambda f: f.filename)
+        for f in sorted(release.files(), key=lambda f: f.filename)
     ]
     return release, rows, repositories.manageable(release)
