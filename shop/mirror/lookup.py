@@ -217,7 +217,15 @@ def _write_later(repository: Repository, name: str, page: UpstreamPage, entries:
         else:
             state.stored_pending(place, view)
 
-    writer.submit(apply, key=place).add_done_callback(done)
+    def submit(*_status) -> None:
+        writer.submit(apply, key=place).add_done_callback(done)
+
+    # Handed to the writer once the request has made its answer (and the view its pages):
+    # however the request's own transaction ends, committed or aborted.
+    writer.expect(place)
+    current = repository._p_jar.transaction_manager.get()
+    current.addAfterCommitHook(submit)
+    current.addAfterAbortHook(submit)
     return view
 
 

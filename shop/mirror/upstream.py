@@ -6,6 +6,7 @@ One pooled ``requests`` session per process. Upstream's address is configuration
 from __future__ import annotations
 
 import datetime
+import re
 from dataclasses import dataclass
 from urllib.parse import urljoin
 
@@ -48,8 +49,9 @@ class UpstreamFile:
     metadata_sha256: str | None
 
     @classmethod
-    def from_package(cls, pkg: DistributionPackage) -> "UpstreamFile | None":
-        """Convert what pypi-simple parsed; None for files an installer could not use."""
+    def from_package(cls, pkg: DistributionPackage, base: str | None = None) -> "UpstreamFile | None":
+        """Convert what pypi-simple parsed (URLs relative to ``base``, if given: pypi-simple
+        resolved them otherwise); None for files an installer could not use."""
         packagetype = PACKAGE_TYPES.get(pkg.package_type or "")
         if packagetype is None or not pkg.version:
             return None
@@ -67,7 +69,7 @@ class UpstreamFile:
             upload_time = upload_time.replace(tzinfo=datetime.timezone.utc)
         return cls(
             filename=pkg.filename,
-            url=pkg.url.split("#", 1)[0],
+            url=_resolved(base, pkg.url.split("#", 1)[0]),
             version=pkg.version,
             packagetype=packagetype,
             sha256=sha256,
@@ -128,16 +130,37 @@ class Upstream:
                 raise UpstreamError(f"upstream {url} answered {response.status_code} {response.reason}")
             _read_bounded(response, url)
         try:
-            page = ProjectPage.from_response(response, project)
+            page, base = _parse(response, project)
         except Exception as e:  # pypi-simple raises several kinds for unreadable pages
             raise UpstreamError(f"upstream {url} sent a page that cannot be read: {e}") from None
-        files = tuple(f for f in map(UpstreamFile.from_package, page.packages) if f is not None)
+        files = tuple(f for f in (UpstreamFile.from_package(p, base) for p in page.packages)
+                      if f is not None)
         return UpstreamPage(
             name=_display_name(page.project, project),
             files=files,
             etag=response.headers.get("ETag"),
             last_modified=response.headers.get("Last-Modified"),
         )
+
+
+def _parse(response: requests.Response, project: str) -> tuple[ProjectPage, str | None]:
+    """The page pypi-simple reads from ``response``, and the URL its files' URLs are still
+    relative to: a JSON page's are left as sent (``base_url=None``) and resolved by
+    ``_resolved``, only where relative (a big project lists 15,000 absolute ones)."""
+    content_type = response.headers.get("Content-Type", "").split(";", 1)[0].strip().lower()
+    if content_type == JSON_PAGE:
+        return ProjectPage.from_json_data(response.json(), None), response.url
+    return ProjectPage.from_response(response, project), None
+
+
+def _resolved(base: str | None, url: str) -> str:
+    if base is None or _ABSOLUTE.match(url):
+        return url
+    return urljoin(base, url)
+
+
+JSON_PAGE = "application/vnd.pypi.simple.v1+json"
+_ABSOLUTE = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
 
 
 def _is_sha256(digest: str | None) -> bool:

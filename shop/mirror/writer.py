@@ -49,6 +49,7 @@ class Writer:
         self._cond = threading.Condition()
         self._queue: list[Job] = []
         self._running: list[Job] = []
+        self._expected: dict[Hashable, int] = {}  # keys of jobs announced, not submitted yet
         self._thread: threading.Thread | None = None
 
     def submit(self, apply: Callable[[Root], Any], *, key: Hashable = None,
@@ -57,6 +58,10 @@ class Writer:
         once committed, or its error."""
         job = Job(apply, key, then=then)
         with self._cond:
+            if self._expected.get(key, 0) > 1:
+                self._expected[key] -= 1
+            else:
+                self._expected.pop(key, None)
             self._queue.append(job)
             if self._thread is None:
                 self._thread = threading.Thread(target=self._loop, daemon=True, name="mirror-writer")
@@ -64,19 +69,27 @@ class Writer:
             self._cond.notify_all()
         return job.future
 
+    def expect(self, key: Hashable) -> None:
+        """A job for ``key`` is on its way (``submit`` follows): ``pending`` and
+        ``wait_for`` count it from now."""
+        with self._cond:
+            self._expected[key] = self._expected.get(key, 0) + 1
+
     def wait_for(self, key: Hashable, timeout: float) -> bool:
         """Wait until no job for ``key`` is queued or being written; False on time-out."""
         with self._cond:
-            return self._cond.wait_for(
-                lambda: not any(job.key == key for job in self._queue + self._running), timeout)
+            return self._cond.wait_for(lambda: not self._has(key), timeout)
 
     def pending(self, key: Hashable) -> bool:
         with self._cond:
-            return any(job.key == key for job in self._queue + self._running)
+            return self._has(key)
+
+    def _has(self, key: Hashable) -> bool:
+        return key in self._expected or any(job.key == key for job in self._queue + self._running)
 
     def busy(self) -> bool:
         with self._cond:
-            return bool(self._queue or self._running)
+            return bool(self._queue or self._running or self._expected)
 
     def _loop(self) -> None:
         while True:

@@ -51,10 +51,14 @@ def count_hidden_upstream(package: Package) -> int:
 
 
 def visible_files(package: Package) -> list[ReleaseFile]:
-    """The files a project page lists, sorted by version then filename."""
+    """The files a project page lists, sorted by version then filename (``is_visible``, for
+    all of a project's files at once: a mirrored project may have 15,000)."""
     repository = package.__parent__
-    files = [f for f in package.files() if is_visible(f, repository)]
-    files.sort(key=lambda f: (names.sort_key(f.__parent__.version), f.filename))
+    hidden, offline = hides_upstream(package, repository), repository.offline
+    files = [f for f in package.files()
+             if f.origin != "mirror" or not hidden and not (offline and f.blob is None)]
+    if any(f.stored for f in files):  # listed files alone come in the listing's order
+        files.sort(key=lambda f: (names.sort_key(f.__parent__.version), f.filename))
     return files
 
 

@@ -8,6 +8,7 @@ the counter, and every process sees the new value in its next transaction.
 """
 from __future__ import annotations
 
+import datetime
 import functools
 import hashlib
 import html
@@ -76,9 +77,12 @@ def _page(body: str | bytes, content_type: str) -> Page:
 
 def upload_time(file: ReleaseFile) -> str | None:
     """``yyyy-mm-ddThh:mm:ss.ffffffZ`` in UTC, as PEP 700 asks (None if upstream never said)."""
-    if file.upload_time is None:
+    when = file.upload_time
+    if when is None:
         return None
-    return file.upload_time.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    if when.utcoffset():
+        when = when.astimezone(datetime.timezone.utc)
+    return when.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"  # (C-fast)
 
 
 def file_url(file: ReleaseFile) -> str:
