@@ -441,7 +441,7 @@ def run(args) -> dict:
 
 def mib(n: int) -> str:
     if n < 1024**2:
-        return f"{n / 1024:,.0f} KiB"
+        return f"{n:,} B"
     return f"{n / 1024**2:,.0f} MiB" if n >= 10 * 1024**2 else f"{n / 1024**2:.1f} MiB"
 
 
@@ -471,22 +471,18 @@ def table_row(r: dict) -> str:
     ])
 
 
-def write_readme(row: str, key: str) -> None:
-    """Put ``row`` into the README's scale table, replacing only an earlier row of the same
-    tree and size (``key``); rows of other trees and sizes stay."""
+def write_readme(row: str) -> None:
+    """Add ``row`` to the README's scale table; earlier rows stay (this machine's noise is
+    best seen in several rows of one tree: remove stale ones by hand)."""
     text = README.read_text()
     if BEGIN not in text:
         raise SystemExit(f"{README}: no {BEGIN} marker")
     head, rest = text.split(BEGIN, 1)
     table, tail = rest.split(END, 1)
     rows = [line for line in table.splitlines() if line.startswith("| ") and not line.startswith("| tree ")]
-    rows = [r for r in rows if row_key(r) != key] + [row]
+    rows.append(row)
     README.write_text(head + BEGIN + "\n" + HEADER + "\n" + SEPARATOR + "\n" + "\n".join(rows) + "\n" + END + tail)
 
-
-def row_key(row: str) -> str:
-    cells = [c.strip() for c in row.strip("|").split("|")]
-    return f"{cells[0]} {cells[2]} {cells[3].split(',')[0]}"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -505,7 +501,7 @@ def main(argv: list[str] | None = None) -> int:
     row = table_row(r)
     print(f"\ndownload through the mirror: {r['download']}\n\n{HEADER}\n{SEPARATOR}\n{row}")
     if args.readme:
-        write_readme(row, row_key(row))
+        write_readme(row)
         print(f"written into {README}")
     return 1 if r["errors"] else 0
 
