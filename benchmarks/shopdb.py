@@ -85,7 +85,7 @@ def load(var: Path, files: tuple[WheelFile, ...]) -> None:
     from shop.access.passwords import Passwords
     from shop.hosting.publishing import publish
     from shop.hosting.receiving import receive_stream
-    from shop.model.tree import DEFAULT_REPOSITORY, app_root
+    from shop.model.root import DEFAULT_REPOSITORY, app_root
     from shop.settings import read_settings
     from shop.storage import initialize, open_database, temporary_directory
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from pyramid.config import Configurator
 from pyramid_zodbconn import get_connection
 
-from shop.model.tree import app_root
+from shop.model.root import app_root
 from shop.services import Services
 from shop.settings import apply_defaults
 from shop.version import __version__  # noqa: F401 (the package's version, as before)

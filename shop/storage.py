@@ -27,7 +27,8 @@ from zodburi import resolve_uri
 
 from shop.access.accounts import admin_password_ignored, ensure_admin
 from shop.access.passwords import Passwords
-from shop.model.tree import DEFAULT_REPOSITORY, Root, app_root, bootstrap, ensure_stored_counts
+from shop.model.root import DEFAULT_REPOSITORY, Root, app_root
+from shop.model.bootstrap import bootstrap, ensure_stored_counts
 from shop.scratch import remove_leftovers, remove_unstored_blobs
 from shop.settings import Settings, ensure_storage_dirs
 
@@ -105,7 +106,9 @@ def temporary_directory(db: DB) -> str:
 # Classes whose module changed since databases were written with them; ZODB finds a class by
 # its module and name in every record, so records written before a move name the old module.
 MOVED_MODULES = {
-    "shop.resources": ("shop.model.tree", "shop.model.people", "shop.model.folders"),
+    "shop.resources": ("shop.model.tree", "shop.model.root", "shop.model.people",
+                       "shop.model.folders"),
+    "shop.model.tree": ("shop.model.root",),  # Root and Repositories, since issue 14
 }
 
 

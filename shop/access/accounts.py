@@ -9,7 +9,7 @@ from shop.access.passwords import Passwords
 from shop.access.sessions import end_all_sessions
 from shop.model import names
 from shop.model.people import Credential, User
-from shop.model.tree import Root
+from shop.model.root import Root
 
 
 class AccountError(ValueError):

@@ -15,7 +15,8 @@ from shop.access.identity import Identity
 from shop.model.folders import utcnow
 from shop.model.people import Credential, User
 from shop.model.permissions import Permission
-from shop.model.tree import Repository, Root
+from shop.model.root import Root
+from shop.model.tree import Repository
 
 LAST_USED_RESOLUTION = datetime.timedelta(minutes=5)  # how stale "last used" may be
 CLIENTS_ONLY = "credentials are for installing and uploading only"

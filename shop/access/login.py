@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from shop.access.passwords import Passwords
 from shop.model.people import User
-from shop.model.tree import Root
+from shop.model.root import Root
 
 THROTTLED = "Too many failed attempts: wait a few minutes, or ask an admin to reset the password."
 REFUSED = "Wrong user name or password (or the account is deactivated)."

@@ -23,7 +23,8 @@ from shop.access.passwords import Passwords
 from shop.access.sessions import end_session, is_live, open_session
 from shop.model.people import Credential
 from shop.model.permissions import NETWORK_PRINCIPAL
-from shop.model.tree import Root, app_root, repository_of
+from shop.model.root import Root, app_root
+from shop.model.tree import repository_of
 
 REALM = "localshop"
 SESSION_COOKIE = "localshop_session"

@@ -7,6 +7,7 @@ conditional request; an answer that changes nothing writes nothing.
 """
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
@@ -133,26 +134,8 @@ def lookup(repository: Repository, name: str, *, upstream: Upstream, state: Mirr
         return current
     if current is None and state.known_missing(key):
         return None
-    found, page = state.recent_result(key)
-    listing = current.listing if current is not None else None
-    try:
-        if not found:
-            # Conditional only for a project with a listing: older ones migrate on a full answer.
-            page = upstream.project_page(
-                repository.upstream, name,
-                etag=listing.etag if listing is not None else None,
-                last_modified=listing.last_modified if listing is not None else None,
-            )
-            state.remember_result(key, page)
-    except UpstreamNotFound:
-        state.mark_missing(key)
-        if current is not None:
-            log.warning("upstream no longer knows %s; serving what is cached", name)
-        return current
-    except UpstreamError as e:
-        if current is None:
-            raise
-        log.warning("%s; serving the cached page of %s", e, name)
+    page = _ask(repository, name, current, upstream, state)
+    if page is False:
         return current
     if page is None:  # unchanged since the listing's validators: nothing to write
         state.mark_checked(key)
@@ -162,6 +145,37 @@ def lookup(repository: Repository, name: str, *, upstream: Upstream, state: Mirr
         state.mark_checked(key)
         return current
     return _write_later(repository, name, page, entries, package, state, writer, pages)
+
+
+def _ask(repository: Repository, name: str, current: Package | None, upstream: Upstream,
+         state: MirrorState) -> UpstreamPage | None | bool:
+    """Upstream's answer for ``name`` (one fetched moments ago, if any): a page, None when
+    unchanged since ``current``'s listing, False when upstream does not know it or failed
+    and ``current`` is served as it is. Raises UpstreamError when nothing is cached."""
+    key = (repository.upstream, name)
+    found, page = state.recent_result(key)
+    if found:
+        return page
+    listing = current.listing if current is not None else None
+    try:
+        # Conditional only for a project with a listing: older ones migrate on a full answer.
+        page = upstream.project_page(
+            repository.upstream, name,
+            etag=listing.etag if listing is not None else None,
+            last_modified=listing.last_modified if listing is not None else None,
+        )
+    except UpstreamNotFound:
+        state.mark_missing(key)
+        if current is not None:
+            log.warning("upstream no longer knows %s; serving what is cached", name)
+        return False
+    except UpstreamError as e:
+        if current is None:
+            raise
+        log.warning("%s; serving the cached page of %s", e, name)
+        return False
+    state.remember_result(key, page)
+    return page
 
 
 def entries_of(page: UpstreamPage) -> tuple[tuple, ...]:
@@ -187,35 +201,11 @@ def _write_later(repository: Repository, name: str, page: UpstreamPage, entries:
     place, key = (repository.__name__, name), (repository.upstream, name)
     state.add_pending(place, view)
     state.mark_checked(key)  # the view is what upstream says now
-    repository_name, display = repository.__name__, page.name
-    based_on = package.serial() if package is not None else None
-
-    def apply(root) -> bool:
-        target = root.repositories.get(repository_name)
-        if target is None or target.upstream != key[0]:
-            return False  # the repository went, or mirrors another upstream now
-        stored = target.get(name)
-        if not target.mirrors(stored):
-            return False  # hosted here meanwhile: its listing is not shown
-        if stored is None:
-            stored, same = target.add(name, Package(display)), based_on is None
-        else:
-            same = stored.serial() == based_on
-        if mirrored.replace_listing(stored, entries, page.etag, page.last_modified, token):
-            stored.changed()
-        if same:  # what the view showed is what the stored project shows
-            simple.adopt_pages(stored, view, pages)
-        return True
-
-    def done(future) -> None:
-        if future.exception() is not None:
-            log.warning("mirror: storing the listing of %s failed (%s); fetched again when"
-                        " asked", name, future.exception())
-            state.forget_checked(key)
-        if future.exception() is not None or not future.result():
-            state.drop_pending(place, view)
-        else:
-            state.stored_pending(place, view)
+    apply = functools.partial(
+        _store_listing, repository_name=repository.__name__, upstream=repository.upstream,
+        name=name, page=page, entries=entries, token=token, view=view, pages=pages,
+        based_on=package.serial() if package is not None else None)
+    done = functools.partial(_stored, state=state, place=place, key=key, view=view)
 
     def submit(*_status) -> None:
         writer.submit(apply, key=place).add_done_callback(done)
@@ -227,6 +217,42 @@ def _write_later(repository: Repository, name: str, page: UpstreamPage, entries:
     current.addAfterCommitHook(submit)
     current.addAfterAbortHook(submit)
     return view
+
+
+def _store_listing(root, *, repository_name: str, upstream: str, name: str, page: UpstreamPage,
+                   entries: tuple, token: str, view: Package, pages: PageCache,
+                   based_on: int | None) -> bool:
+    """The writer's job: make upstream's answer the stored project's listing (creating the
+    project); False when the repository or the project no longer mirror it."""
+    target = root.repositories.get(repository_name)
+    if target is None or target.upstream != upstream:
+        return False  # the repository went, or mirrors another upstream now
+    stored = target.get(name)
+    if not target.mirrors(stored):
+        return False  # hosted here meanwhile: its listing is not shown
+    if stored is None:
+        stored, same = target.add(name, Package(page.name)), based_on is None
+    else:
+        same = stored.serial() == based_on
+    if mirrored.replace_listing(stored, entries, page.etag, page.last_modified, token):
+        stored.changed()
+    if same:  # what the view showed is what the stored project shows
+        simple.adopt_pages(stored, view, pages)
+    return True
+
+
+def _stored(future, *, state: MirrorState, place: tuple[str, str], key: tuple[str, str],
+            view: Package) -> None:
+    """After the writer's job: the view serves older snapshots a little longer, or (failed,
+    or not stored) goes, and the next request asks upstream again."""
+    if future.exception() is not None:
+        log.warning("mirror: storing the listing of %s failed (%s); fetched again when"
+                    " asked", place[1], future.exception())
+        state.forget_checked(key)
+    if future.exception() is not None or not future.result():
+        state.drop_pending(place, view)
+    else:
+        state.stored_pending(place, view)
 
 
 def pending_view(repository: Repository, name: str, display: str, listing: UpstreamListing,

@@ -106,17 +106,15 @@ def store_blob(writer: Writer, key: FileKey, source: str,
             attach(file, links[-1])
         return file
 
-    try:
-        def then(file: ReleaseFile) -> str:
-            if committed is not None:
-                committed(file)
-            return current(file).committed()
+    def then(file: ReleaseFile) -> str:
+        if committed is not None:
+            committed(file)
+        return current(file).committed()
 
-        future = writer.submit(apply, key=(key.repository, key.project), then=then)
-        try:
-            return future.result()
-        except WriterBusy:
-            raise DownloadFailed(f"could not store {key.filename}: the database stayed busy") from None
+    try:
+        return writer.submit(apply, key=(key.repository, key.project), then=then).result()
+    except WriterBusy:
+        raise DownloadFailed(f"could not store {key.filename}: the database stayed busy") from None
     finally:
         for link in links:  # consumed links are gone already; these are leftovers of failures
             try:

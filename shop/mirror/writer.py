@@ -19,7 +19,7 @@ from typing import Any, Callable, Hashable
 import transaction
 from ZODB.POSException import ConflictError
 
-from shop.model.tree import Root, app_root
+from shop.model.root import Root, app_root
 
 log = logging.getLogger(__name__)
 

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from shop.model import names, offers
 from shop.model.permissions import Role, group_principal, user_principal
 from shop.model.people import User
-from shop.model.tree import Package, Release, ReleaseFile, Repository, Root
+from shop.model.root import Root
+from shop.model.tree import Package, Release, ReleaseFile, Repository
 
 MIRROR_MODES = ("stream", "redirect")
 

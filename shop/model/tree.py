@@ -1,4 +1,4 @@
-"""The persistent tree: Root -> repositories -> Repository -> Package -> Release -> file."""
+"""The persistent tree below the root (``shop.model.root``): Repository -> Package -> Release -> file."""
 from __future__ import annotations
 
 import datetime
@@ -7,14 +7,13 @@ from typing import Iterator
 from BTrees.Length import Length
 from BTrees.OOBTree import OOBTree, OOTreeSet
 from persistent import Persistent
-from pyramid.authorization import ALL_PERMISSIONS, DENY_ALL, Allow, Authenticated, Everyone
+from pyramid.authorization import ALL_PERMISSIONS, DENY_ALL, Allow, Everyone
 from ZODB.blob import Blob
 from zope.interface import implementer
 
 from shop.model import names
 from shop.model.folders import Folder, utcnow
 from shop.model.listings import Entry, UpstreamListing
-from shop.model.people import Credentials, Users
 from shop.model.transient import CoreMetadata, IProject, UpstreamProject, VersionSpelling
 from shop.model.permissions import (
     ADMIN_PRINCIPAL,
@@ -24,53 +23,6 @@ from shop.model.permissions import (
     Role,
     user_principal,
 )
-
-APP_ROOT_KEY = "localshop"
-DEFAULT_REPOSITORY = "default"
-
-
-class Root(Persistent):
-    """The application root: repositories and users."""
-
-    __name__ = ""
-    __parent__ = None
-    # Site-wide: admins may do everything; everybody logged in has an account page.
-    __acl__ = [
-        (Allow, ADMIN_PRINCIPAL, ALL_PERMISSIONS),
-        (Allow, Authenticated, Permission.ACCOUNT),
-        DENY_ALL,
-    ]
-
-    def __init__(self) -> None:
-        self.repositories = Repositories()
-        self.repositories.__name__ = "repo"
-        self.repositories.__parent__ = self
-        self.users = Users()
-        self.users.__name__ = "+users"
-        self.users.__parent__ = self
-        self.credentials = Credentials()
-        self.credentials.__name__ = "+credentials"
-        self.credentials.__parent__ = self
-
-    def __getitem__(self, key: str):
-        if key == "repo":
-            return self.repositories
-        if key in ("simple", "pypi"):
-            # /simple/ and /pypi/ are the default repository under other names.
-            return self.repositories[DEFAULT_REPOSITORY]
-        raise KeyError(key)
-
-
-class Repositories(Folder):
-    """All repositories, by name."""
-
-    def check_key(self, key: str, obj) -> str:
-        key = super().check_key(key, obj)
-        names.valid_name(key)
-        if key != key.lower():
-            raise KeyError(f"Invalid repository name {key!r}: use lower case.")
-        return key
-
 
 class TreeFolder(Folder):
     """A folder of the package tree (repository, project, release): the files with stored
@@ -422,17 +374,6 @@ def stored_in(obj) -> tuple[int, int]:
     return files, size
 
 
-def ensure_stored_counts(repository: Repository) -> bool:
-    """Count the stored files of a repository made before it counted them (walks it once)."""
-    repository._p_activate()
-    if "stored_files" in repository.__dict__:
-        return False
-    repository.stored_files, repository.stored_bytes = Length(), Length()
-    for package in repository.values():
-        repository.count_stored(*stored_in(package))
-    return True
-
-
 def repository_of(context) -> Repository | None:
     """The repository a resource belongs to, if any."""
     while context is not None:
@@ -450,22 +391,3 @@ def _count_stored(container, obj, sign: int) -> None:
         files, size = stored_in(obj)
         if files:
             repository.count_stored(sign * files, sign * size)
-
-
-def bootstrap(zodb_root, default_upstream: str | None, *, anonymous_read: bool = False,
-              read_networks: tuple[str, ...] = ()) -> tuple[Root, bool]:
-    """Return the application root, creating it (and repository ``default``) on first use."""
-    root = zodb_root.get(APP_ROOT_KEY)
-    if root is not None:
-        return root, False
-    root = zodb_root[APP_ROOT_KEY] = Root()
-    default = Repository("Default", upstream=default_upstream)
-    default.anonymous_read = anonymous_read
-    default.read_networks = read_networks
-    root.repositories.add(DEFAULT_REPOSITORY, default)
-    return root, True
-
-
-def app_root(conn) -> Root:
-    """The application root in an open ZODB connection."""
-    return conn.root()[APP_ROOT_KEY]

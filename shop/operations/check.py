@@ -18,7 +18,8 @@ from ZODB.broken import Broken
 from ZODB.POSException import POSKeyError
 from ZODB.utils import oid_repr
 
-from shop.model.tree import Release, ReleaseFile, Repository, Root, repository_of, stored_in
+from shop.model.root import Root
+from shop.model.tree import Release, ReleaseFile, Repository, repository_of, stored_in
 from shop.operations.records import Record, count, reachable, snapshot
 
 CHUNK = 1024 * 1024  # blobs are read and hashed a chunk at a time, never whole

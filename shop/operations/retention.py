@@ -31,7 +31,8 @@ from ZODB.POSException import ConflictError
 from shop.mirror.storing import FileKey
 from shop.model import mirrored, repositories
 from shop.model.folders import utcnow
-from shop.model.tree import Package, ReleaseFile, Repository, Root
+from shop.model.root import Root
+from shop.model.tree import Package, ReleaseFile, Repository
 from shop.storage import root_transaction
 
 log = logging.getLogger(__name__)

@@ -7,7 +7,7 @@ import json
 import sys
 
 from shop.access import accounts
-from shop.model.tree import Root
+from shop.model.root import Root
 from shop.scripts.common import CommandError, parse_bool
 from shop.services import Services
 

@@ -7,7 +7,7 @@ import sys
 
 from tqdm import tqdm
 
-from shop.model.tree import Root
+from shop.model.root import Root
 from shop.operations.check import Bar, Report, check_database, repair
 from shop.operations.copy import CopyError, check_copy, copy_database, shown
 from shop.scripts.common import CommandError

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 
-from shop.model.tree import Root
+from shop.model.root import Root
 from shop.operations import retention
 from shop.services import Services
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 import argparse
 
 from shop.model import repositories
-from shop.model.tree import Repository, Root
+from shop.model.root import Root
+from shop.model.tree import Repository
 from shop.scripts.common import CommandError, parse_bool
 from shop.services import Services
 

@@ -8,7 +8,7 @@ from pyramid.response import Response
 from pyramid.security import NO_PERMISSION_REQUIRED
 from pyramid.view import view_config
 
-from shop.model.tree import Root
+from shop.model.root import Root
 from shop.views import READ
 
 # A 32x32 PNG in an ICO container (184 bytes): read once, served from memory.

@@ -9,7 +9,7 @@ from pyramid.httpexceptions import HTTPBadRequest, HTTPConflict
 from pyramid.view import view_config
 
 from shop.model.permissions import Permission
-from shop.model.tree import Root
+from shop.model.root import Root
 from shop.operations.pack import PackError
 from shop.views import http_error
 from shop.views.admin import people_only

@@ -10,7 +10,7 @@ import pytest
 from shop.access import accounts
 from shop.model import repositories
 from shop.model.names import version_key
-from shop.model.tree import DEFAULT_REPOSITORY
+from shop.model.root import DEFAULT_REPOSITORY
 from tests.conftest import ADMIN_PASSWORD, basic_auth
 from tests.factories import make_wheel, upload_fields
 from tests.functional.conftest import JSON, database_root, passwords

@@ -11,7 +11,7 @@ import ZODB.DemoStorage
 from shop.hosting.forms import UploadForm
 from shop.hosting.publishing import UploadResult, publish
 from shop.hosting.receiving import receive_stream
-from shop.model.tree import bootstrap
+from shop.model.bootstrap import bootstrap
 from shop.pages.cache import PageCache
 
 

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from shop.model import listing
 from shop.model.names import version_key
-from shop.model.tree import Package, Release, app_root
+from shop.model.root import app_root
+from shop.model.tree import Package, Release
 from tests.unit.conftest import other_connection
 
 

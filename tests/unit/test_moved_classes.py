@@ -80,3 +80,31 @@ def test_connections_made_before_the_mapping_are_let_go():
         assert len(db.pool.all) == 0 and db.getPoolSize() == 7
     finally:
         db.close()
+
+
+def test_a_root_written_when_it_lived_in_the_tree_module_loads_as_the_moved_class(tmp_path):
+    """``Root`` and ``Repositories`` moved from ``shop.model.tree`` to ``shop.model.root``."""
+    import shop.model.tree as tree
+    from shop.model.root import Repositories, Root
+
+    path = str(tmp_path / "Data.fs")
+    olds = {name: type(name, (Persistent,), {"__module__": "shop.model.tree"})
+            for name in ("Root", "Repositories")}
+    for name, cls in olds.items():
+        setattr(tree, name, cls)
+    try:
+        db = ZODB.DB(FileStorage(path))
+        with db.transaction() as conn:
+            conn.root()["root"], conn.root()["repositories"] = olds["Root"](), olds["Repositories"]()
+        db.close()
+    finally:
+        tree.Root = Root  # the name it has there now (imported from shop.model.root)
+        del tree.Repositories
+    db = open_database(f"file://{path}")
+    try:
+        conn = db.open(transaction_manager=transaction.TransactionManager())
+        assert type(conn.root()["root"]) is Root
+        assert type(conn.root()["repositories"]) is Repositories
+        conn.close()
+    finally:
+        db.close()

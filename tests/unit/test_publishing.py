@@ -6,7 +6,7 @@ import hashlib
 import pytest
 
 from shop.hosting.errors import UploadError
-from shop.model.tree import app_root
+from shop.model.root import app_root
 from tests.factories import Dist, make_sdist, make_wheel, make_zip, metadata_text
 
 from tests.unit.conftest import other_connection, publish_as, upload_form

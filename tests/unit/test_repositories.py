@@ -5,7 +5,8 @@ import pytest
 
 from shop.model import names
 from shop.model import repositories
-from shop.model.tree import Package, Release, ReleaseFile, app_root
+from shop.model.root import app_root
+from shop.model.tree import Package, Release, ReleaseFile
 
 from tests.unit.conftest import other_connection
 

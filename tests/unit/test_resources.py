@@ -13,16 +13,9 @@ from shop.pages.cache import PageCache
 from shop.model.folders import Folder
 from shop.model.people import User
 from shop.model.transient import CoreMetadata
-from shop.model.tree import (
-    Package,
-    Release,
-    ReleaseFile,
-    Repository,
-    app_root,
-    bootstrap,
-    ensure_stored_counts,
-    stored_in,
-)
+from shop.model.bootstrap import bootstrap, ensure_stored_counts
+from shop.model.root import app_root
+from shop.model.tree import Package, Release, ReleaseFile, Repository, stored_in
 
 from tests.factories import make_sdist, make_wheel, make_zip
 

@@ -9,7 +9,7 @@ import pytest
 from ZODB.blob import Blob
 
 from shop.model import repositories
-from shop.model.tree import app_root
+from shop.model.root import app_root
 from shop.operations import retention
 
 from tests.trees import add_file

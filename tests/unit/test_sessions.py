@@ -11,7 +11,8 @@ from shop.access import accounts, sessions
 from shop.access.passwords import Passwords
 from shop.model.folders import utcnow
 from shop.model.people import User
-from shop.model.tree import app_root, bootstrap
+from shop.model.root import app_root
+from shop.model.bootstrap import bootstrap
 
 pytestmark = pytest.mark.fault
 

@@ -9,7 +9,8 @@ from pyramid.httpexceptions import HTTPFound
 from shop.model import listing, names, repositories
 from shop.model.offers import hidden_upstream_files, is_visible, latest_release
 from shop.model.permissions import Permission
-from shop.model.tree import Package, Release, Repository, Root
+from shop.model.root import Root
+from shop.model.tree import Package, Release, Repository
 from shop.views.admin import READ, page, template, viewable_repositories
 
 

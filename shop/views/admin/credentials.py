@@ -7,7 +7,7 @@ from pyramid.httpexceptions import HTTPFound
 
 from shop.access import accounts
 from shop.model.permissions import Permission
-from shop.model.tree import DEFAULT_REPOSITORY, Root
+from shop.model.root import DEFAULT_REPOSITORY, Root
 from shop.views.admin import READ, form_error, page, template, viewable_repositories
 
 CREDENTIALS = template("credentials.pt")

@@ -5,7 +5,7 @@ from pyramid.httpexceptions import HTTPFound, HTTPTooManyRequests
 from pyramid.security import forget, remember
 
 from shop.access.login import LoginRefused, LoginThrottled, log_in
-from shop.model.tree import Root
+from shop.model.root import Root
 from shop.views.admin import READ, form_error, local_path, page, template
 
 LOGIN = template("login.pt")

@@ -7,7 +7,8 @@ from pyramid.httpexceptions import HTTPNotFound
 from pyramid.renderers import render
 
 from shop.model.transient import UpstreamProject
-from shop.model.tree import Package, Release, ReleaseFile, Repositories, Repository, Root
+from shop.model.root import Repositories, Root
+from shop.model.tree import Package, Release, ReleaseFile, Repository
 from shop.views import http_error
 from shop.views.admin import template
 

@@ -5,7 +5,8 @@ from pyramid.httpexceptions import HTTPFound
 
 from shop.model import repositories
 from shop.model.permissions import Permission
-from shop.model.tree import Repository, Root
+from shop.model.root import Root
+from shop.model.tree import Repository
 from shop.views.admin import READ, flag, form_error, page, template
 from shop.views.admin.browse import access_summary
 

@@ -7,7 +7,7 @@ from pyramid.security import forget, remember
 from shop.access import accounts
 from shop.access.login import LoginThrottled
 from shop.model.permissions import Permission
-from shop.model.tree import Root
+from shop.model.root import Root
 from shop.views.admin import READ, flag, form_error, page, template
 
 USERS = template("users.pt")

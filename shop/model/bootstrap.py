@@ -1,0 +1,32 @@
+"""What start-up does to the tree: the root made on first use, counts older databases lack."""
+from __future__ import annotations
+
+from BTrees.Length import Length
+
+from shop.model.root import APP_ROOT_KEY, DEFAULT_REPOSITORY, Root
+from shop.model.tree import Repository, stored_in
+
+
+def bootstrap(zodb_root, default_upstream: str | None, *, anonymous_read: bool = False,
+              read_networks: tuple[str, ...] = ()) -> tuple[Root, bool]:
+    """Return the application root, creating it (and repository ``default``) on first use."""
+    root = zodb_root.get(APP_ROOT_KEY)
+    if root is not None:
+        return root, False
+    root = zodb_root[APP_ROOT_KEY] = Root()
+    default = Repository("Default", upstream=default_upstream)
+    default.anonymous_read = anonymous_read
+    default.read_networks = read_networks
+    root.repositories.add(DEFAULT_REPOSITORY, default)
+    return root, True
+
+
+def ensure_stored_counts(repository: Repository) -> bool:
+    """Count the stored files of a repository made before it counted them (walks it once)."""
+    repository._p_activate()
+    if "stored_files" in repository.__dict__:
+        return False
+    repository.stored_files, repository.stored_bytes = Length(), Length()
+    for package in repository.values():
+        repository.count_stored(*stored_in(package))
+    return True

@@ -1,0 +1,64 @@
+"""The application root of the persistent tree: repositories, users, credentials.
+
+Below the repositories, ``shop.model.tree`` (Repository -> Package -> Release -> file).
+"""
+from __future__ import annotations
+
+from persistent import Persistent
+from pyramid.authorization import ALL_PERMISSIONS, DENY_ALL, Allow, Authenticated
+
+from shop.model import names
+from shop.model.folders import Folder
+from shop.model.people import Credentials, Users
+from shop.model.permissions import ADMIN_PRINCIPAL, Permission
+
+APP_ROOT_KEY = "localshop"
+DEFAULT_REPOSITORY = "default"
+
+
+class Root(Persistent):
+    """The application root: repositories and users."""
+
+    __name__ = ""
+    __parent__ = None
+    # Site-wide: admins may do everything; everybody logged in has an account page.
+    __acl__ = [
+        (Allow, ADMIN_PRINCIPAL, ALL_PERMISSIONS),
+        (Allow, Authenticated, Permission.ACCOUNT),
+        DENY_ALL,
+    ]
+
+    def __init__(self) -> None:
+        self.repositories = Repositories()
+        self.repositories.__name__ = "repo"
+        self.repositories.__parent__ = self
+        self.users = Users()
+        self.users.__name__ = "+users"
+        self.users.__parent__ = self
+        self.credentials = Credentials()
+        self.credentials.__name__ = "+credentials"
+        self.credentials.__parent__ = self
+
+    def __getitem__(self, key: str):
+        if key == "repo":
+            return self.repositories
+        if key in ("simple", "pypi"):
+            # /simple/ and /pypi/ are the default repository under other names.
+            return self.repositories[DEFAULT_REPOSITORY]
+        raise KeyError(key)
+
+
+class Repositories(Folder):
+    """All repositories, by name."""
+
+    def check_key(self, key: str, obj) -> str:
+        key = super().check_key(key, obj)
+        names.valid_name(key)
+        if key != key.lower():
+            raise KeyError(f"Invalid repository name {key!r}: use lower case.")
+        return key
+
+
+def app_root(conn) -> Root:
+    """The application root in an open ZODB connection."""
+    return conn.root()[APP_ROOT_KEY]
