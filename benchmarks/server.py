@@ -40,6 +40,7 @@ class Setup:
     kind: str  # "hosted" or "mirror"
     fixture: "HostedFixture | None" = None
     upstream_url: str | None = None  # the loopback upstream's simple index
+    probe_project: str | None = None  # a project the upstream has (peryx reads its files' host)
 
     @property
     def label(self) -> str:
