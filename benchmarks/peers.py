@@ -283,6 +283,22 @@ class Proxpi(Peer):
 
 # --- peryx ----------------------------------------------------------------------------------
 
+PERYX_HOSTED = """\
+# peryx holding the benchmark's repository: written by benchmarks/peers.py
+data_dir = "{data}"
+
+[[index]]
+ecosystem = "pypi"
+name = "hosted"
+hosted = true
+
+# Uploads are off until a hosted index has a token; twine sends it as the password.
+[[index.access_token]]
+name = "upload"
+secret = "{secret}"
+actions = ["write"]
+"""
+
 PERYX_CONF = """\
 # peryx mirroring the benchmark's upstream: written by benchmarks/peers.py, deleted after the run
 data_dir = "{data}"
@@ -314,21 +330,48 @@ def upstream_hosts(upstream_url: str, project: str) -> tuple[list[str], bool]:
 
 
 class Peryx(Peer):
-    """peryx (one Rust binary from the registry): ``peryx serve`` with one cached index on the
-    upstream, its defaults otherwise, logging at ``warn`` (as proxpi's WARNING)."""
+    """peryx (one Rust binary from the registry): ``peryx serve`` with one hosted index (the
+    fixture, loaded with ``peryx import-dir`` once and copied for each run) or one cached index
+    on the upstream; its defaults otherwise, logging at ``warn`` (as proxpi's WARNING)."""
 
     name = "peryx"
-    kinds = ("mirror",)
+    kinds = ("hosted", "mirror")
 
     def prepare(self) -> None:
         self.bin = ensure_venv("peryx", ["peryx"])
         self.version = pip_version(self.bin, "peryx")
 
+    def datadir(self, fixture: HostedFixture) -> Path:
+        cache = FIXTURES / f"peryx-{fixture.projects}"
+        key = f"{fixture.key} peryx={self.version}"
+        if (cache / ".stamp").exists() and (cache / ".stamp").read_text() == key:
+            return cache / "data"
+        shutil.rmtree(cache, ignore_errors=True)
+        cache.mkdir(parents=True)
+        print(f"  importing {fixture.projects:,} projects into peryx ({cache.relative_to(REPO)}) ...",
+              flush=True)
+        start = time.perf_counter()
+        conf = cache / "peryx.toml"
+        conf.write_text(PERYX_HOSTED.format(data=cache / "data", secret=PEER_PASSWORD))
+        with open(cache / "import.log", "wb") as out:
+            proc = subprocess.run([str(self.bin / "peryx"), "import-dir", "--config", str(conf),
+                                   "--log-level", "warn", "hosted", str(fixture.dist_dir)],
+                                  stdout=out, stderr=subprocess.STDOUT)
+        if proc.returncode != 0:
+            raise Unavailable(f"peryx import-dir failed ({proc.returncode}): {tail(cache / 'import.log', 5)}")
+        print(f"  ... in {time.perf_counter() - start:.0f} s", flush=True)
+        (cache / ".stamp").write_text(key)
+        return cache / "data"
+
     @contextlib.contextmanager
     def start(self, setup: Setup) -> Iterator[Server]:
+        if setup.kind == "hosted":
+            with self.start_hosted(setup) as server:
+                yield server
+            return
         with tempfile.TemporaryDirectory(prefix="peryx-bench-") as tmp:
             try:
-                hosts, self.upstream_metadata = upstream_hosts(setup.upstream_url, setup.probe_project or "pip")
+                hosts, _metadata = upstream_hosts(setup.upstream_url, setup.probe_project or "pip")
             except (requests.RequestException, KeyError, ValueError) as e:
                 raise Unavailable(f"reading the upstream's files' host: {e}") from e
             conf = Path(tmp) / "peryx.toml"
@@ -338,6 +381,20 @@ class Peryx(Peer):
             cmd = [str(self.bin / "peryx"), "serve", "--config", str(conf), "--host", "127.0.0.1",
                    "--port", str(port), "--log-level", "warn"]
             with serving(self.name, cmd, tmp, port, health="/", index="/up/simple/") as server:
+                yield server
+
+    @contextlib.contextmanager
+    def start_hosted(self, setup: Setup) -> Iterator[Server]:
+        with tempfile.TemporaryDirectory(prefix="peryx-bench-") as tmp:
+            data = Path(tmp) / "data"
+            copy_tree(self.datadir(setup.fixture), data, link=False)
+            conf = Path(tmp) / "peryx.toml"
+            conf.write_text(PERYX_HOSTED.format(data=data, secret=PEER_PASSWORD))
+            port = free_port()
+            cmd = [str(self.bin / "peryx"), "serve", "--config", str(conf), "--host", "127.0.0.1",
+                   "--port", str(port), "--log-level", "warn"]
+            with serving(self.name, cmd, tmp, port, health="/", index="/hosted/simple/",
+                         upload="/hosted/", username="__token__", password=PEER_PASSWORD) as server:
                 yield server
 
 
