@@ -1,4 +1,4 @@
-"""The peers: devpi-server, pypiserver, proxpi and nginx, installed and started on loopback.
+"""The peers: devpi-server, pypiserver, proxpi, peryx and nginx, installed and started on loopback.
 
 The Python peers are installed from the package registry with plain pip into throwaway virtual
 environments under ``benchmarks/work/venvs/`` (kept between runs; a stamp says what was
@@ -11,7 +11,7 @@ localshop through its own fastest path:
   loaded with ``devpi-import`` once (uploading 20,000 projects through its API runs at about
   4 uploads/s); the imported server directory is cached and copied for each run;
 - nginx: the static tree (simple pages in HTML and JSON, files), Accept picks the format;
-- proxpi and devpi's mirror index: pointed at the loopback upstream.
+- proxpi, peryx and devpi's mirror index: pointed at the loopback upstream.
 """
 from __future__ import annotations
 
@@ -26,6 +26,7 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Iterator
+from urllib.parse import urljoin, urlsplit
 
 import requests
 
@@ -47,7 +48,7 @@ def ensure_venv(name: str, packages: list[str]) -> Path:
     shutil.rmtree(venv, ignore_errors=True)
     VENVS.mkdir(parents=True, exist_ok=True)
     subprocess.run([_base_python(), "-m", "venv", str(venv)], check=True)
-    proc = subprocess.run([str(venv / "bin" / "pip"), "install", "--quiet", *packages],
+    proc = subprocess.run([str(venv / "bin" / "pip"), "install", "--isolated", "--quiet", *packages],
                           capture_output=True, text=True)
     if proc.returncode != 0:
         errors = [line for line in (proc.stderr + proc.stdout).splitlines()
@@ -277,6 +278,123 @@ class Proxpi(Peer):
             cmd = [str(self.bin / "gunicorn"), "--bind", f"127.0.0.1:{port}", "--workers", "1",
                    "--threads", "8", "proxpi.server:app"]
             with serving(self.name, cmd, tmp, port, health="/health", index="/index/", env=env) as server:
+                yield server
+
+
+# --- peryx ----------------------------------------------------------------------------------
+
+PERYX_HOSTED = """\
+# peryx holding the benchmark's repository: written by benchmarks/peers.py
+data_dir = "{data}"
+
+[[index]]
+ecosystem = "pypi"
+name = "hosted"
+hosted = true
+
+# Uploads are off until a hosted index has a token; twine sends it as the password.
+[[index.access_token]]
+name = "upload"
+secret = "{secret}"
+actions = ["write"]
+"""
+
+PERYX_CONF = """\
+# peryx mirroring the benchmark's upstream: written by benchmarks/peers.py, deleted after the run
+data_dir = "{data}"
+
+[[index]]
+ecosystem = "pypi"
+name = "up"
+
+[[index.upstream]]
+name = "primary"
+url = "{upstream}"
+# peryx refuses upstream hosts that resolve to non-public addresses (loopback, or a registry
+# reached through a private address as on the benchmark machine) unless they are listed here:
+# the index's host and the host its file URLs point at, read from a project page at run time.
+trusted_hosts = {hosts}
+"""
+
+
+def upstream_hosts(upstream_url: str, project: str) -> tuple[list[str], bool]:
+    """The upstream index's host and its files' hosts, read from ``project``'s JSON page (never
+    written down); and whether that page offers PEP 658 core metadata for its files."""
+    page = urljoin(upstream_url, f"{project}/")
+    r = requests.get(page, headers={"Accept": "application/vnd.pypi.simple.v1+json"}, timeout=60)
+    r.raise_for_status()
+    files = r.json()["files"]
+    hosts = {urlsplit(upstream_url).hostname} | {urlsplit(urljoin(page, f["url"])).hostname for f in files}
+    metadata = any(f.get("core-metadata") or f.get("data-dist-info-metadata") for f in files)
+    return sorted(h for h in hosts if h), metadata
+
+
+class Peryx(Peer):
+    """peryx (one Rust binary from the registry): ``peryx serve`` with one hosted index (the
+    fixture, loaded with ``peryx import-dir`` once and copied for each run) or one cached index
+    on the upstream; its defaults otherwise, logging at ``warn`` (as proxpi's WARNING)."""
+
+    name = "peryx"
+    kinds = ("hosted", "mirror")
+
+    def prepare(self) -> None:
+        self.bin = ensure_venv("peryx", ["peryx"])
+        self.version = pip_version(self.bin, "peryx")
+
+    def datadir(self, fixture: HostedFixture) -> Path:
+        cache = FIXTURES / f"peryx-{fixture.projects}"
+        key = f"{fixture.key} peryx={self.version}"
+        if (cache / ".stamp").exists() and (cache / ".stamp").read_text() == key:
+            return cache / "data"
+        shutil.rmtree(cache, ignore_errors=True)
+        cache.mkdir(parents=True)
+        print(f"  importing {fixture.projects:,} projects into peryx ({cache.relative_to(REPO)}) ...",
+              flush=True)
+        start = time.perf_counter()
+        conf = cache / "peryx.toml"
+        conf.write_text(PERYX_HOSTED.format(data=cache / "data", secret=PEER_PASSWORD))
+        with open(cache / "import.log", "wb") as out:
+            proc = subprocess.run([str(self.bin / "peryx"), "import-dir", "--config", str(conf),
+                                   "--log-level", "warn", "hosted", str(fixture.dist_dir)],
+                                  stdout=out, stderr=subprocess.STDOUT)
+        if proc.returncode != 0:
+            raise Unavailable(f"peryx import-dir failed ({proc.returncode}): {tail(cache / 'import.log', 5)}")
+        print(f"  ... in {time.perf_counter() - start:.0f} s", flush=True)
+        (cache / ".stamp").write_text(key)
+        return cache / "data"
+
+    @contextlib.contextmanager
+    def start(self, setup: Setup) -> Iterator[Server]:
+        if setup.kind == "hosted":
+            with self.start_hosted(setup) as server:
+                yield server
+            return
+        with tempfile.TemporaryDirectory(prefix="peryx-bench-") as tmp:
+            try:
+                hosts, _metadata = upstream_hosts(setup.upstream_url, setup.probe_project or "pip")
+            except (requests.RequestException, KeyError, ValueError) as e:
+                raise Unavailable(f"reading the upstream's files' host: {e}") from e
+            conf = Path(tmp) / "peryx.toml"
+            conf.write_text(PERYX_CONF.format(data=Path(tmp) / "data", upstream=setup.upstream_url,
+                                              hosts=json.dumps(hosts)))
+            port = free_port()
+            cmd = [str(self.bin / "peryx"), "serve", "--config", str(conf), "--host", "127.0.0.1",
+                   "--port", str(port), "--log-level", "warn"]
+            with serving(self.name, cmd, tmp, port, health="/", index="/up/simple/") as server:
+                yield server
+
+    @contextlib.contextmanager
+    def start_hosted(self, setup: Setup) -> Iterator[Server]:
+        with tempfile.TemporaryDirectory(prefix="peryx-bench-") as tmp:
+            data = Path(tmp) / "data"
+            copy_tree(self.datadir(setup.fixture), data, link=False)
+            conf = Path(tmp) / "peryx.toml"
+            conf.write_text(PERYX_HOSTED.format(data=data, secret=PEER_PASSWORD))
+            port = free_port()
+            cmd = [str(self.bin / "peryx"), "serve", "--config", str(conf), "--host", "127.0.0.1",
+                   "--port", str(port), "--log-level", "warn"]
+            with serving(self.name, cmd, tmp, port, health="/", index="/hosted/simple/",
+                         upload="/hosted/", username="__token__", password=PEER_PASSWORD) as server:
                 yield server
 
 

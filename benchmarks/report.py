@@ -9,7 +9,7 @@ from .scenarios import (
 )
 from .memory import MiB
 
-ORDER = ["localshop", "devpi", "pypiserver", "proxpi", "nginx", "waitress", "upstream"]
+ORDER = ["localshop", "devpi", "pypiserver", "proxpi", "peryx", "nginx", "waitress", "upstream", "floor"]
 ARROWS = {"higher": "↑", "lower": "↓", "": ""}
 
 

@@ -27,15 +27,15 @@ if __package__ in (None, ""):  # run as a script: make ``benchmarks`` importable
     __package__ = "benchmarks"
 
 from . import fixtures, load, report  # noqa: E402
-from .peers import BareWaitress, Devpi, Nginx, Proxpi, PypiServer  # noqa: E402
+from .peers import BareWaitress, Devpi, Nginx, Peryx, Proxpi, PypiServer  # noqa: E402
 from .scenarios import SCENARIOS, Options, Row, Scenario, mirror_direct  # noqa: E402
 from .server import REPO, Localshop, Peer, Setup, Unavailable  # noqa: E402
 from .upstream import upstream  # noqa: E402
 
 README = Path(__file__).resolve().parent / "README.md"
 BEGIN, END = "<!-- results: written by run.py -->", "<!-- end of results -->"
-PEERS = {"devpi": Devpi, "pypiserver": PypiServer, "proxpi": Proxpi, "nginx": Nginx,
-         "waitress": BareWaitress}
+PEERS = {"devpi": Devpi, "pypiserver": PypiServer, "proxpi": Proxpi, "peryx": Peryx,
+         "nginx": Nginx, "waitress": BareWaitress}
 
 
 def machine() -> dict[str, str]:
@@ -137,8 +137,9 @@ class Run:
                         self.session(server, setup, here)
         mirrored = [s for s in self.scenarios if s.kind == "mirror"]
         if mirrored:
-            with upstream(options.big_file_mb, max(options.sizes)) as upstream_url:
-                setup = Setup("mirror", upstream_url=upstream_url)
+            with upstream(options.big_file_mb, max(options.sizes), options.upstream_delay_ms,
+                          options.upstream_bandwidth_mbps) as upstream_url:
+                setup = Setup("mirror", upstream_url=upstream_url, probe_project=fixtures.MIRROR_PROJECTS[0])
                 if any(not s.mirror_only_peers for s in mirrored):
                     self.log("upstream: pip straight from it ...")
                     self.rows += mirror_direct(upstream_url, options)
@@ -171,6 +172,7 @@ def results_text(run: Run, info: dict[str, str], elapsed: float) -> str:
         f"scenario, {load_average()} after it",
         f"- each load measurement {run.options.load_seconds:g} s; repositories of "
         + " and ".join(f"{n:,}" for n in run.options.sizes) + " projects",
+        f"- loopback upstream: {upstream_text(run.options)}",
         "",
         "Issue 5's targets:",
         "",
@@ -178,6 +180,14 @@ def results_text(run: Run, info: dict[str, str], elapsed: float) -> str:
         "",
         report.table(run.rows),
     ])
+
+
+def upstream_text(options: Options) -> str:
+    if not options.upstream_delay_ms and not options.upstream_bandwidth_mbps:
+        return "no delay, no bandwidth cap"
+    cap = (f"{options.upstream_bandwidth_mbps:g} MB/s per answer" if options.upstream_bandwidth_mbps
+           else "no bandwidth cap")
+    return f"{options.upstream_delay_ms:g} ms before the first byte of every answer, {cap}"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -194,6 +204,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, help="length of each load measurement (default 5)")
     parser.add_argument("--profile", action="store_true",
                         help="record localshop with py-spy during its load runs (benchmarks/work/profiles/)")
+    parser.add_argument("--upstream-delay", type=float, default=0.0, metavar="MS",
+                        help="the loopback upstream waits MS milliseconds before the first byte of "
+                             "every answer (a distant index's round trip; default 0)")
+    parser.add_argument("--upstream-bandwidth", type=float, default=0.0, metavar="MBPS",
+                        help="the loopback upstream sends every body at most at MBPS MB/s "
+                             "(default 0: no cap)")
     parser.add_argument("--json", type=Path, help="also write the rows and the machine to this file")
     parser.add_argument("--no-readme", action="store_true", help="do not update README.md")
     args = parser.parse_args(argv)
@@ -203,6 +219,8 @@ def main(argv: list[str] | None = None) -> int:
         options = replace(options, load_seconds=2.0, mirror_warm_runs=1)
     if args.seconds:
         options = replace(options, load_seconds=args.seconds)
+    options = replace(options, upstream_delay_ms=args.upstream_delay,
+                      upstream_bandwidth_mbps=args.upstream_bandwidth)
     peer_names = [p for p in args.peers.split(",") if p and p != "none"]
     unknown = set(peer_names) - set(PEERS)
     if unknown:

@@ -40,6 +40,8 @@ class Options:
     concurrency: tuple[int, ...] = (1, 16)
     download_clients: tuple[int, ...] = (1, 4)
     mirror_warm_runs: int = 3
+    upstream_delay_ms: float = 0.0  # the loopback upstream's wait before each answer's first byte
+    upstream_bandwidth_mbps: float = 0.0  # its cap on each body in MB/s; 0: no cap
     profile: bool = False  # py-spy record localshop during its load measurements
 
 

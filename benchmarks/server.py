@@ -40,6 +40,7 @@ class Setup:
     kind: str  # "hosted" or "mirror"
     fixture: "HostedFixture | None" = None
     upstream_url: str | None = None  # the loopback upstream's simple index
+    probe_project: str | None = None  # a project the upstream has (peryx reads its files' host)
 
     @property
     def label(self) -> str:
@@ -191,12 +192,36 @@ class Localshop(Peer):
     kinds = ("hosted", "mirror")
     threads = 8
 
+    def __init__(self, source: Path = REPO) -> None:
+        # The tree whose ``shop`` package the server runs: this checkout unless told otherwise
+        # (real_upstream.py --source measures another checkout with the same harness).
+        self.source = Path(source).resolve()
+
+    def env(self) -> dict[str, str]:
+        """The server's environment: ``source`` first on PYTHONPATH, ahead of the venv's
+        editable install of whichever checkout made it."""
+        path = os.environ.get("PYTHONPATH", "")
+        return dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in (str(self.source), path) if p))
+
     def prepare(self) -> None:
         if not (BIN / "pserve").exists():
             raise Unavailable(f"{BIN / 'pserve'} is missing: run 'make' first")
-        self.version = subprocess.run(
-            ["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+        # Check what the server will import, in the server's own environment and directory.
+        shop_file = subprocess.run(
+            [str(BIN / "python"), "-c", "import shop; print(shop.__file__)"], capture_output=True,
+            text=True, cwd=self.source, env=self.env(),
         ).stdout.strip()
+        if not Path(shop_file).resolve().is_relative_to(self.source):
+            raise Unavailable(f"the server would import shop from {shop_file!r}, not from {self.source}")
+        self.version = subprocess.run(
+            ["git", "-C", str(self.source), "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+        ).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(self.source), "status", "--porcelain", "--", "shop"],
+                               capture_output=True, text=True).stdout.strip()
+        if dirty:
+            self.version += " (shop/ modified)"
+        if self.source != REPO:
+            self.version += f" ({self.source})"
 
     @contextlib.contextmanager
     def start(self, setup: Setup) -> Iterator[Server]:
@@ -215,8 +240,8 @@ class Localshop(Peer):
                 max_upload=max_upload, max_body=max_upload + 64 * 1024**2,
             ))
             log = Path(tmp) / "server.log"
-            env = dict(os.environ, LOCALSHOP_ADMIN_PASSWORD=shopdb.ADMIN_PASSWORD)
-            proc = spawn([str(BIN / "pserve"), str(ini)], log, cwd=REPO, env=env)
+            env = dict(self.env(), LOCALSHOP_ADMIN_PASSWORD=shopdb.ADMIN_PASSWORD)
+            proc = spawn([str(BIN / "pserve"), str(ini)], log, cwd=self.source, env=env)
             base = f"http://127.0.0.1:{port}"
             try:
                 wait_until_up(base + "/simple/", proc, log)
