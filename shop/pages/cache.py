@@ -86,8 +86,8 @@ class PageCache:
 
 
 def _transient_page(obj, content_type: str, render: Callable[[], Page]) -> Page:
-    """The page of a transient object (an answer of upstream's not stored yet), kept with
-    the object itself: every request it answers shares it; it is never cached by oid."""
+    """The page of a transient object (an answer of upstream's not stored yet), kept in its
+    ``_v_pages`` (shared by every request's view of that answer); never cached by oid."""
     pages = getattr(obj, "_v_pages", None)
     if pages is None:
         pages = obj._v_pages = {}

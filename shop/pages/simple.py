@@ -115,12 +115,12 @@ def render_ahead(package: Package, cache: PageCache) -> None:
             page.gzipped  # noqa: B018 (compressed now, not by the next client)
 
 
-def adopt_pages(package: Package, view: Package, cache: PageCache) -> None:
-    """Keep the pages rendered of ``view`` (a transient package: upstream's answer before it
-    was stored) as the pages of ``package``, the stored project showing the same, once the
-    transaction that stores it commits: nothing is rendered twice."""
+def adopt_pages(package: Package, rendered: dict[str, Page], cache: PageCache) -> None:
+    """Keep the pages ``rendered`` (by content type) of upstream's answer before it was stored
+    as the pages of ``package``, the stored project showing the same, once the transaction
+    that stores it commits: nothing is rendered twice."""
     version = page_version(package)
-    for content_type, page in dict(getattr(view, "_v_pages", None) or {}).items():
+    for content_type, page in dict(rendered).items():
         cache.get(package, content_type, version, lambda page=page: page)
 
 
