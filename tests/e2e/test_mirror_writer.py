@@ -1,0 +1,286 @@
+"""The mirror's one writer per process (shop/mirror/writer.py), end to end.
+
+A first look-up is answered from upstream's answer before the writer commits it, and a file
+asked for right after waits for that commit: here with real processes. The commit is held up
+deterministically by holding the ZEO server's commit lock from this process (ZEO 5 takes it
+at ``tpc_vote``; ``server_status()['waiting']`` says when localshop's writer queues behind
+it), and the server is killed (SIGKILL) while its writer waits.
+"""
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Callable, Iterator
+from urllib.parse import urljoin
+
+import pytest
+import requests
+import ZEO
+import ZODB
+from ZODB.Connection import TransactionMetaData
+
+from tests.e2e.clients import installed_module, make_venv, pip_install, uv_install
+from tests.e2e.server import JSON_V1, LocalshopServer
+from tests.e2e.zeoserver import zeo_server
+from tests.factories import make_wheel
+from tests.storecheck import (assert_consistent, assert_file_storage_sound, opened_db,
+                              opened_storage, stored_files)
+from tests.upstream import FakeIndex, UpstreamServer
+
+pytestmark = pytest.mark.e2e
+
+PATIENCE = 60.0  # seconds a condition may take to come true on a slow, busy machine
+
+
+def wait_until(condition: Callable[[], object], what: str, timeout: float = PATIENCE):
+    """Poll ``condition`` until it is true; fail naming ``what`` after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.05)
+
+
+def zeo_address(address: str) -> tuple[str, int]:
+    host, port = address.rsplit(":", 1)
+    return host, int(port)
+
+
+class CommitLock:
+    """A ZEO client of the test's own that can hold the ZEO server's commit lock."""
+
+    def __init__(self, address: str) -> None:
+        self.storage = ZEO.client(zeo_address(address), wait_timeout=PATIENCE)
+        self._txn: TransactionMetaData | None = None
+
+    def status(self) -> dict:
+        return self.storage.server_status()
+
+    def last_transaction(self) -> str:
+        """The server's last committed transaction (asked synchronously, not from a cache)."""
+        return self.status()["last-transaction"]
+
+    def waiting(self) -> int:
+        """How many transactions queue for the commit lock on the server."""
+        return self.status()["waiting"]
+
+    def hold(self) -> None:
+        self._txn = TransactionMetaData(description="a test holding the commit lock")
+        self.storage.tpc_begin(self._txn)
+        self.storage.tpc_vote(self._txn)  # ZEO 5 takes the storage's lock here
+
+    def release(self) -> None:
+        txn, self._txn = self._txn, None
+        if txn is not None:
+            self.storage.tpc_abort(txn)
+
+    def close(self) -> None:
+        self.release()
+        self.storage.close()
+
+
+@contextlib.contextmanager
+def commit_lock(address: str) -> Iterator[CommitLock]:
+    lock = CommitLock(address)
+    try:
+        yield lock
+    finally:
+        lock.close()
+
+
+@contextlib.contextmanager
+def zeo_root(address: str, blob_cache: Path) -> Iterator:
+    """The application root as a client of the running ZEO server sees it now, read only."""
+    storage = ZEO.client(zeo_address(address), blob_dir=str(blob_cache), shared_blob_dir=False,
+                         read_only=True, wait_timeout=PATIENCE)
+    db = ZODB.DB(storage)
+    try:
+        with opened_db(db) as root:
+            yield root
+    finally:
+        db.close()
+
+
+def kill(server: LocalshopServer) -> None:
+    """kill -9 the server, as a crash or the OOM killer would."""
+    server.process.kill()
+    server.process.wait(10)
+    server.process = None
+
+
+def zeo_shop(tmp_path: Path, name: str, address: str, upstream: UpstreamServer,
+             **server_settings: str) -> LocalshopServer:
+    return LocalshopServer(tmp_path / name, settings={
+        "zodbconn.uri": f"zeo://{address}?blob_dir={tmp_path / (name + '-cache')}"
+                        "&shared_blob_dir=false",
+        "shop.upstream": upstream.url,
+        "shop.secret": "one-secret-for-every-process",
+    }, server_settings=server_settings)
+
+
+def file_urls(server: LocalshopServer, project: str) -> dict[str, tuple[str, str]]:
+    """{filename: (absolute URL, sha256)} as the project's JSON page lists them."""
+    page_url = f"{server.url}/repo/default/{project}/"
+    response = requests.get(page_url, headers={"Accept": JSON_V1}, timeout=PATIENCE)
+    assert response.status_code == 200, (project, response.status_code, response.text[:300])
+    return {f["filename"]: (urljoin(page_url, f["url"]), f["hashes"]["sha256"])
+            for f in response.json()["files"]}
+
+
+def download(url: str) -> tuple[int, str]:
+    """GET ``url``: (status, sha256 of the body)."""
+    response = requests.get(url, timeout=PATIENCE)
+    return response.status_code, hashlib.sha256(response.content).hexdigest()
+
+
+def assert_clean_log(server: LocalshopServer) -> None:
+    log = server.log()
+    assert "ConflictError" not in log and "Traceback" not in log, log[-5000:]
+
+
+def blob_files(blob_dir: Path, size: int) -> list[Path]:
+    return [p for p in blob_dir.rglob("*.blob") if p.stat().st_size == size]
+
+
+# --- 1. kill -9 between the answer and the commit --------------------------------------------
+
+
+@pytest.fixture
+def zeo(tmp_path):
+    directory = tmp_path / "zeo"
+    directory.mkdir()
+    with zeo_server(directory) as (address, _blobs):
+        yield address, directory
+
+
+def test_the_writer_waits_for_the_commit_lock_and_commits_once_it_is_free(tmp_path, zeo):
+    """The control for the kill tests: a held lock really holds the writer's commit up."""
+    address, _ = zeo
+    wheel = make_wheel("waiting-one", "1.0")
+    with UpstreamServer(FakeIndex.of(wheel)) as upstream, commit_lock(address) as lock:
+        server = zeo_shop(tmp_path, "shop", address, upstream).start()
+        try:
+            before = lock.last_transaction()
+            lock.hold()
+            # Answered from upstream's answer while nothing can be committed.
+            assert server.project_files("waiting-one") == {wheel.filename: wheel.sha256}
+            wait_until(lambda: lock.waiting() == 1, "the writer to queue for the commit lock")
+            assert lock.last_transaction() == before
+            lock.release()
+            wait_until(lambda: lock.last_transaction() != before, "the writer's commit")
+            with zeo_root(address, tmp_path / "test-cache") as root:
+                package = root.repositories["default"].get("waiting-one")
+                assert package is not None and package.listing is not None
+        finally:
+            server.stop()
+        assert_clean_log(server)
+
+
+def test_kill_9_while_a_first_listing_waits_to_be_committed_then_it_is_fetched_again(
+        tmp_path, zeo):
+    address, zeo_dir = zeo
+    wheels = [make_wheel("held-one", "1.0"), make_wheel("held-one", "2.0")]
+    listed = {w.filename: w.sha256 for w in wheels}
+    with UpstreamServer(FakeIndex.of(*wheels)) as upstream, commit_lock(address) as lock:
+        first = zeo_shop(tmp_path, "first", address, upstream).start()
+        try:
+            before = lock.last_transaction()
+            lock.hold()
+            assert first.project_files("held-one") == listed
+            wait_until(lambda: lock.waiting() == 1, "the writer to queue for the commit lock")
+            assert lock.last_transaction() == before
+            assert upstream.count("/simple/held-one/") == 1
+            kill(first)
+        finally:
+            first.stop()
+        lock.release()
+        # Nothing of the killed process's transaction reached the database.
+        wait_until(lambda: lock.waiting() == 0, "the dead client's vote to leave the queue")
+        assert lock.last_transaction() == before
+        with zeo_root(address, tmp_path / "test-cache") as root:
+            assert root.repositories["default"].get("held-one") is None
+
+        second = zeo_shop(tmp_path, "second", address, upstream).start()
+        try:
+            urls = file_urls(second, "held-one")
+            assert {name: sha for name, (_, sha) in urls.items()} == listed
+            assert upstream.count("/simple/held-one/") == 2
+            url, sha256 = urls[wheels[1].filename]
+            assert download(url) == (200, sha256)
+        finally:
+            second.stop()  # waits for the writer to store what it fetched
+        assert_clean_log(second)
+    _assert_zeo_storage(zeo, tmp_path, {wheels[1].filename: wheels[1].sha256})
+
+
+def test_kill_9_while_a_downloaded_file_waits_to_be_stored_then_it_is_fetched_again_once(
+        tmp_path, zeo):
+    address, zeo_dir = zeo
+    wheel = make_wheel("held-file", "1.0", padding=256 * 1024)
+    path = "/files/" + wheel.filename
+    with UpstreamServer(FakeIndex.of(wheel)) as upstream, commit_lock(address) as lock:
+        first = zeo_shop(tmp_path, "first", address, upstream).start()
+        try:
+            before = lock.last_transaction()
+            [(url, sha256)] = file_urls(first, "held-file").values()
+            # The listing is committed before the lock is taken: only the file's store waits.
+            wait_until(lambda: lock.last_transaction() != before, "the listing's commit")
+            listed_at = lock.last_transaction()
+            lock.hold()
+            assert download(url) == (200, wheel.sha256) and sha256 == wheel.sha256
+            wait_until(lambda: lock.waiting() == 1, "the file's store to queue for the lock")
+            assert lock.last_transaction() == listed_at
+            kill(first)
+        finally:
+            first.stop()
+        lock.release()
+        wait_until(lambda: lock.waiting() == 0, "the dead client's vote to leave the queue")
+        assert lock.last_transaction() == listed_at
+        with zeo_root(address, tmp_path / "test-cache") as root:
+            assert [f.blob_sha256 for f in stored_files(root)] == [None]  # listed, not stored
+        assert upstream.count(path) == 1
+
+        second = zeo_shop(tmp_path, "second", address, upstream).start()
+        try:
+            [(url, _)] = file_urls(second, "held-file").values()
+            assert download(url) == (200, wheel.sha256)
+            assert upstream.count(path) == 2
+        finally:
+            second.stop()
+        assert_clean_log(second)
+        # Stored now: a third process serves it without asking upstream.
+        third = zeo_shop(tmp_path, "third", address, upstream).start()
+        try:
+            [(url, _)] = file_urls(third, "held-file").values()
+            assert download(url) == (200, wheel.sha256)
+            assert upstream.count(path) == 2
+        finally:
+            third.stop()
+    _assert_zeo_storage(zeo, tmp_path, {wheel.filename: wheel.sha256})
+    assert len(blob_files(zeo_dir / "blobs", len(wheel.data))) == 1
+
+
+def _assert_zeo_storage(zeo, tmp_path, expected: dict[str, str]) -> None:
+    """With every localshop stopped: ``stored`` files are exactly ``expected``, consistent.
+    The FileStorage is checked by fstest/fsrefs later, once the ZEO server has stopped: here
+    through a read-only client of the running server."""
+    address, _ = zeo
+    with zeo_root(address, tmp_path / "check-cache") as root:
+        files = assert_consistent(root)
+    assert {f.filename: f.blob_sha256 for f in files if f.blob_sha256 is not None} == expected
+
+
+@pytest.fixture(autouse=True)
+def _zeo_storage_sound_afterwards(request, tmp_path):
+    """Tests on a ZEO server: once it has stopped, its FileStorage passes fstest and fsrefs."""
+    yield
+    if "zeo" in request.fixturenames and (tmp_path / "zeo" / "Data.fs").exists():
+        assert_file_storage_sound(tmp_path / "zeo")
+        with opened_storage(tmp_path / "zeo") as root:
+            assert_consistent(root)
