@@ -284,3 +284,98 @@ def _zeo_storage_sound_afterwards(request, tmp_path):
         assert_file_storage_sound(tmp_path / "zeo")
         with opened_storage(tmp_path / "zeo") as root:
             assert_consistent(root)
+
+
+# --- 2. many concurrent first look-ups and first downloads -----------------------------------
+
+PROJECTS, WHEELS_EACH, CLIENTS, PROJECTS_PER_CLIENT = 40, 3, 16, 5
+# What pip and uv send for a project page.
+PIP_ACCEPT = "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html; q=0.1, text/html; q=0.01"
+
+
+def crowded_index() -> FakeIndex:
+    """PROJECTS projects of WHEELS_EACH small wheels each, every file a different size."""
+    index = FakeIndex()
+    for p in range(PROJECTS):
+        for w in range(WHEELS_EACH):
+            index.add(f"crowd-{p}", make_wheel(f"crowd-{p}", f"1.{w}", padding=1000 * p + 100 * w))
+    return index
+
+
+def crowd(servers: list[LocalshopServer], index: FakeIndex) -> dict[str, str]:
+    """CLIENTS threads at once, client i on ``servers[i * len(servers) // CLIENTS]``: each reads
+    its projects' pages and right after each page downloads two of its files. Client i and
+    client i + CLIENTS/2 share their projects (on different servers when there are two) and
+    one file of each. Fails on any answer but a 200 with upstream's bytes; returns
+    {filename: sha256} of what was downloaded."""
+    start = threading.Barrier(CLIENTS)
+
+    def client(i: int) -> list[tuple[str, int, str, str]]:
+        server = servers[i * len(servers) // CLIENTS]
+        seen = []
+        with requests.Session() as session:
+            start.wait(PATIENCE)
+            for k in range(PROJECTS_PER_CLIENT):
+                project = f"crowd-{(i * PROJECTS_PER_CLIENT + k) % PROJECTS}"
+                page_url = f"{server.url}/repo/default/{project}/"
+                page = session.get(page_url, headers={"Accept": PIP_ACCEPT}, timeout=PATIENCE)
+                assert page.status_code == 200, (project, page.status_code, page.text[:500])
+                assert page.headers["Content-Type"].startswith(JSON_V1)
+                files = sorted(page.json()["files"], key=lambda f: f["filename"])
+                assert len(files) == WHEELS_EACH, (project, files)
+                for entry in (files[i % WHEELS_EACH], files[(i + 1) % WHEELS_EACH]):
+                    got = session.get(urljoin(page_url, entry["url"]), timeout=PATIENCE)
+                    seen.append((entry["filename"], got.status_code,
+                                 hashlib.sha256(got.content).hexdigest(),
+                                 entry["hashes"]["sha256"]))
+        return seen
+
+    with ThreadPoolExecutor(CLIENTS) as pool:
+        seen = [s for each in pool.map(client, range(CLIENTS)) for s in each]
+    upstream_sha = {f.filename: f.sha256 for files in index.projects.values() for f in files}
+    wrong = [s for s in seen if s[1] != 200 or s[2] != s[3] or s[3] != upstream_sha[s[0]]]
+    assert not wrong, wrong
+    return {name: sha for name, _, sha, _ in seen}
+
+
+def assert_stored_once(root, blob_dir: Path, downloaded: dict[str, str]) -> None:
+    """Every downloaded file is stored, with its hash, and as one blob (no second copy)."""
+    files = assert_consistent(root)
+    stored = {f.filename: f.blob_sha256 for f in files if f.blob_sha256 is not None}
+    assert stored == downloaded
+    assert len({f.filename for f in files}) == PROJECTS * WHEELS_EACH  # every listing stored
+    assert len(list(blob_dir.rglob("*.blob"))) == len(downloaded)
+
+
+def test_concurrent_first_look_ups_and_downloads_in_one_process_never_see_a_conflict(tmp_path):
+    index = crowded_index()
+    with UpstreamServer(index) as upstream:
+        server = LocalshopServer(tmp_path / "shop", settings={"shop.upstream": upstream.url},
+                                 server_settings={"threads": str(CLIENTS)}).start()
+        try:
+            downloaded = crowd([server], index)
+        finally:
+            server.stop()
+    assert_clean_log(server)
+    assert_file_storage_sound(server.var_dir)
+    with opened_storage(server.var_dir) as root:
+        assert_stored_once(root, server.var_dir / "blobs", downloaded)
+
+
+def test_concurrent_first_look_ups_and_downloads_in_two_processes_on_zeo(tmp_path, zeo):
+    address, zeo_dir = zeo
+    index = crowded_index()
+    with UpstreamServer(index) as upstream:
+        servers = [zeo_shop(tmp_path, f"shop{i}", address, upstream, threads=str(CLIENTS // 2))
+                   for i in range(2)]
+        try:
+            for server in servers:
+                server.start()
+            downloaded = crowd(servers, index)
+        finally:
+            for server in servers:
+                server.stop()
+    for server in servers:
+        assert_clean_log(server)
+    with zeo_root(address, tmp_path / "check-cache") as root:
+        assert_stored_once(root, zeo_dir / "blobs", downloaded)
