@@ -9,6 +9,7 @@ it), and the server is killed (SIGKILL) while its writer waits.
 from __future__ import annotations
 
 import contextlib
+import re
 import hashlib
 import threading
 import time
@@ -23,8 +24,10 @@ import ZEO
 import ZODB
 from ZODB.Connection import TransactionMetaData
 
-from tests.e2e.clients import installed_module, make_venv, pip_install, uv_install
+from tests.e2e.clients import (PYTHON, installed_module, make_venv, modern_pip_install, run,
+                               uv_install)
 from tests.e2e.server import JSON_V1, LocalshopServer
+from tests.e2e.tcpproxy import TcpRelay
 from tests.e2e.zeoserver import zeo_server
 from tests.factories import make_wheel
 from tests.storecheck import (assert_consistent, assert_file_storage_sound, opened_db,
@@ -142,6 +145,15 @@ def download(url: str) -> tuple[int, str]:
 def assert_clean_log(server: LocalshopServer) -> None:
     log = server.log()
     assert "ConflictError" not in log and "Traceback" not in log, log[-5000:]
+
+
+ACCESS = re.compile(r'\[shop\.accesslog\].* "(?P<method>[A-Z]+) (?P<path>\S+)" (?P<status>\d{3}) ')
+
+
+def failed_requests(server: LocalshopServer) -> list[str]:
+    """The access log's lines of requests answered with a 4xx or 5xx."""
+    return [line for line in server.log().splitlines()
+            if (m := ACCESS.search(line)) and int(m["status"]) >= 400]
 
 
 def blob_files(blob_dir: Path, size: int) -> list[Path]:
@@ -357,6 +369,7 @@ def test_concurrent_first_look_ups_and_downloads_in_one_process_never_see_a_conf
         finally:
             server.stop()
     assert_clean_log(server)
+    assert failed_requests(server) == []
     assert_file_storage_sound(server.var_dir)
     with opened_storage(server.var_dir) as root:
         assert_stored_once(root, server.var_dir / "blobs", downloaded)
@@ -377,5 +390,106 @@ def test_concurrent_first_look_ups_and_downloads_in_two_processes_on_zeo(tmp_pat
                 server.stop()
     for server in servers:
         assert_clean_log(server)
+        assert failed_requests(server) == []
     with zeo_root(address, tmp_path / "check-cache") as root:
         assert_stored_once(root, zeo_dir / "blobs", downloaded)
+
+
+# --- 3. pip and uv through a cold mirror -----------------------------------------------------
+
+
+@pytest.mark.parametrize("installer", ["pip", "uv"])
+def test_pip_and_uv_install_through_a_cold_mirror(tmp_path, env, uv_cache, installer):
+    """A real client asks for a file (core metadata, then the wheel) right after the first
+    page of its project: answered before the writer has committed that project's listing."""
+    apps = [make_wheel("cold-app", v, requires_dist=(requires,)) for v, requires in
+            (("1.0", "cold-dep"), ("1.5", "cold-dep>=1.1"), ("2.0", "cold-dep>=1.1,<1.3"))]
+    deps = [make_wheel("cold-dep", v) for v in ("1.0", "1.1", "1.2", "1.3")]
+    with UpstreamServer(FakeIndex.of(*apps, *deps)) as upstream:
+        server = LocalshopServer(tmp_path / "shop", settings={"shop.upstream": upstream.url})
+        try:
+            server.start()
+            python = make_venv(tmp_path / "venv")
+            index_url = server.url + "/repo/default/"
+            if installer == "pip":
+                modern_pip_install(python, index_url, "cold-app", env=env)
+            else:
+                uv_install(python, index_url, "cold-app", env=env, cache_dir=uv_cache,
+                           options=("--no-cache",))
+            assert installed_module(python, "cold_app", env) == "2.0 wheel"
+            assert installed_module(python, "cold_dep", env) == "1.2 wheel"
+            counts = upstream.counts()
+            for wheel in (apps[2], deps[2]):
+                assert counts["/files/" + wheel.filename] == 1, counts
+        finally:
+            server.stop()
+    assert_clean_log(server)
+    assert failed_requests(server) == []
+    assert_file_storage_sound(server.var_dir)
+    with opened_storage(server.var_dir) as root:
+        files = assert_consistent(root)
+    stored = {f.filename: f.blob_sha256 for f in files if f.blob_sha256 is not None}
+    assert stored == {apps[2].filename: apps[2].sha256, deps[2].filename: deps[2].sha256}
+    assert {f.filename for f in files} == {w.filename for w in apps + deps}
+
+
+# The grace the server is given to take up a request the relay has passed on, before the lock
+# is released: the request is then (all but surely) waiting for its project's listing. Not
+# asserted on: if it were not, the request would merely come after the commit.
+TAKE_UP = 2.0
+
+
+@pytest.mark.parametrize("installer", ["pip", "uv"])
+def test_pip_and_uv_fetch_files_of_a_listing_the_writer_has_not_committed_yet(
+        tmp_path, zeo, env, uv_cache, installer):
+    """The commit lock is held from the first page on: the client's request for the file's
+    core metadata reaches the server while the project's listing is still uncommitted, waits
+    for the writer, and is answered once the lock is released; the install succeeds."""
+    address, zeo_dir = zeo
+    apps = [make_wheel("held-app", v, requires_dist=("held-dep>=1.1",)) for v in ("1.0", "2.0")]
+    deps = [make_wheel("held-dep", v) for v in ("1.0", "1.1")]
+    with (UpstreamServer(FakeIndex.of(*apps, *deps)) as upstream,
+          commit_lock(address) as lock):
+        server = zeo_shop(tmp_path, "shop", address, upstream).start()
+        try:
+            with TcpRelay(server.port) as relay:
+                python = make_venv(tmp_path / "venv")
+                index_url = relay.url + "/repo/default/"
+                before = lock.last_transaction()
+                lock.hold()
+                outcome: list = []
+                installing = threading.Thread(target=lambda: outcome.append(
+                    install(installer, python, index_url, "held-app", env, uv_cache)))
+                installing.start()
+                try:
+                    assert relay.wait_for_request("/repo/default/held-app/2", PATIENCE), (
+                        relay.requests())
+                    time.sleep(TAKE_UP)
+                    # Still nothing committed: the file was asked for before its listing.
+                    assert lock.waiting() == 1 and lock.last_transaction() == before
+                    assert installing.is_alive()  # its answer waits
+                finally:
+                    lock.release()
+                    installing.join(180)
+                assert outcome and outcome[0].returncode == 0, outcome and str(outcome[0])
+            assert installed_module(python, "held_app", env) == "2.0 wheel"
+            assert installed_module(python, "held_dep", env) == "1.1 wheel"
+        finally:
+            server.stop()
+    assert_clean_log(server)
+    assert failed_requests(server) == []
+    with zeo_root(address, tmp_path / "check-cache") as root:
+        files = assert_consistent(root)
+    stored = {f.filename: f.blob_sha256 for f in files if f.blob_sha256 is not None}
+    assert stored == {apps[1].filename: apps[1].sha256, deps[1].filename: deps[1].sha256}
+
+
+def install(installer: str, python: Path, index_url: str, requirement: str, env, uv_cache):
+    """pip (isolated, no cache) or uv (no configuration, no cache) installing from index_url
+    only, with a generous network time-out (a request may wait for the writer)."""
+    if installer == "pip":
+        return run([PYTHON, "-m", "pip", "--isolated", "--disable-pip-version-check",
+                    "--python", python, "install", "--no-cache-dir", "--timeout", "120",
+                    "--index-url", index_url, requirement], env=env, expect=None)
+    return uv_install(python, index_url, requirement, env={**env, "UV_HTTP_TIMEOUT": "120"},
+                      cache_dir=uv_cache, options=("--no-cache",), expect=None)
