@@ -493,3 +493,27 @@ def install(installer: str, python: Path, index_url: str, requirement: str, env,
                     "--index-url", index_url, requirement], env=env, expect=None)
     return uv_install(python, index_url, requirement, env={**env, "UV_HTTP_TIMEOUT": "120"},
                       cache_dir=uv_cache, options=("--no-cache",), expect=None)
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "shop/views/simple.py wait_for_pending_listing: once the writer has not stored the listing"
+    " within PENDING_PATIENCE on every attempt, the last attempt answers 404 for a file the"
+    " server listed a moment ago; 'try again' (503) or serving it would be the truth"))
+def test_a_listed_file_is_never_a_404_while_its_listing_waits_for_a_stuck_commit(tmp_path, zeo):
+    address, _ = zeo
+    wheel = make_wheel("stuck-one", "1.0")
+    with UpstreamServer(FakeIndex.of(wheel)) as upstream, commit_lock(address) as lock:
+        # Two attempts (not five): the request gives up after 2 x PENDING_PATIENCE (20 s).
+        server = zeo_shop(tmp_path, "shop", address, upstream)
+        server.settings["retry.attempts"] = "2"
+        server.write_ini()
+        server.start()
+        try:
+            lock.hold()
+            [(url, sha256)] = file_urls(server, "stuck-one").values()
+            wait_until(lambda: lock.waiting() == 1, "the writer to queue for the commit lock")
+            status, _ = download(url)
+            assert status in (200, 503), status
+        finally:
+            lock.release()
+            server.stop()
