@@ -32,7 +32,7 @@ from tests.e2e.zeoserver import zeo_server
 from tests.factories import make_wheel
 from tests.storecheck import (assert_consistent, assert_file_storage_sound, opened_db,
                               opened_storage, stored_files)
-from tests.upstream import FakeIndex, UpstreamServer
+from tests.upstream import FakeIndex, Fault, UpstreamServer
 
 pytestmark = pytest.mark.e2e
 
@@ -305,6 +305,16 @@ PROJECTS, WHEELS_EACH, CLIENTS, PROJECTS_PER_CLIENT = 40, 3, 16, 5
 PIP_ACCEPT = "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html; q=0.1, text/html; q=0.01"
 
 
+def slow_shared_files(upstream: UpstreamServer) -> None:
+    """The files that two clients download at once (see ``crowd``) come slowly."""
+    for name, files in upstream.index.projects.items():
+        for half in range(CLIENTS // 2):
+            if any(f"crowd-{(half * PROJECTS_PER_CLIENT + k) % PROJECTS}" == name
+                   for k in range(PROJECTS_PER_CLIENT)):
+                shared = sorted(files, key=lambda f: f.filename)[half % WHEELS_EACH]
+                upstream.faults["/files/" + shared.filename] = Fault("slow", seconds=0.01)
+
+
 def crowded_index() -> FakeIndex:
     """PROJECTS projects of WHEELS_EACH small wheels each, every file a different size."""
     index = FakeIndex()
@@ -318,7 +328,7 @@ def crowd(servers: list[LocalshopServer], index: FakeIndex) -> dict[str, str]:
     """CLIENTS threads at once, client i on ``servers[i * len(servers) // CLIENTS]``: each reads
     its projects' pages and right after each page downloads two of its files. Client i and
     client i + CLIENTS/2 share their projects (on different servers when there are two) and
-    one file of each. Fails on any answer but a 200 with upstream's bytes; returns
+    the first file of each, which upstream sends slowly (so both want it at once). Fails on any answer but a 200 with upstream's bytes; returns
     {filename: sha256} of what was downloaded."""
     start = threading.Barrier(CLIENTS)
 
@@ -335,7 +345,10 @@ def crowd(servers: list[LocalshopServer], index: FakeIndex) -> dict[str, str]:
                 assert page.headers["Content-Type"].startswith(JSON_V1)
                 files = sorted(page.json()["files"], key=lambda f: f["filename"])
                 assert len(files) == WHEELS_EACH, (project, files)
-                for entry in (files[i % WHEELS_EACH], files[(i + 1) % WHEELS_EACH]):
+                half, twin = i % (CLIENTS // 2), i // (CLIENTS // 2)
+                shared = files[half % WHEELS_EACH]  # its twin client's first download too
+                own = files[(half + 1 + twin) % WHEELS_EACH]
+                for entry in (shared, own):
                     got = session.get(urljoin(page_url, entry["url"]), timeout=PATIENCE)
                     seen.append((entry["filename"], got.status_code,
                                  hashlib.sha256(got.content).hexdigest(),
@@ -362,6 +375,7 @@ def assert_stored_once(root, blob_dir: Path, downloaded: dict[str, str]) -> None
 def test_concurrent_first_look_ups_and_downloads_in_one_process_never_see_a_conflict(tmp_path):
     index = crowded_index()
     with UpstreamServer(index) as upstream:
+        slow_shared_files(upstream)
         server = LocalshopServer(tmp_path / "shop", settings={"shop.upstream": upstream.url},
                                  server_settings={"threads": str(CLIENTS)}).start()
         try:
@@ -379,6 +393,7 @@ def test_concurrent_first_look_ups_and_downloads_in_two_processes_on_zeo(tmp_pat
     address, zeo_dir = zeo
     index = crowded_index()
     with UpstreamServer(index) as upstream:
+        slow_shared_files(upstream)
         servers = [zeo_shop(tmp_path, f"shop{i}", address, upstream, threads=str(CLIENTS // 2))
                    for i in range(2)]
         try:
