@@ -15,6 +15,9 @@ from typing import Callable, Hashable
 from shop.pages.lru import BoundedLRU
 
 
+BIG_PAGE = 1024 * 1024
+
+
 @dataclass(frozen=True)
 class Page:
     body: bytes
@@ -24,7 +27,10 @@ class Page:
     @functools.cached_property
     def gzipped(self) -> bytes:
         """The body compressed with gzip, made on first use and kept with the page."""
-        return gzip.compress(self.body, compresslevel=6, mtime=0)
+        # A big page (a mirrored project of thousands of files) is compressed fast: level 1
+        # is three times quicker than 6 for a body a fifth larger.
+        level = 6 if len(self.body) < BIG_PAGE else 1
+        return gzip.compress(self.body, compresslevel=level, mtime=0)
 
 
 class PageCache:

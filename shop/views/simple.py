@@ -7,7 +7,12 @@ permission check, and the mirror's look-up decides what the page shows.
 from __future__ import annotations
 
 from pyramid.events import ContextFound, subscriber
-from pyramid.httpexceptions import HTTPBadGateway, HTTPNotAcceptable, HTTPNotFound
+from pyramid.httpexceptions import (
+    HTTPBadGateway,
+    HTTPNotAcceptable,
+    HTTPNotFound,
+    HTTPServiceUnavailable,
+)
 from pyramid.response import Response
 from pyramid.view import view_config
 from pyramid_retry import RetryableException, is_last_attempt
@@ -107,9 +112,14 @@ def retry_when_pending(request, repository: Repository, name: str) -> None:
     stored = repository.get(name)
     if request.shop.mirror_state.pending(repository, name, stored) is None:
         return
-    request.shop.writer.wait_for((repository.__name__, name), PENDING_PATIENCE)
-    if not is_last_attempt(request):  # (the last one goes on with what it has)
+    stored_now = request.shop.writer.wait_for((repository.__name__, name), PENDING_PATIENCE)
+    if not is_last_attempt(request):
         raise ListingPending(f"the listing of {name} is being stored")
+    if not stored_now:  # the database stays busy: the client is to ask again, not told "404"
+        exc = http_error(HTTPServiceUnavailable, f"Service unavailable: upstream's listing of"
+                         f" {name} is still being stored (the database is busy); try again.")
+        exc.retry_after = int(PENDING_PATIENCE)
+        raise exc
 
 
 @view_config(context=Repository, request_method=READ, permission=Permission.VIEW)
