@@ -11,6 +11,7 @@ import functools
 import logging
 import threading
 import time
+from dataclasses import dataclass, field
 
 from shop.mirror.upstream import Upstream, UpstreamError, UpstreamNotFound, UpstreamPage
 from shop.mirror.writer import Writer
@@ -28,6 +29,17 @@ PENDING_TTL = 120.0  # seconds an answer's view serves while the writer has not 
 STORED_TTL = 5.0  # seconds it may still serve snapshots older than the commit that stored it
 
 
+@dataclass(eq=False)
+class Answer:
+    """Upstream's new answer for a project, served before the writer stores it. Shared by
+    the requests of every thread, so it holds no object of any connection: each request
+    makes its own view of it (``pending_view``)."""
+
+    listing: UpstreamListing  # transient: never added to a connection
+    display: str  # upstream's spelling of the name
+    pages: dict = field(default_factory=dict)  # content type -> Page, rendered of it
+
+
 class MirrorState:
     """Per-process memory of the mirror: when each project was last checked, recent 404s."""
 
@@ -37,7 +49,7 @@ class MirrorState:
         self._not_found: dict[tuple[str, str], float] = {}
         self._results: dict[tuple[str, str], tuple[float, UpstreamPage | None]] = {}
         # Answers being stored (or just stored), by (repository, project): (until, view).
-        self._pending: dict[tuple[str, str], tuple[float, Package]] = {}
+        self._pending: dict[tuple[str, str], tuple[float, Answer]] = {}
 
     def is_fresh(self, key: tuple[str, str], ttl: float) -> bool:
         return time.monotonic() < self.fresh_until(key, ttl)
@@ -62,36 +74,38 @@ class MirrorState:
         with self._lock:
             self._not_found[key] = time.monotonic() + NOT_FOUND_TTL
 
-    def add_pending(self, place: tuple[str, str], view: Package) -> None:
+    def add_pending(self, place: tuple[str, str], answer: Answer) -> None:
         with self._lock:
-            self._pending[place] = (time.monotonic() + PENDING_TTL, view)
+            self._pending[place] = (time.monotonic() + PENDING_TTL, answer)
             now = time.monotonic()
             for stale in [p for p, (until, _) in self._pending.items() if until < now]:
                 del self._pending[stale]
 
-    def stored_pending(self, place: tuple[str, str], view: Package) -> None:
-        """The writer stored ``view``'s answer: requests that begin now see it in the tree."""
+    def stored_pending(self, place: tuple[str, str], answer: Answer) -> None:
+        """The writer stored ``answer``: requests that begin now see it in the tree."""
         with self._lock:
-            if self._pending.get(place, (0, None))[1] is view:
-                self._pending[place] = (time.monotonic() + STORED_TTL, view)
+            if self._pending.get(place, (0, None))[1] is answer:
+                self._pending[place] = (time.monotonic() + STORED_TTL, answer)
 
-    def drop_pending(self, place: tuple[str, str], view: Package) -> None:
+    def drop_pending(self, place: tuple[str, str], answer: Answer) -> None:
         with self._lock:
-            if self._pending.get(place, (0, None))[1] is view:
+            if self._pending.get(place, (0, None))[1] is answer:
                 del self._pending[place]
 
-    def pending(self, place: tuple[str, str], stored: Package | None) -> Package | None:
-        """The view of an answer being stored, unless ``stored`` (as this snapshot has the
-        project) has it already; then the view is forgotten."""
+    def pending(self, repository: Repository, name: str,
+                stored: Package | None) -> Package | None:
+        """A view (made for this request) of an answer being stored, unless ``stored`` (as
+        this request's snapshot has the project) has it already; then it is forgotten."""
+        place = (repository.__name__, name)
         entry = self._pending.get(place)
         if entry is None:
             return None
-        until, view = entry
+        until, answer = entry
         listing = stored.listing if stored is not None else None
-        if time.monotonic() > until or (listing is not None and listing.token == view.pending_token):
-            self.drop_pending(place, view)
+        if time.monotonic() > until or (listing is not None and listing.token == answer.listing.token):
+            self.drop_pending(place, answer)
             return None
-        return view
+        return pending_view(repository, name, answer, stored)
 
     def recent_result(self, key: tuple[str, str]) -> tuple[bool, UpstreamPage | None]:
         entry = self._results.get(key)
@@ -125,9 +139,9 @@ def lookup(repository: Repository, name: str, *, upstream: Upstream, state: Mirr
     package = repository.get(name)
     if not repository.mirrors(package):
         return package
-    key, place = (repository.upstream, name), (repository.__name__, name)
+    key = (repository.upstream, name)
     # What this process last heard from upstream: an answer being stored, or the tree's.
-    current = state.pending(place, package)
+    current = state.pending(repository, name, package)
     if current is None:  # (not ``or``: a package without stored releases is falsy)
         current = package
     if current is not None and state.is_fresh(key, ttl):
@@ -196,16 +210,15 @@ def _write_later(repository: Repository, name: str, page: UpstreamPage, entries:
     """Serve upstream's new answer now, as a transient package; store it in the writer, and
     with it the pages the view rendered meanwhile (when nothing else changed the project)."""
     token = new_token()
-    listing = UpstreamListing(entries, page.etag, page.last_modified, token)
-    view = pending_view(repository, name, page.name, listing, package)
+    answer = Answer(UpstreamListing(entries, page.etag, page.last_modified, token), page.name)
     place, key = (repository.__name__, name), (repository.upstream, name)
-    state.add_pending(place, view)
+    state.add_pending(place, answer)
     state.mark_checked(key)  # the view is what upstream says now
     apply = functools.partial(
         _store_listing, repository_name=repository.__name__, upstream=repository.upstream,
-        name=name, page=page, entries=entries, token=token, view=view, pages=pages,
+        name=name, page=page, entries=entries, token=token, answer=answer, pages=pages,
         based_on=package.serial() if package is not None else None)
-    done = functools.partial(_stored, state=state, place=place, key=key, view=view)
+    done = functools.partial(_stored, state=state, place=place, key=key, answer=answer)
 
     def submit(*_status) -> None:
         writer.submit(apply, key=place).add_done_callback(done)
@@ -216,11 +229,11 @@ def _write_later(repository: Repository, name: str, page: UpstreamPage, entries:
     current = repository._p_jar.transaction_manager.get()
     current.addAfterCommitHook(submit)
     current.addAfterAbortHook(submit)
-    return view
+    return pending_view(repository, name, answer, package)
 
 
 def _store_listing(root, *, repository_name: str, upstream: str, name: str, page: UpstreamPage,
-                   entries: tuple, token: str, view: Package, pages: PageCache,
+                   entries: tuple, token: str, answer: Answer, pages: PageCache,
                    based_on: int | None) -> bool:
     """The writer's job: make upstream's answer the stored project's listing (creating the
     project); False when the repository or the project no longer mirror it."""
@@ -237,12 +250,12 @@ def _store_listing(root, *, repository_name: str, upstream: str, name: str, page
     if mirrored.replace_listing(stored, entries, page.etag, page.last_modified, token):
         stored.changed()
     if same:  # what the view showed is what the stored project shows
-        simple.adopt_pages(stored, view, pages)
+        simple.adopt_pages(stored, answer.pages, pages)
     return True
 
 
 def _stored(future, *, state: MirrorState, place: tuple[str, str], key: tuple[str, str],
-            view: Package) -> None:
+            answer: Answer) -> None:
     """After the writer's job: the view serves older snapshots a little longer, or (failed,
     or not stored) goes, and the next request asks upstream again."""
     if future.exception() is not None:
@@ -250,18 +263,20 @@ def _stored(future, *, state: MirrorState, place: tuple[str, str], key: tuple[st
                     " asked", place[1], future.exception())
         state.forget_checked(key)
     if future.exception() is not None or not future.result():
-        state.drop_pending(place, view)
+        state.drop_pending(place, answer)
     else:
-        state.stored_pending(place, view)
+        state.stored_pending(place, answer)
 
 
-def pending_view(repository: Repository, name: str, display: str, listing: UpstreamListing,
+def pending_view(repository: Repository, name: str, answer: Answer,
                  stored: Package | None) -> Package:
-    """A transient package showing ``listing`` before it is stored: the stored package's
-    records (if any) with the new listing; nothing of it is ever added to the tree."""
-    view = Package(stored.name if stored is not None else display)
+    """A transient package showing ``answer`` before it is stored, made of this request's
+    own objects: the stored package's records (if any) with the new listing; nothing of it
+    is ever added to the tree. Its pages are the answer's, shared by every request."""
+    view = Package(stored.name if stored is not None else answer.display)
     view.__name__, view.__parent__ = name, repository
-    view.listing, view.pending_token = listing, listing.token
+    view.listing, view.pending_token = answer.listing, answer.listing.token
+    view._v_pages = answer.pages
     if stored is not None:
         for attribute in ("_items", "_count", "owners", "hosted", "created", "hidden_upstream"):
             setattr(view, attribute, getattr(stored, attribute))

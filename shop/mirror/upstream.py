@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime
 import re
 from dataclasses import dataclass
+from typing import NamedTuple
 from urllib.parse import urljoin
 
 import requests
@@ -34,8 +35,10 @@ class UpstreamNotFound(Exception):
     """Upstream does not know the project."""
 
 
-@dataclass(frozen=True)
-class UpstreamFile:
+class UpstreamFile(NamedTuple):
+    """One file of upstream's page, as an installer could use it (a tuple: a big project's
+    page has 15,000 of them)."""
+
     filename: str
     url: str
     version: str

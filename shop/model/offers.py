@@ -50,6 +50,16 @@ def count_hidden_upstream(package: Package) -> int:
     return package.hidden_upstream
 
 
+def listed_only(package: Package) -> tuple[tuple, ...] | None:
+    """Upstream's listing entries, when they are exactly what the project's pages show (no
+    file stored or uploaded here, nothing hidden, the repository online); else None."""
+    repository = package.__parent__
+    if package.listing is None or len(package) or repository.offline or \
+            hides_upstream(package, repository):
+        return None
+    return package.listing.entries
+
+
 def visible_files(package: Package) -> list[ReleaseFile]:
     """The files a project page lists, sorted by version then filename (``is_visible``, for
     all of a project's files at once: a mirrored project may have 15,000)."""

@@ -15,6 +15,9 @@ from typing import Callable, Hashable
 from shop.pages.lru import BoundedLRU
 
 
+BIG_PAGE = 1024 * 1024
+
+
 @dataclass(frozen=True)
 class Page:
     body: bytes
@@ -24,7 +27,10 @@ class Page:
     @functools.cached_property
     def gzipped(self) -> bytes:
         """The body compressed with gzip, made on first use and kept with the page."""
-        return gzip.compress(self.body, compresslevel=6, mtime=0)
+        # A big page (a mirrored project of thousands of files) is compressed fast: level 1
+        # is three times quicker than 6 for a body a fifth larger.
+        level = 6 if len(self.body) < BIG_PAGE else 1
+        return gzip.compress(self.body, compresslevel=level, mtime=0)
 
 
 class PageCache:
@@ -86,8 +92,8 @@ class PageCache:
 
 
 def _transient_page(obj, content_type: str, render: Callable[[], Page]) -> Page:
-    """The page of a transient object (an answer of upstream's not stored yet), kept with
-    the object itself: every request it answers shares it; it is never cached by oid."""
+    """The page of a transient object (an answer of upstream's not stored yet), kept in its
+    ``_v_pages`` (shared by every request's view of that answer); never cached by oid."""
     pages = getattr(obj, "_v_pages", None)
     if pages is None:
         pages = obj._v_pages = {}

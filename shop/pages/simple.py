@@ -13,11 +13,11 @@ import functools
 import hashlib
 import html
 import json
-from typing import Iterable
+from typing import Iterable, NamedTuple
 
 from webob.acceptparse import create_accept_encoding_header, create_accept_header
 
-from shop.model.offers import visible_files
+from shop.model.offers import listed_only, visible_files
 from shop.pages.cache import Page, PageCache
 from shop.model.tree import Package, ReleaseFile, Repository
 
@@ -77,9 +77,11 @@ def _page(body: str | bytes, content_type: str) -> Page:
 
 def upload_time(file: ReleaseFile) -> str | None:
     """``yyyy-mm-ddThh:mm:ss.ffffffZ`` in UTC, as PEP 700 asks (None if upstream never said)."""
-    when = file.upload_time
-    if when is None:
-        return None
+    return iso_time(file.upload_time) if file.upload_time is not None else None
+
+
+def iso_time(when: datetime.datetime) -> str:
+    """``when`` as ``yyyy-mm-ddThh:mm:ss.ffffffZ`` in UTC."""
     if when.utcoffset():
         when = when.astimezone(datetime.timezone.utc)
     return when.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"  # (C-fast)
@@ -115,55 +117,80 @@ def render_ahead(package: Package, cache: PageCache) -> None:
             page.gzipped  # noqa: B018 (compressed now, not by the next client)
 
 
-def adopt_pages(package: Package, view: Package, cache: PageCache) -> None:
-    """Keep the pages rendered of ``view`` (a transient package: upstream's answer before it
-    was stored) as the pages of ``package``, the stored project showing the same, once the
-    transaction that stores it commits: nothing is rendered twice."""
+def adopt_pages(package: Package, rendered: dict[str, Page], cache: PageCache) -> None:
+    """Keep the pages ``rendered`` (by content type) of upstream's answer before it was stored
+    as the pages of ``package``, the stored project showing the same, once the transaction
+    that stores it commits: nothing is rendered twice."""
     version = page_version(package)
-    for content_type, page in dict(getattr(view, "_v_pages", None) or {}).items():
+    for content_type, page in dict(rendered).items():
         cache.get(package, content_type, version, lambda page=page: page)
 
 
+class Row(NamedTuple):
+    """What a project page says of one file."""
+
+    version: str
+    filename: str
+    url: str  # relative to the project page
+    sha256: str | None
+    requires_python: str | None
+    size: int | None
+    upload_time: datetime.datetime | None
+    yanked: bool
+    yanked_reason: str
+    metadata_sha256: str | None
+
+
+def _rows(package: Package) -> list[Row]:
+    """The page's files: straight from upstream's listing when it shows that alone (a
+    mirrored project of 15,000 files makes no object per file), else from its files."""
+    entries = listed_only(package)
+    if entries is not None:
+        return [Row(e[3], e[0], f"{e[2]}/{e[0]}", e[5], e[8], e[6], e[7], e[9], e[10], e[11])
+                for e in entries]
+    return [Row(f.__parent__.version, f.filename, file_url(f), f.sha256, f.requires_python,
+                f.size, f.upload_time, f.yanked, f.yanked_reason, f.core_metadata_sha256)
+            for f in visible_files(package)]
+
+
 def _render_project(package: Package, content_type: str) -> Page:
-    files = visible_files(package)
+    rows = _rows(package)
     if content_type == JSON_V1:
-        return _page(_project_json(package, files), JSON_V1)
-    return _page(_project_html(package, files), content_type)
+        return _page(_project_json(package, rows), JSON_V1)
+    return _page(_project_html(package, rows), content_type)
 
 
-def _project_json(package: Package, files: list[ReleaseFile]) -> str:
+def _project_json(package: Package, rows: list[Row]) -> str:
     return json.dumps(
         {
             "meta": {"api-version": API_VERSION},
             "name": package.__name__,
-            "versions": list(dict.fromkeys(f.__parent__.version for f in files)),
-            "files": [_file_json(f) for f in files],
+            "versions": list(dict.fromkeys(row.version for row in rows)),
+            "files": [_file_json(row) for row in rows],
         },
         separators=(",", ":"),
     )
 
 
-def _file_json(file: ReleaseFile) -> dict:
-    metadata = {"sha256": file.core_metadata_sha256} if file.core_metadata_sha256 else False
+def _file_json(row: Row) -> dict:
+    metadata = {"sha256": row.metadata_sha256} if row.metadata_sha256 else False
     entry = {
-        "filename": file.filename,
-        "url": file_url(file),
-        "hashes": {"sha256": file.sha256} if file.sha256 else {},
-        "requires-python": file.requires_python,
-        "size": file.size,
-        "upload-time": upload_time(file),
-        "yanked": (file.yanked_reason or True) if file.yanked else False,
-        "core-metadata": metadata,
-        "dist-info-metadata": metadata,
+        "filename": row.filename,
+        "url": row.url,
+        "hashes": {"sha256": row.sha256} if row.sha256 else {},
+        "requires-python": row.requires_python,
     }
     # A mirror of an HTML-only upstream may not know these until the file is fetched.
-    for key in ("size", "upload-time"):
-        if entry[key] is None:
-            del entry[key]
+    if row.size is not None:
+        entry["size"] = row.size
+    if row.upload_time is not None:
+        entry["upload-time"] = iso_time(row.upload_time)
+    entry["yanked"] = (row.yanked_reason or True) if row.yanked else False
+    entry["core-metadata"] = entry["dist-info-metadata"] = metadata
     return entry
 
 
-def _project_html(package: Package, files: list[ReleaseFile]) -> str:
+def _project_html(package: Package, rows: list[Row]) -> str:
     name = html.escape(package.__name__)
     lines = [
         "<!DOCTYPE html>",
@@ -175,15 +202,15 @@ def _project_html(package: Package, files: list[ReleaseFile]) -> str:
         "  <body>",
         f"    <h1>Links for {name}</h1>",
     ]
-    for file in files:
+    for file in rows:
         fragment = f"#sha256={file.sha256}" if file.sha256 else ""
-        attrs = [f'href="{html.escape(file_url(file))}{fragment}"']
+        attrs = [f'href="{html.escape(file.url)}{fragment}"']
         if file.requires_python:
             attrs.append(f'data-requires-python="{html.escape(file.requires_python)}"')
         if file.yanked:
             attrs.append(f'data-yanked="{html.escape(file.yanked_reason or "")}"')
-        if file.core_metadata_sha256:
-            value = f"sha256={file.core_metadata_sha256}"
+        if file.metadata_sha256:
+            value = f"sha256={file.metadata_sha256}"
             attrs.append(f'data-core-metadata="{value}" data-dist-info-metadata="{value}"')
         lines.append(f"    <a {' '.join(attrs)}>{html.escape(file.filename)}</a><br>")
     lines += ["  </body>", "</html>", ""]

@@ -7,7 +7,12 @@ permission check, and the mirror's look-up decides what the page shows.
 from __future__ import annotations
 
 from pyramid.events import ContextFound, subscriber
-from pyramid.httpexceptions import HTTPBadGateway, HTTPNotAcceptable, HTTPNotFound
+from pyramid.httpexceptions import (
+    HTTPBadGateway,
+    HTTPNotAcceptable,
+    HTTPNotFound,
+    HTTPServiceUnavailable,
+)
 from pyramid.response import Response
 from pyramid.view import view_config
 from pyramid_retry import RetryableException, is_last_attempt
@@ -97,15 +102,24 @@ def wait_for_pending_listing(event) -> None:
         return
     if isinstance(context, Package) and name.startswith("+"):
         return  # a page of the stored project (its admin pages): no listing is waited for
-    repository = context.__parent__
-    if not isinstance(repository, Repository):
+    if isinstance(context.__parent__, Repository):
+        retry_when_pending(request, context.__parent__, context.__name__)
+
+
+def retry_when_pending(request, repository: Repository, name: str) -> None:
+    """Wait for the writer, then have the request run again in a new transaction, when
+    ``name``'s new upstream answer is being stored: this request's snapshot predates it."""
+    stored = repository.get(name)
+    if request.shop.mirror_state.pending(repository, name, stored) is None:
         return
-    place = (repository.__name__, context.__name__)
-    if request.shop.mirror_state.pending(place, repository.get(context.__name__)) is None:
-        return
-    request.shop.writer.wait_for(place, PENDING_PATIENCE)
-    if not is_last_attempt(request):  # (the last one answers with what it finds: a 404)
-        raise ListingPending(f"the listing of {context.__name__} is being stored")
+    stored_now = request.shop.writer.wait_for((repository.__name__, name), PENDING_PATIENCE)
+    if not is_last_attempt(request):
+        raise ListingPending(f"the listing of {name} is being stored")
+    if not stored_now:  # the database stays busy: the client is to ask again, not told "404"
+        exc = http_error(HTTPServiceUnavailable, f"Service unavailable: upstream's listing of"
+                         f" {name} is still being stored (the database is busy); try again.")
+        exc.retry_after = int(PENDING_PATIENCE)
+        raise exc
 
 
 @view_config(context=Repository, request_method=READ, permission=Permission.VIEW)

@@ -10,10 +10,12 @@ from shop.hosting.errors import UploadError, insufficient_storage, is_disk_full
 from shop.hosting.forms import UploadForm
 from shop.hosting.receiving import receive_form
 from shop.hosting.validation import check_upload_size
+from shop.model import names
 from shop.model.permissions import Permission
 from shop.model.tree import Repository
 from shop.storage import temporary_directory
 from shop.views import http_error
+from shop.views.simple import retry_when_pending
 
 
 def read_form(request, max_size: int) -> UploadForm:
@@ -33,6 +35,8 @@ def read_form(request, max_size: int) -> UploadForm:
 def upload(context: Repository, request) -> Response:
     try:
         form = read_form(request, request.shop.settings.max_upload_size)
+        if form.name and names.is_valid_name(form.name):  # upstream's files, as just served
+            retry_when_pending(request, context, names.normalize(form.name))
         reply = uploads.upload(
             context, form, request.authenticated_userid,
             may_release=lambda package: bool(request.has_permission(Permission.RELEASE, package)),
