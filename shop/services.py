@@ -22,6 +22,7 @@ if TYPE_CHECKING:  # the services' own modules import nothing from here
     from shop.mirror.downloads import Downloads
     from shop.mirror.lookup import MirrorState
     from shop.mirror.metadata import MetadataFetches
+    from shop.mirror.prefetch import Prefetch
     from shop.mirror.upstream import Upstream
     from shop.mirror.writer import Writer
     from shop.operations.pack import Packer
@@ -44,6 +45,7 @@ class Services:
     writer: Writer = field(init=False)  # commits the mirror's writes in batches
     downloads: Downloads = field(init=False)  # mirrored files being fetched
     metadata_fetches: MetadataFetches = field(init=False)  # mirrored .metadata being fetched
+    prefetch: Prefetch | None = field(init=False)  # dependencies looked up ahead (or off)
     download_times: DownloadTimes = field(init=False)  # mirrored files served, not yet written
     passwords: Passwords = field(init=False)  # argon2 checks, their cache, the login throttle
     packer: Packer = field(init=False)  # packs the database, one pack at a time (+pack, schedule)
@@ -52,7 +54,8 @@ class Services:
 
     def busy(self) -> bool:
         """Whether mirrored bytes already served are still being stored."""
-        return self.downloads.busy() or self.metadata_fetches.busy() or self.writer.busy()
+        return (self.downloads.busy() or self.metadata_fetches.busy() or self.writer.busy()
+                or self.prefetch is not None and self.prefetch.busy())
 
 
 def services_of(registry) -> Services:

@@ -38,6 +38,8 @@ class Settings:
     page_cache_size: int = 256 * 1024**2
     # The argon2-cffi profile new password hashes are made with (argon2.profiles).
     argon2_profile: str = "RFC_9106_LOW_MEMORY"
+    # Look up the dependencies of every mirrored wheel before a client asks for them.
+    prefetch: bool = True
     # Seconds between the server's runs of the retention policies (0: never; ``localshop
     # cleanup`` runs them on a stopped server).
     cleanup_interval: int = 3600
@@ -238,6 +240,7 @@ def read_settings(settings: dict, environ: dict | None = None) -> Settings:
         sendfile=_sendfile(settings, "shop.sendfile"),
         page_cache_size=_int(settings, "shop.page_cache_size", 256 * 1024**2),
         argon2_profile=_argon2_profile(settings, "shop.argon2_profile"),
+        prefetch=_bool(settings, "shop.mirror.prefetch", True),
         cleanup_interval=_int(settings, "shop.cleanup_interval", 3600),
         pack_days=_days(settings, "shop.pack_days"),
     )

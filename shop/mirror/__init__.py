@@ -2,8 +2,9 @@
 
 ``upstream`` talks to it; ``lookup`` serves its project pages and keeps them in the tree;
 ``downloads`` and ``metadata`` fetch files once and stream them while ``storing`` keeps them;
-``writer`` commits what they all learnt in few transactions; ``serving`` decides how each
-file request is answered.
+``writer`` commits what they all learnt in few transactions; ``prefetch`` looks up the
+dependencies of every wheel it gets before a client asks; ``serving`` decides how each file
+request is answered.
 """
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import requests
 from shop.mirror.downloads import Downloads
 from shop.mirror.lookup import MirrorState
 from shop.mirror.metadata import MetadataFetches
+from shop.mirror.prefetch import Prefetch
 from shop.mirror.storing import storing_slots
 from shop.mirror.upstream import Upstream
 from shop.mirror.writer import Writer
@@ -32,3 +34,9 @@ def includeme(config) -> None:
     # A request's look for stored metadata opens a connection of its own: bounded.
     services.metadata_fetches = MetadataFetches(services.db, services.upstream, services.writer,
                                                 storing_slots())
+    services.prefetch = None
+    if services.settings.prefetch:
+        services.prefetch = Prefetch(services.db, services.upstream, services.mirror_state,
+                                     services.writer, services.pages, services.settings.index_ttl)
+        services.downloads.on_metadata = services.prefetch.wheel_metadata
+        services.metadata_fetches.on_metadata = services.prefetch.wheel_metadata

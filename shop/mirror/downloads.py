@@ -289,6 +289,8 @@ class Downloads:
         self.db = db
         self.writer = writer  # stores what was fetched, with the mirror's other writes
         self.pages = pages  # pages a stored file changed are rendered again for
+        # Told (repository, METADATA) of every verified wheel: ``shop.mirror.prefetch``.
+        self.on_metadata: Callable[[str, bytes], None] | None = None
         self.max_size = max_size  # of a file whose size upstream's listing does not give
         self.upstream = upstream
         self._lock = threading.Lock()
@@ -333,6 +335,8 @@ class Downloads:
         upstream offers none); then the writer renders again, in its own connection once
         it has committed, the page in the content types clients asked for before."""
         metadata = read_metadata(download.tmp_path) if download.key.filename.endswith(".whl") else None
+        if metadata is not None and self.on_metadata is not None:
+            self.on_metadata(download.key.repository, metadata)  # its dependencies, looked up
         page_changed = False
 
         def attach(file: ReleaseFile, path: str) -> None:

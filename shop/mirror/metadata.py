@@ -5,6 +5,7 @@ import hashlib
 import logging
 import os
 import threading
+from typing import Callable
 
 from shop.mirror.storing import DownloadFailed, FileKey, slot_or_not, store_blob, storing_slots
 from shop.mirror.upstream import Upstream
@@ -35,6 +36,8 @@ class MetadataFetches:
         self.writer = writer  # stores what was fetched, with the mirror's other writes
         self._slots = slots or storing_slots()  # a request thread's look for stored metadata
         self.upstream = upstream
+        # Told (repository, METADATA) of every verified one: ``shop.mirror.prefetch``.
+        self.on_metadata: Callable[[str, bytes], None] | None = None
         self._lock = threading.Lock()
         self._locks: dict[FileKey, threading.Lock] = {}
         self._storing: dict[FileKey, bytes] = {}  # verified, not stored yet
@@ -77,6 +80,8 @@ class MetadataFetches:
             raise DownloadFailed(
                 f"upstream's {key.filename}.metadata hashes to sha256 {sha256}, not the published {expected}"
             )
+        if self.on_metadata is not None:
+            self.on_metadata(key.repository, data)  # its dependencies, looked up
         with self._lock:
             self._storing[key] = data
         threading.Thread(target=self._store, args=(key, data, sha256), daemon=True,

@@ -159,3 +159,29 @@ def test_the_older_model_serves_its_records_while_upstream_is_down(mirror, upstr
     assert app.get(file_url(app, "app-one", stored_wheel.filename)).body == stored_wheel.data
     with opened(app) as root:
         assert root.repositories["default"]["app-one"].listing is None  # nothing migrated yet
+
+
+def test_a_wheels_dependencies_are_looked_up_before_a_client_asks(mirror, upstream):
+    app_wheel = publish(upstream, "app-one", requires_dist=["dep-one>=1", "dep-extra; extra == 'x'"])
+    dep = publish(upstream, "dep-one")
+    publish(upstream, "dep-extra")
+    app = mirror()
+
+    assert app.get(file_url(app, "app-one", app_wheel.filename)).body == app_wheel.data
+    settled(app)
+    assert upstream.count("/simple/dep-one/") == 1  # asked by the mirror, nobody else yet
+    assert upstream.count("/simple/dep-extra/") == 0  # an extra's requirement: left alone
+    with opened(app) as root:
+        assert "dep-one" in root.repositories["default"]
+
+    assert list(files_of(app, "dep-one")) == [dep.filename]  # the client's turn: answered
+    assert upstream.count("/simple/dep-one/") == 1  # from what the mirror fetched
+
+
+def test_prefetching_can_be_turned_off(mirror, upstream):
+    app_wheel = publish(upstream, "app-one", requires_dist=["dep-one"])
+    publish(upstream, "dep-one")
+    app = mirror(**{"shop.mirror.prefetch": "false"})
+    app.get(file_url(app, "app-one", app_wheel.filename))
+    settled(app)
+    assert upstream.count("/simple/dep-one/") == 0
