@@ -7,6 +7,7 @@ conditional request; an answer that changes nothing writes nothing.
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import threading
@@ -48,8 +49,26 @@ class MirrorState:
         self._checked: dict[tuple[str, str], float] = {}
         self._not_found: dict[tuple[str, str], float] = {}
         self._results: dict[tuple[str, str], tuple[float, UpstreamPage | None]] = {}
-        # Answers being stored (or just stored), by (repository, project): (until, view).
+        # Answers being stored (or just stored), by (repository, project): (until, answer).
         self._pending: dict[tuple[str, str], tuple[float, Answer]] = {}
+        # Projects being asked about upstream: a request (or a prefetch) asking about the
+        # same one waits, then finds its answer (a big project's page costs seconds to read).
+        self._asking: dict[tuple[str, str], list] = {}
+
+    @contextlib.contextmanager
+    def asking(self, key: tuple[str, str]):
+        """Hold the question about ``key`` to upstream (one at a time per project)."""
+        with self._lock:
+            entry = self._asking.setdefault(key, [threading.Lock(), 0])
+            entry[1] += 1
+        try:
+            with entry[0]:
+                yield
+        finally:
+            with self._lock:
+                entry[1] -= 1
+                if not entry[1]:
+                    del self._asking[key]
 
     def is_fresh(self, key: tuple[str, str], ttl: float) -> bool:
         return time.monotonic() < self.fresh_until(key, ttl)
@@ -140,6 +159,15 @@ def lookup(repository: Repository, name: str, *, upstream: Upstream, state: Mirr
     if not repository.mirrors(package):
         return package
     key = (repository.upstream, name)
+    with state.asking(key):  # one question per project at a time: the others wait for it
+        return _look_up(repository, name, package, key, upstream=upstream, state=state,
+                        ttl=ttl, writer=writer, pages=pages)
+
+
+def _look_up(repository: Repository, name: str, package: Package | None, key: tuple[str, str],
+             *, upstream: Upstream, state: MirrorState, ttl: float, writer: Writer,
+             pages: PageCache) -> Package | None:
+    """``lookup``, holding the project's question to upstream."""
     # What this process last heard from upstream: an answer being stored, or the tree's.
     current = state.pending(repository, name, package)
     if current is None:  # (not ``or``: a package without stored releases is falsy)
