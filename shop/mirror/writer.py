@@ -167,6 +167,9 @@ class Writer:
             tm.abort()
             log.info("mirror writer: conflict committing %d writes; again", len(jobs))
             return None, None
+        except BaseException:  # a commit that failed otherwise (a full disk): nothing of it stays
+            tm.abort()
+            raise
         finally:
             conn.close()
 
