@@ -76,10 +76,18 @@ def opened(app) -> Iterator:
 @contextmanager
 def opened_storage(var_dir: Path) -> Iterator:
     """The root of a stopped server's database (``<var_dir>/Data.fs`` and its blobs), read-only."""
-    import ZODB
     from ZODB.FileStorage import FileStorage
 
     storage = FileStorage(str(var_dir / "Data.fs"), blob_dir=str(var_dir / "blobs"), read_only=True)
+    with opened_storage_object(storage) as root:
+        yield root
+
+
+@contextmanager
+def opened_storage_object(storage) -> Iterator:
+    """The root in a database over ``storage`` (closed, with the storage, on exit)."""
+    import ZODB
+
     db = ZODB.DB(storage)
     try:
         with opened_db(db) as root:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from shop.mirror.upstream import Upstream, UpstreamError, UpstreamNotFound, UpstreamPage
 from shop.mirror.writer import Writer
-from shop.model import mirrored, names
+from shop.model import mirrored
 from shop.model.listings import UpstreamListing, new_token, sort_entries
 from shop.model.tree import Package, Repository
 from shop.pages import simple
@@ -223,12 +223,8 @@ def _ask(repository: Repository, name: str, current: Package | None, upstream: U
 def entries_of(page: UpstreamPage) -> tuple[tuple, ...]:
     """Upstream's files as listing entries, sorted; a filename listed twice counts once."""
     seen: dict[tuple[str, str], tuple] = {}
-    for f in page.files:
-        release_key = names.version_key(f.version)
-        seen.setdefault((release_key, f.filename), (
-            f.filename, f.url, release_key, f.version, f.packagetype, f.sha256, f.size,
-            f.upload_time, f.requires_python, f.yanked, f.yanked_reason if f.yanked else "",
-            f.metadata_sha256))
+    for entry in page.files:
+        seen.setdefault((entry.release_key, entry.filename), entry)
     return sort_entries(seen.values())
 
 

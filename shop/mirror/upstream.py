@@ -8,7 +8,6 @@ from __future__ import annotations
 import datetime
 import re
 from dataclasses import dataclass
-from typing import NamedTuple
 from urllib.parse import urljoin
 
 import requests
@@ -16,6 +15,7 @@ from pypi_simple import ACCEPT_JSON_PREFERRED, DistributionPackage, ProjectPage
 from requests.adapters import HTTPAdapter
 
 from shop.model import names
+from shop.model.listings import Entry
 
 PACKAGE_TYPES = {"wheel": "bdist_wheel", "sdist": "sdist"}
 # A project page, decoded: PyPI's largest are a few MiB; a compressed bomb stops here.
@@ -35,60 +35,46 @@ class UpstreamNotFound(Exception):
     """Upstream does not know the project."""
 
 
-class UpstreamFile(NamedTuple):
-    """One file of upstream's page, as an installer could use it (a tuple: a big project's
-    page has 15,000 of them)."""
-
-    filename: str
-    url: str
-    version: str
-    packagetype: str
-    sha256: str | None
-    size: int | None
-    upload_time: datetime.datetime | None
-    requires_python: str | None
-    yanked: bool
-    yanked_reason: str
-    metadata_sha256: str | None
-
-    @classmethod
-    def from_package(cls, pkg: DistributionPackage, base: str | None = None) -> "UpstreamFile | None":
-        """Convert what pypi-simple parsed (URLs relative to ``base``, if given: pypi-simple
-        resolved them otherwise); None for files an installer could not use."""
-        packagetype = PACKAGE_TYPES.get(pkg.package_type or "")
-        if packagetype is None or not pkg.version:
-            return None
-        try:
-            names.check_filename(pkg.filename)
-            names.version_key(pkg.version)
-        except names.InvalidName:
-            return None
-        sha256 = (pkg.digests or {}).get("sha256")
-        metadata_sha256 = (pkg.metadata_digests or {}).get("sha256") if pkg.has_metadata else None
-        if len(pkg.url) > URL_LIMIT or not all(map(_is_sha256, (sha256, metadata_sha256))):
-            return None
-        upload_time = pkg.upload_time
-        if upload_time is not None and upload_time.tzinfo is None:
-            upload_time = upload_time.replace(tzinfo=datetime.timezone.utc)
-        return cls(
-            filename=pkg.filename,
-            url=_resolved(base, pkg.url.split("#", 1)[0]),
-            version=pkg.version,
-            packagetype=packagetype,
-            sha256=sha256,
-            size=pkg.size,
-            upload_time=upload_time,
-            requires_python=_within(pkg.requires_python, REQUIRES_PYTHON_LIMIT),
-            yanked=bool(pkg.is_yanked),
-            yanked_reason=(pkg.yanked_reason or "")[:YANKED_REASON_LIMIT],
-            metadata_sha256=metadata_sha256,
-        )
+def listed_entry(pkg: DistributionPackage, base: str | None = None) -> Entry | None:
+    """What pypi-simple parsed of one file, as an entry of the project's listing (URLs
+    relative to ``base``, if given: pypi-simple resolved them otherwise); None for files an
+    installer could not use."""
+    packagetype = PACKAGE_TYPES.get(pkg.package_type or "")
+    if packagetype is None or not pkg.version:
+        return None
+    try:
+        names.check_filename(pkg.filename)
+        release_key = names.version_key(pkg.version)
+    except names.InvalidName:
+        return None
+    sha256 = (pkg.digests or {}).get("sha256")
+    metadata_sha256 = (pkg.metadata_digests or {}).get("sha256") if pkg.has_metadata else None
+    if len(pkg.url) > URL_LIMIT or not all(map(_is_sha256, (sha256, metadata_sha256))):
+        return None
+    upload_time = pkg.upload_time
+    if upload_time is not None and upload_time.tzinfo is None:
+        upload_time = upload_time.replace(tzinfo=datetime.timezone.utc)
+    yanked = bool(pkg.is_yanked)
+    return Entry(
+        filename=pkg.filename,
+        url=_resolved(base, pkg.url.split("#", 1)[0]),
+        release_key=release_key,
+        version=pkg.version,
+        packagetype=packagetype,
+        sha256=sha256,
+        size=pkg.size,
+        upload_time=upload_time,
+        requires_python=_within(pkg.requires_python, REQUIRES_PYTHON_LIMIT),
+        yanked=yanked,
+        yanked_reason=(pkg.yanked_reason or "")[:YANKED_REASON_LIMIT] if yanked else "",
+        metadata_sha256=metadata_sha256,
+    )
 
 
 @dataclass(frozen=True)
 class UpstreamPage:
     name: str
-    files: tuple[UpstreamFile, ...]
+    files: tuple[Entry, ...]  # as listed, in upstream's order
     etag: str | None
     last_modified: str | None
 
@@ -136,8 +122,7 @@ class Upstream:
             page, base = _parse(response, project)
         except Exception as e:  # pypi-simple raises several kinds for unreadable pages
             raise UpstreamError(f"upstream {url} sent a page that cannot be read: {e}") from None
-        files = tuple(f for f in (UpstreamFile.from_package(p, base) for p in page.packages)
-                      if f is not None)
+        files = tuple(f for f in (listed_entry(p, base) for p in page.packages) if f is not None)
         return UpstreamPage(
             name=_display_name(page.project, project),
             files=files,

@@ -21,7 +21,6 @@ from urllib.parse import urljoin
 import pytest
 import requests
 import ZEO
-import ZODB
 from ZODB.Connection import TransactionMetaData
 
 from tests.e2e.clients import (PYTHON, installed_module, make_venv, modern_pip_install, run,
@@ -30,8 +29,8 @@ from tests.e2e.server import JSON_V1, LocalshopServer
 from tests.e2e.tcpproxy import TcpRelay
 from tests.e2e.zeoserver import zeo_server
 from tests.factories import make_wheel
-from tests.storecheck import (assert_consistent, assert_file_storage_sound, opened_db,
-                              opened_storage, stored_files)
+from tests.storecheck import (assert_consistent, assert_file_storage_sound, opened_storage,
+                              opened_storage_object, stored_files)
 from tests.upstream import FakeIndex, Fault, UpstreamServer
 
 pytestmark = pytest.mark.e2e
@@ -102,12 +101,8 @@ def zeo_root(address: str, blob_cache: Path) -> Iterator:
     """The application root as a client of the running ZEO server sees it now, read only."""
     storage = ZEO.client(zeo_address(address), blob_dir=str(blob_cache), shared_blob_dir=False,
                          read_only=True, wait_timeout=PATIENCE)
-    db = ZODB.DB(storage)
-    try:
-        with opened_db(db) as root:
-            yield root
-    finally:
-        db.close()
+    with opened_storage_object(storage) as root:
+        yield root
 
 
 def kill(server: LocalshopServer) -> None:

@@ -10,7 +10,8 @@ import pytest
 from pypi_simple import DistributionPackage
 
 from shop.access import accounts
-from shop.mirror.upstream import Upstream, UpstreamFile
+from shop.mirror.upstream import Upstream, listed_entry
+from shop.model.listings import Entry
 from shop.model import names, repositories
 from shop.model.tree import Package
 
@@ -43,8 +44,8 @@ def test_repository_and_user_names_over_the_limit_are_refused(root):
 
 
 def test_an_upstream_file_with_an_over_long_name_or_version_is_left_out():
-    def listed(filename: str, version: str) -> UpstreamFile | None:
-        return UpstreamFile.from_package(DistributionPackage(
+    def listed(filename: str, version: str) -> Entry | None:
+        return listed_entry(DistributionPackage(
             filename=filename, url=f"https://files.example/{filename}", version=version,
             package_type="wheel", project="demo", has_sig=None, digests={},
             requires_python=None))
