@@ -245,7 +245,7 @@ def _write_later(repository: Repository, name: str, page: UpstreamPage, entries:
     done = functools.partial(_stored, state=state, place=place, key=key, answer=answer)
 
     def submit(*_status) -> None:
-        writer.submit(apply, key=place).add_done_callback(done)
+        writer.submit(apply, key=place, expected=True).add_done_callback(done)
 
     # Handed to the writer once the request has made its answer (and the view its pages):
     # however the request's own transaction ends, committed or aborted.

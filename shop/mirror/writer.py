@@ -53,14 +53,14 @@ class Writer:
         self._thread: threading.Thread | None = None
 
     def submit(self, apply: Callable[[Root], Any], *, key: Hashable = None,
-               then: Callable[[Any], Any] | None = None) -> Future:
+               then: Callable[[Any], Any] | None = None, expected: bool = False) -> Future:
         """Queue ``apply(root)``; the future has its result (through ``then``, if given)
-        once committed, or its error."""
+        once committed, or its error. ``expected``: the job ``expect`` announced."""
         job = Job(apply, key, then=then)
         with self._cond:
-            if self._expected.get(key, 0) > 1:
+            if expected and self._expected.get(key, 0) > 1:
                 self._expected[key] -= 1
-            else:
+            elif expected:
                 self._expected.pop(key, None)
             self._queue.append(job)
             if self._thread is None:
