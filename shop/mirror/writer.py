@@ -80,10 +80,6 @@ class Writer:
         with self._cond:
             return self._cond.wait_for(lambda: not self._has(key), timeout)
 
-    def pending(self, key: Hashable) -> bool:
-        with self._cond:
-            return self._has(key)
-
     def _has(self, key: Hashable) -> bool:
         return key in self._expected or any(job.key == key for job in self._queue + self._running)
 

@@ -185,3 +185,21 @@ def test_prefetching_can_be_turned_off(mirror, upstream):
     app.get(file_url(app, "app-one", app_wheel.filename))
     settled(app)
     assert upstream.count("/simple/dep-one/") == 0
+
+
+def test_clients_asking_for_the_same_new_project_at_once_make_one_upstream_request(mirror, upstream):
+    wheel = publish(upstream, "app-one")
+    upstream.faults["/simple/app-one/"] = Fault("late", seconds=0.5)  # a distant upstream
+    app = mirror()
+    answers: list = []
+
+    def ask() -> None:
+        answers.append(list(files_of(app, "app-one")))
+
+    clients = [threading.Thread(target=ask) for _ in range(4)]
+    for client in clients:
+        client.start()
+    for client in clients:
+        client.join()
+    assert answers == [[wheel.filename]] * 4
+    assert upstream.count("/simple/app-one/") == 1  # the others waited for the first's answer
