@@ -39,4 +39,6 @@ def zeo_server(directory: Path, *, keep_old: bool = True) -> Iterator[tuple[str,
         yield f"127.0.0.1:{port}", blobs
     finally:
         process.terminate()
-        process.wait(10)
+        # A loaded machine's ZEO server may take its time to close its clients and save its
+        # index (seen: over 10 s); a test goes on only once it has.
+        process.wait(60)
