@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from shop.meters import Meters
 from shop.settings import Settings
 
 if TYPE_CHECKING:  # the services' own modules import nothing from here
@@ -49,6 +50,7 @@ class Services:
     download_times: DownloadTimes = field(init=False)  # mirrored files served, not yet written
     passwords: Passwords = field(init=False)  # argon2 checks, their cache, the login throttle
     packer: Packer = field(init=False)  # packs the database, one pack at a time (+pack, schedule)
+    meters: Meters = field(default_factory=Meters)  # what is counted, for metrics and the dashboard
     replay: Replay | None = None  # anonymous answers given again before Pyramid (or off)
     threads: int = 4  # waitress's request threads, each holding a connection per request
 
