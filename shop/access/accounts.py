@@ -7,7 +7,7 @@ from shop.access.credentials import new_credential
 from shop.access.login import LoginRefused, LoginThrottled, log_in
 from shop.access.passwords import Passwords
 from shop.access.sessions import end_all_sessions
-from shop.model import names
+from shop.model import events, names
 from shop.model.people import Credential, User
 from shop.model.root import Root
 
@@ -41,7 +41,9 @@ def add_user(root: Root, name: str, password: str, *, passwords: Passwords,
         )
     if name in root.users:
         raise AccountError(f"User {name!r} already exists.")
-    return root.users.add(name, User(passwords.hash(_check_password(password)), admin=admin))
+    user = root.users.add(name, User(passwords.hash(_check_password(password)), admin=admin))
+    events.record(root, events.USER, user=name, action="created", admin=str(admin))
+    return user
 
 
 def set_password(root: Root, name: str, password: str, *, passwords: Passwords) -> None:
@@ -49,12 +51,14 @@ def set_password(root: Root, name: str, password: str, *, passwords: Passwords) 
     user = get_user(root, name)
     user.password_hash = passwords.hash(_check_password(password))
     end_all_sessions(user)
+    events.record(root, events.PASSWORD, user=name)
 
 
 def log_out_everywhere(root: Root, name: str) -> User:
     """End every browser session of user ``name``."""
     user = get_user(root, name)
     end_all_sessions(user)
+    events.record(root, events.LOGOUT, user=name)
     return user
 
 
@@ -100,17 +104,20 @@ def set_user_flags(root: Root, name: str, *, active: bool | None = None,
     if (active is False or admin is False) and _active_admins(root) == [name]:
         # Nobody could undo it but the command line.
         raise AccountError(f"{name} is the last active admin: make another admin first.")
-    if active is False:
-        end_all_sessions(user)  # so that reactivating does not bring the old sessions back
-    if active is not None:
-        user.active = active
-    if admin is not None:
-        user.admin = admin
     if groups is not None:
         bad = [g for g in groups if not names.is_valid_name(g)]
         if bad:
             raise AccountError(f"Invalid group name {bad[0]!r}.")
-        user.groups = tuple(sorted(set(groups)))
+        groups = tuple(sorted(set(groups)))
+    if active is False:
+        end_all_sessions(user)  # so that reactivating does not bring the old sessions back
+    changed = {}
+    for flag, value in (("active", active), ("admin", admin), ("groups", groups)):
+        if value is not None and getattr(user, flag) != value:
+            setattr(user, flag, value)
+            changed[flag] = " ".join(value) if flag == "groups" else str(value)
+    if changed:
+        events.record(root, events.USER, user=name, action="changed", **changed)
     return user
 
 
@@ -124,6 +131,8 @@ def create_credential(root: Root, owner: str, *, repository: str | None = None,
         owner, repository=repository, upload=upload, description=description.strip()[:200]
     )
     root.credentials.add(access_key, credential)
+    events.record(root, events.CREDENTIAL_CREATED, repository=repository or "", owner=owner,
+                  access_key=access_key, upload=str(upload), description=credential.description)
     return access_key, secret_key, credential
 
 
@@ -142,9 +151,16 @@ def credentials_of(root: Root, owner: str | None = None) -> list[Credential]:
 
 
 def set_credential_active(root: Root, access_key: str, active: bool, owner: str | None = None) -> None:
-    get_credential(root, access_key, owner).active = active
+    credential = get_credential(root, access_key, owner)
+    if credential.active != active:
+        credential.active = active
+        events.record(root, events.CREDENTIAL_ENABLED if active else events.CREDENTIAL_DISABLED,
+                      repository=credential.repository or "", owner=credential.owner,
+                      access_key=access_key)
 
 
 def delete_credential(root: Root, access_key: str, owner: str | None = None) -> None:
-    get_credential(root, access_key, owner)
+    credential = get_credential(root, access_key, owner)
     root.credentials.remove(access_key)
+    events.record(root, events.CREDENTIAL_DELETED, repository=credential.repository or "",
+                  owner=credential.owner, access_key=access_key)

@@ -16,7 +16,7 @@ from ZODB.blob import Blob
 from shop.hosting import validation
 from shop.hosting.forms import UploadForm
 from shop.hosting.receiving import ReceivedFile
-from shop.model import names, offers
+from shop.model import events, names, offers
 from shop.model.blobs import blob_from_file, uncommitted_path
 from shop.model.tree import Package, Release, ReleaseFile, Repository
 
@@ -95,6 +95,9 @@ def _store(place: Placement, received: ReceivedFile, uploader: str,
         package.hosted = True
     if hiding and place.package is not None:
         message += _hides_upstream(package, uploader)
+    events.record(repository, events.UPLOAD, repository=repository.__name__, project=package.name,
+                  version=release.version, filename=dist.filename, packagetype=dist.packagetype,
+                  sha256=file.sha256, size=file.size, uploader=uploader)
     return UploadResult(file, True, message)
 
 

@@ -48,6 +48,7 @@ HOOKED = (UPLOAD, YANK, UNYANK, DELETE, PROJECT_STATUS)
 class Actor:
     user: str  # the user name; "anonymous"; or "<system user> (command line)"
     address: str  # the client's address (REMOTE_ADDR, after waitress's trusted_proxy); "local"
+    via: str = ""  # the access key of the credential that authenticated the request, if one did
 
 
 NOBODY = Actor("unknown", "")
@@ -79,20 +80,21 @@ def act(transaction_manager, actor: Actor | Callable[[], Actor]) -> None:
 
 def act_on(obj, actor: Actor | Callable[[], Actor]) -> None:
     """``act`` for the transaction of a stored object's connection."""
-    act(obj._p_jar.transaction_manager, actor)
+    act(_jar_of(obj).transaction_manager, actor)
 
 
 def record(obj, kind: str, *, repository: str = "", project: str = "", version: str = "",
            filename: str = "", **detail: str) -> Event:
-    """Record a change made in the transaction of ``obj`` (any object already stored: the
-    root, a repository, a release)."""
-    txn = obj._p_jar.transaction_manager.get()
+    """Record a change made in the transaction of ``obj`` (an object of the tree: stored, or
+    added in this transaction below one that is)."""
+    jar = _jar_of(obj)
+    txn = jar.transaction_manager.get()
     try:
         events = txn.data(_EVENTS)
     except KeyError:
         events = []
         txn.set_data(_EVENTS, events)
-        txn.addBeforeCommitHook(_hand_over, (obj._p_jar, events))
+        txn.addBeforeCommitHook(_hand_over, (jar, events))
     event = Event(kind, _actor(txn), time.time(), repository, project, version, filename,
                   {k: str(v)[:500] for k, v in detail.items()})
     events.append(event)
@@ -102,9 +104,17 @@ def record(obj, kind: str, *, repository: str = "", project: str = "", version: 
 def recorded(obj) -> list[Event]:
     """The events recorded so far in the transaction of ``obj``."""
     try:
-        return list(obj._p_jar.transaction_manager.get().data(_EVENTS))
+        return list(_jar_of(obj).transaction_manager.get().data(_EVENTS))
     except KeyError:
         return []
+
+
+def _jar_of(obj):
+    """The connection of ``obj``, or of the nearest object above it that has one (an object
+    added in this transaction has none until the commit)."""
+    while obj._p_jar is None:
+        obj = obj.__parent__
+    return obj._p_jar
 
 
 def _actor(txn) -> Actor:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from shop.model import names, offers
+from shop.model import events, names, offers
 from shop.model.permissions import Role, group_principal, user_principal
 from shop.model.people import User
 from shop.model.root import Root
@@ -32,7 +32,10 @@ def add_repository(root: Root, name: str, *, title: str = "", upstream: str | No
         )
     if name in root.repositories:
         raise RepositoryError(f"Repository {name!r} already exists.")
-    return root.repositories.add(name, Repository(title or name, upstream=_upstream(upstream)))
+    repository = root.repositories.add(name, Repository(title or name, upstream=_upstream(upstream)))
+    events.record(root, events.REPOSITORY, repository=name, action="created",
+                  upstream=repository.upstream or "none")
+    return repository
 
 
 def _upstream(value: str | None) -> str | None:
@@ -45,13 +48,36 @@ def _upstream(value: str | None) -> str | None:
     return url
 
 
-def configure(repository: Repository, *, title: str | None = None, upstream: str | None = None,
-              mirror_mode: str | None = None, offline: bool | None = None,
-              anonymous_read: bool | None = None, read_networks: str | None = None,
-              merge_allowed: list[str] | None = None, keep_dev_releases: str | None = None,
-              mirror_cache_size: str | None = None) -> None:
-    """Change a repository's settings; pages that depend on them are rendered anew.
-    Retention limits are given as people write them (``5``; ``500M``; ``none``)."""
+# The settings ``configure`` changes, as the events recording a change name them.
+SETTINGS = ("title", "upstream", "mirror_mode", "offline", "anonymous_read", "read_networks",
+            "merge_allowed", "keep_dev_releases", "mirror_cache_size")
+
+
+def _settings_of(repository: Repository) -> dict[str, str]:
+    values = {name: getattr(repository, name, None) for name in SETTINGS}
+    values["read_networks"] = " ".join(str(n) for n in values["read_networks"] or ())
+    values["merge_allowed"] = " ".join(sorted(values["merge_allowed"] or ()))
+    return {name: "none" if value is None else str(value) for name, value in values.items()}
+
+
+def configure(repository: Repository, **settings) -> None:
+    """Change a repository's settings (``SETTINGS``, as keywords; ``None``: unchanged); pages
+    that depend on them are rendered anew. Retention limits are given as people write them
+    (``5``; ``500M``; ``none``). What changed is recorded, with its new value."""
+    before = _settings_of(repository)
+    _configure(repository, **settings)
+    after = _settings_of(repository)
+    changed = {name: value for name, value in after.items() if before[name] != value}
+    if changed:
+        events.record(repository, events.REPOSITORY, repository=repository.__name__,
+                      action="settings", **changed)
+
+
+def _configure(repository: Repository, *, title: str | None = None, upstream: str | None = None,
+               mirror_mode: str | None = None, offline: bool | None = None,
+               anonymous_read: bool | None = None, read_networks: str | None = None,
+               merge_allowed: list[str] | None = None, keep_dev_releases: str | None = None,
+               mirror_cache_size: str | None = None) -> None:
     _set_retention(repository, keep_dev_releases, mirror_cache_size)
     if mirror_mode is not None and mirror_mode not in MIRROR_MODES:
         raise RepositoryError(f"Invalid mirror mode {mirror_mode!r}: use stream or redirect.")
@@ -147,12 +173,21 @@ def set_role(repository: Repository, *, user: str | None = None, group: str | No
         raise RepositoryError("Give a user or a group.")
     principal = user_principal(user) if user is not None else group_principal(group)
     if role in (None, "", "none"):
-        repository.roles.pop(principal, None)
+        if repository.roles.pop(principal, None) is not None:
+            _role_changed(repository, user, group, "none")
         return
     try:
-        repository.roles[principal] = Role(role).value
+        value = Role(role).value
     except ValueError:
         raise RepositoryError(f"Invalid role {role!r}: use reader, uploader or owner.") from None
+    if repository.roles.get(principal) != value:
+        repository.roles[principal] = value
+        _role_changed(repository, user, group, value)
+
+
+def _role_changed(repository: Repository, user: str | None, group: str | None, role: str) -> None:
+    who = {"user": user} if user is not None else {"group": group}
+    events.record(repository, events.ROLE, repository=repository.__name__, role=role, **who)
 
 
 def assign_role(root: Root, repository: Repository, kind: str, name: str, role: str | None) -> None:
@@ -213,11 +248,19 @@ def change_owners(root: Root, package: Package, *, add: tuple[str, ...] = (),
     for name in add:
         if name not in root.users:
             raise RepositoryError(f"No user {name!r}.")
-        package.owners.add(name)
     for name in remove:
-        if name not in package.owners:
+        if name not in package.owners and name not in add:
             raise RepositoryError(f"{name} is not an owner of {package.name}.")
-        package.owners.remove(name)
+    before = set(package.owners)
+    package.owners.update(add)
+    for name in remove:
+        if name in package.owners:
+            package.owners.remove(name)
+    added, removed = set(package.owners) - before, before - set(package.owners)
+    if added or removed:
+        events.record(root, events.OWNERS, repository=package.__parent__.__name__,
+                      project=package.name, added=" ".join(sorted(added)),
+                      removed=" ".join(sorted(removed)), owners=" ".join(sorted(package.owners)))
 
 
 def find_release(repository: Repository, project: str, version: str) -> Release:
@@ -262,8 +305,11 @@ def yank(target: Release | ReleaseFile, reason: str = "", yanked: bool = True) -
     """Yank (PEP 592) a release's uploaded files or one uploaded file; ``yanked=False`` undoes
     it (``check_manageable``: the admin pages and the command line alike)."""
     check_manageable(target)
-    for file in uploaded_files(target):
+    files = uploaded_files(target)
+    for file in files:
         file.set_yanked(yanked, reason.strip()[:500])
+    _record(target, events.YANK if yanked else events.UNYANK, files,
+            **({"reason": reason.strip()[:500]} if yanked else {}))
 
 
 def delete(target: Release | ReleaseFile) -> None:
@@ -277,6 +323,7 @@ def delete(target: Release | ReleaseFile) -> None:
     release = target if isinstance(target, Release) else target.__parent__
     package = release.__parent__
     uploads = uploaded_files(target)
+    _record(target, events.DELETE, uploads)
     if target is release and len(uploads) == len(release):
         package.remove(release.__name__)
         return
@@ -284,3 +331,13 @@ def delete(target: Release | ReleaseFile) -> None:
         release.remove(file.__name__)
     if not len(release):
         package.remove(release.__name__)
+
+
+def _record(target: Release | ReleaseFile, kind: str, files: list[ReleaseFile], **detail: str) -> None:
+    """A yank, unyank or delete of a release's uploaded files (or of one file), recorded."""
+    release = target if isinstance(target, Release) else target.__parent__
+    package = release.__parent__
+    events.record(package, kind, repository=package.__parent__.__name__, project=package.name,
+                  version=release.version,
+                  filename=target.filename if isinstance(target, ReleaseFile) else "",
+                  files=" ".join(f.filename for f in files), **detail)
