@@ -9,6 +9,7 @@ import pytest
 
 from tests.e2e.clients import LOCALSHOP, PYTHON, Result, run, words
 from tests.e2e.server import LocalshopServer
+from tests.e2e.zeoserver import zeo_server
 from tests.factories import make_wheel
 from tests.storecheck import assert_consistent, opened_storage
 from tests.upstream import FakeIndex, UpstreamServer
@@ -139,3 +140,22 @@ def test_what_cannot_start_says_why(tmp_path, shop):
     good.write_text("app-one\n")
     unknown = prefetch(shop, good, "--repository", "nonesuch", expect=2)
     assert "No repository 'nonesuch'" in unknown.stderr
+
+
+def test_beside_a_zeo_server_prefetch_runs_while_the_server_serves(tmp_path, upstream, env):
+    requirements = tmp_path / "req.txt"
+    requirements.write_text("app-one\n")
+    with zeo_server(tmp_path) as (address, _):
+        uri = f"zeo://{address}?blob_dir={tmp_path / 'blobcache'}&shared_blob_dir=false"
+        with LocalshopServer(tmp_path / "shop", settings={
+                "zodbconn.uri": uri, "shop.upstream": upstream.url, "shop.secret": "s" * 32,
+                **PRIVATE}) as shop:
+            done = prefetch(shop, requirements)
+            assert "fetched from upstream and stored: 2 files" in done.stdout, done
+            upstream.stop()
+            index = f"http://admin:{shop.admin_password}@127.0.0.1:{shop.port}/repo/default/"
+            target = tmp_path / "target"
+            run([PYTHON, "-m", "pip", "--isolated", "--disable-pip-version-check", "install",
+                 "--no-cache-dir", "-i", index, "-r", requirements, "--target", target], env=env)
+            assert sorted(p.name for p in target.glob("*.dist-info")) == [
+                "app_one-1.0.dist-info", "dep_two-2.0.dist-info"]
