@@ -163,7 +163,7 @@ def prefetch(app, target: Target, *, db: DB, busy: Callable[[], bool], threads: 
             settle(busy)
         if status != 0:
             raise PrefetchError(f"pip could not resolve {target.requirements} (exit {status}):"
-                                " its messages are above; nothing more was stored.")
+                                " its messages are above.")
         files = compare(db, before, target.repository, Path(tmp))
     return PrefetchResult(target, files, time.monotonic() - started)
 
@@ -216,9 +216,13 @@ def run_pip(command: list[str], secret: str, out: TextIO) -> int:
     """Run pip, passing its lines to ``out`` as they come (never the secret); its exit status."""
     with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                           stdin=subprocess.DEVNULL, text=True, errors="replace") as pip:
-        for line in pip.stdout:
-            out.write(line.replace(secret, "****"))
-            out.flush()
+        try:
+            for line in pip.stdout:
+                out.write(line.replace(secret, "****"))
+                out.flush()
+        except BaseException:  # Ctrl-C, SIGTERM: pip stops too, before the server goes
+            pip.terminate()
+            raise
     return pip.returncode
 
 

@@ -3,6 +3,7 @@ that the index serves it with upstream gone (``shop.operations.prefetch`` does t
 
 It builds the whole application from the ini and serves it to pip on loopback, so it opens
 the database its own way (``run``), as the server does: beside a running server only with ZEO.
+It closes it as the server does, at exit, after the download times are written.
 """
 from __future__ import annotations
 
@@ -13,7 +14,6 @@ from pathlib import Path
 from shop.operations.prefetch import (PrefetchError, Target, check_target, load_app,
                                       prefetch)
 from shop.services import services_of
-from shop.storage import databases
 
 
 def add_prefetch_parser(commands) -> None:
@@ -44,18 +44,11 @@ def run(args: argparse.Namespace) -> int:
     try:
         check_target(target)  # before the database is opened (or created)
         app = load_app(args.config)
-    except PrefetchError as e:
-        print(f"localshop: {e}", file=sys.stderr)
-        return e.status
-    try:
         services = services_of(app.registry)
         result = prefetch(app, target, db=services.db, busy=services.busy,
                           threads=services.threads)
     except PrefetchError as e:
         print(f"localshop: {e}", file=sys.stderr)
         return e.status
-    finally:
-        for db in databases(app.registry):  # now, not at exit: the lock is free when it ends
-            db.close()
     print(result.summary())
     return 1 if result.missing else 0
