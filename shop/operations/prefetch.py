@@ -15,6 +15,7 @@ each downloaded file with the repository as it was before (a historical connecti
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import re
 import subprocess
 import sys
@@ -101,7 +102,7 @@ class PrefetchResult:
                  f" {self.target.repository}: {_count(self.files)} in {self.seconds:.1f} s",
                  f"  fetched from upstream and stored: {_count(new)}",
                  f"  already stored:                   {_count(old)}"]
-        lines += [f"  NOT stored: {f.filename} (the server's log says why; run prefetch again)"
+        lines += [f"  NOT stored: {f.filename} (the warnings above say why; prefetch again)"
                   for f in self.missing]
         return "\n".join(lines)
 
@@ -113,13 +114,25 @@ def _count(files: list[Fetched]) -> str:
 
 def check_target(target: Target) -> None:
     """Refuse, before anything starts, what pip would be given wrong (PrefetchError, 2)."""
+    if importlib.util.find_spec("pip") is None:
+        raise PrefetchError(f"pip is not installed beside localshop ({sys.executable} -m pip):"
+                            " install it there, and prefetch again.", 2)
     if target.python_version and not PYTHON_VERSION.fullmatch(target.python_version):
         raise PrefetchError(f"--python-version {target.python_version!r}: give X.Y, e.g. 3.12", 2)
     for platform in target.platforms:
         if not PLATFORM.fullmatch(platform):
             raise PrefetchError(f"--platform {platform!r}: give a platform tag, e.g."
                                 " manylinux_2_28_x86_64 or win_amd64", 2)
-    path = target.requirements
+    for number, line in enumerate(read_requirements(target.requirements), 1):
+        what = past_the_mirror(line)
+        if what is not None:
+            raise PrefetchError(f"{target.requirements}, line {number}: {what} would send pip"
+                                f" past repository {target.repository}: prefetch fetches"
+                                " through its mirror only; remove the line.", 2)
+
+
+def read_requirements(path: Path) -> list[str]:
+    """The lines of a requirements file of at most MAX_REQUIREMENTS bytes (PrefetchError, 2)."""
     try:
         size = path.stat().st_size
         if not path.is_file():
@@ -127,14 +140,21 @@ def check_target(target: Target) -> None:
         if size > MAX_REQUIREMENTS:
             raise PrefetchError(f"{path} is {size:,} bytes: a requirements file of at most"
                                 f" {MAX_REQUIREMENTS:,} bytes is read.", 2)
-        lines = path.read_text(encoding="utf-8").splitlines()
+        return path.read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as e:
         raise PrefetchError(f"Cannot read the requirements file {path}: {e}", 2) from None
-    for number, line in enumerate(lines, 1):
-        if OTHER_INDEX.match(line):
-            raise PrefetchError(f"{path}, line {number}: {line.split()[0]} would send pip past"
-                                f" repository {target.repository}: prefetch resolves through"
-                                " its mirror only; remove the line.", 2)
+
+
+def past_the_mirror(line: str) -> str | None:
+    """What in a line of a requirements file would have pip fetch from elsewhere, or None.
+    (Files it includes with ``-r`` are pip's to read.)"""
+    text = line.partition(" #")[0].strip()
+    if text.startswith("#"):
+        return None
+    option = OTHER_INDEX.match(text)
+    if option is not None:
+        return option.group(1)
+    return "a direct URL" if "://" in text else None
 
 
 def load_app(config: str):

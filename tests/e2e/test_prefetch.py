@@ -58,6 +58,14 @@ def credentials(shop: LocalshopServer) -> str:
     return run([LOCALSHOP, "-c", shop.ini, "credential", "list"], env=shop.process_env()).stdout
 
 
+def install(shop: LocalshopServer, requirements, target, env):
+    """A fresh ``pip install --target`` of the requirements from the running server, as admin."""
+    index = f"http://admin:{shop.admin_password}@127.0.0.1:{shop.port}/repo/default/"
+    run([PYTHON, "-m", "pip", "--isolated", "--disable-pip-version-check", "install",
+         "--no-cache-dir", "-i", index, "-r", requirements, "--target", target], env=env)
+    return target
+
+
 def file_requests(upstream: UpstreamServer) -> dict[str, int]:
     """{path: GETs} of upstream's files (and their .metadata)."""
     return {path: n for path, n in upstream.counts().items() if path.startswith("/files/")}
@@ -89,10 +97,7 @@ def test_prefetch_stores_a_project_and_its_dependency_for_an_install_with_upstre
     shop.start()
     busy = prefetch(shop, requirements, expect=2)
     assert "Stop the server first" in busy.stderr, busy
-    index = f"http://admin:{shop.admin_password}@127.0.0.1:{shop.port}/repo/default/"
-    target = tmp_path / "target"
-    run([PYTHON, "-m", "pip", "--isolated", "--disable-pip-version-check", "install",
-         "--no-cache-dir", "-i", index, "-r", requirements, "--target", target], env=env)
+    target = install(shop, requirements, tmp_path / "target", env)
     assert (target / "app_one" / "__init__.py").read_text() == "VERSION = '1.0'\n"
     assert (target / "dep_two" / "__init__.py").read_text() == "VERSION = '2.0'\n"
 
@@ -135,6 +140,11 @@ def test_what_cannot_start_says_why(tmp_path, shop):
     elsewhere = prefetch(shop, other, expect=2)
     assert "line 2: --extra-index-url would send pip past repository default" in words(
         elsewhere.stderr)
+    direct = tmp_path / "direct.txt"
+    direct.write_text("# a comment: http://127.0.0.1:9/ is fine here\n"
+                      "dep-two @ http://127.0.0.1:9/dep_two-2.0-py3-none-any.whl\n")
+    url = prefetch(shop, direct, expect=2)
+    assert "line 2: a direct URL would send pip past repository default" in words(url.stderr)
 
     good = tmp_path / "good.txt"
     good.write_text("app-one\n")
@@ -153,9 +163,6 @@ def test_beside_a_zeo_server_prefetch_runs_while_the_server_serves(tmp_path, ups
             done = prefetch(shop, requirements)
             assert "fetched from upstream and stored: 2 files" in done.stdout, done
             upstream.stop()
-            index = f"http://admin:{shop.admin_password}@127.0.0.1:{shop.port}/repo/default/"
-            target = tmp_path / "target"
-            run([PYTHON, "-m", "pip", "--isolated", "--disable-pip-version-check", "install",
-                 "--no-cache-dir", "-i", index, "-r", requirements, "--target", target], env=env)
+            target = install(shop, requirements, tmp_path / "target", env)
             assert sorted(p.name for p in target.glob("*.dist-info")) == [
                 "app_one-1.0.dist-info", "dep_two-2.0.dist-info"]
