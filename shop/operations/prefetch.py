@@ -36,7 +36,7 @@ from shop.model import names
 from shop.model.root import Root, app_root
 from shop.operations.loopback import serving
 from shop.settings import SettingsError
-from shop.storage import database_busy, root_transaction
+from shop.storage import database_busy, read_transaction, root_transaction
 
 MAX_REQUIREMENTS = 1024 * 1024  # bytes of a requirements file (pip reads it; bounded anyway)
 SETTLE_TIMEOUT = 600.0  # seconds to wait for the mirror to store what it served
@@ -157,13 +157,22 @@ def past_the_mirror(line: str) -> str | None:
     return "a direct URL" if "://" in text else None
 
 
+def database_uri(config: str) -> str:
+    """``zodbconn.uri`` of the ini file ``config`` (PrefetchError, 2)."""
+    try:
+        return get_appsettings(config)["zodbconn.uri"]
+    except (FileNotFoundError, KeyError, PlasterError) as e:
+        raise PrefetchError(f"cannot read zodbconn.uri of {config}: {e}", 2) from None
+
+
 def load_app(config: str):
     """The application of the ini file ``config``, its database opened (PrefetchError, 2)."""
     try:
         return get_app(config, "main")
     except LockError:  # the running server holds the embedded FileStorage
-        uri = get_appsettings(config).get("zodbconn.uri", config)
-        raise PrefetchError(str(database_busy(uri)), 2) from None
+        uri = database_uri(config)
+        raise PrefetchError(f"{database_busy(uri)} Or prefetch through the running server:"
+                            " --server http://USER:PASSWORD@HOST:PORT", 2) from None
     except (SettingsError, FileNotFoundError, LookupError, PlasterError) as e:
         raise PrefetchError(f"cannot start from {config}: {e}", 2) from None
 
@@ -182,10 +191,14 @@ def prefetch(app, target: Target, *, db: DB, busy: Callable[[], bool], threads: 
             status = run_pip(pip_command(target, Path(tmp), index), secret, out)
             settle(busy)
         if status != 0:
-            raise PrefetchError(f"pip could not resolve {target.requirements} (exit {status}):"
-                                " its messages are above.")
-        files = compare(db, before, target.repository, Path(tmp))
+            raise resolution_failed(target, status)
+        files = compare(db, before, target.repository, downloaded(Path(tmp)))
     return PrefetchResult(target, files, time.monotonic() - started)
+
+
+def resolution_failed(target: Target, status: int, hint: str = "") -> PrefetchError:
+    return PrefetchError(f"pip could not resolve {target.requirements} (exit {status}):"
+                         f" its messages are above.{hint}")
 
 
 @contextlib.contextmanager
@@ -228,7 +241,8 @@ def pip_command(target: Target, directory: Path, index: str) -> list[str]:
     wrapper.write_text(f"--index-url {index}\n-r {target.requirements.resolve()}\n")
     downloads = directory / "files"
     return [sys.executable, "-m", "pip", "--isolated", "--disable-pip-version-check",
-            "download", "--no-cache-dir", "--progress-bar", "off", "-d", str(downloads),
+            "download", "--no-input", "--no-cache-dir", "--progress-bar", "off",
+            "-d", str(downloads),
             *target.pip_options(), "-r", str(wrapper)]
 
 
@@ -238,7 +252,7 @@ def run_pip(command: list[str], secret: str, out: TextIO) -> int:
                           stdin=subprocess.DEVNULL, text=True, errors="replace") as pip:
         try:
             for line in pip.stdout:
-                out.write(line.replace(secret, "****"))
+                out.write(line.replace(secret, "****") if secret else line)
                 out.flush()
         except BaseException:  # Ctrl-C, SIGTERM: pip stops too, before the server goes
             pip.terminate()
@@ -253,11 +267,15 @@ def settle(busy: Callable[[], bool], timeout: float = SETTLE_TIMEOUT) -> None:
         time.sleep(0.05)
 
 
-def compare(db: DB, before: bytes, repository: str, directory: Path) -> list[Fetched]:
-    """Each file pip downloaded, with whether ``repository`` had stored it as of transaction
-    ``before`` and has stored it now."""
-    sizes = {p.name: p.stat().st_size for p in sorted((directory / "files").glob("*"))}
-    with root_transaction(db) as root:
+def downloaded(directory: Path) -> dict[str, int]:
+    """{filename: size} of what pip downloaded (``pip_command``'s directory)."""
+    return {p.name: p.stat().st_size for p in sorted((directory / "files").glob("*"))}
+
+
+def compare(db: DB, before: bytes, repository: str, sizes: dict[str, int]) -> list[Fetched]:
+    """Each file pip downloaded (``sizes``), with whether ``repository`` had stored it as of
+    transaction ``before`` and has stored it now."""
+    with read_transaction(db) as root:
         now = stored(root, repository, sizes)
     # A historical connection: the database as of ``before`` (read-only, needs no transaction).
     conn = db.open(before=p64(u64(before) + 1))

@@ -96,10 +96,31 @@ def test_prefetch_stores_a_project_and_its_dependency_for_an_install_with_upstre
     upstream.stop()
     shop.start()
     busy = prefetch(shop, requirements, expect=2)
-    assert "Stop the server first" in busy.stderr, busy
+    assert "Stop the server first" in busy.stderr and "--server" in busy.stderr, busy
     target = install(shop, requirements, tmp_path / "target", env)
     assert (target / "app_one" / "__init__.py").read_text() == "VERSION = '1.0'\n"
     assert (target / "dep_two" / "__init__.py").read_text() == "VERSION = '2.0'\n"
+
+
+def test_through_a_running_server_with_the_users_credentials(tmp_path, shop, upstream, env):
+    requirements = tmp_path / "req.txt"
+    requirements.write_text("app-one\n")
+    shop.start()
+    anonymous = prefetch(shop, requirements, "--server", shop.url, expect=1)
+    assert "the requirement app-one" in anonymous.output, anonymous
+    assert "--server's URL has no credentials" in words(anonymous.stderr), anonymous
+
+    server = f"http://admin:{shop.admin_password}@127.0.0.1:{shop.port}"
+    done = prefetch(shop, requirements, "--server", server)
+    assert "fetched from upstream and stored: 2 files" in done.stdout, done
+    assert shop.admin_password not in done.output
+    again = prefetch(shop, requirements, "--server", server)
+    assert "already stored:                   2 files" in again.stdout, again
+
+    upstream.stop()
+    target = install(shop, requirements, tmp_path / "target", env)
+    assert sorted(p.name for p in target.glob("*.dist-info")) == [
+        "app_one-1.0.dist-info", "dep_two-2.0.dist-info"]
 
 
 def test_python_version_and_platforms_are_passed_to_pip(tmp_path, shop):
