@@ -29,6 +29,7 @@ from plaster import PlasterError
 from pyramid.paster import get_app, get_appsettings
 from zc.lockfile import LockError
 from ZODB import DB
+from ZODB.POSException import POSError
 from ZODB.utils import p64, u64
 
 from shop.access.accounts import AccountError, create_credential
@@ -80,7 +81,7 @@ class Fetched:
 
     filename: str
     size: int
-    stored_before: bool
+    stored_before: bool | None  # None: the storage keeps no history to tell
     stored_now: bool
 
 
@@ -96,12 +97,16 @@ class PrefetchResult:
         return [f for f in self.files if not f.stored_now]
 
     def summary(self) -> str:
-        new = [f for f in self.files if f.stored_now and not f.stored_before]
+        new = [f for f in self.files if f.stored_now and f.stored_before is False]
         old = [f for f in self.files if f.stored_before]
         lines = [f"Prefetched {self.target.requirements} into repository"
                  f" {self.target.repository}: {_count(self.files)} in {self.seconds:.1f} s",
                  f"  fetched from upstream and stored: {_count(new)}",
                  f"  already stored:                   {_count(old)}"]
+        unknown = [f for f in self.files if f.stored_now and f.stored_before is None]
+        if unknown:
+            lines.append(f"  stored, whether before or now the storage keeps no history to"
+                         f" tell: {_count(unknown)}")
         lines += [f"  NOT stored: {f.filename} (the warnings above say why; prefetch again)"
                   for f in self.missing]
         return "\n".join(lines)
@@ -277,13 +282,22 @@ def compare(db: DB, before: bytes, repository: str, sizes: dict[str, int]) -> li
     transaction ``before`` and has stored it now."""
     with read_transaction(db) as root:
         now = stored(root, repository, sizes)
-    # A historical connection: the database as of ``before`` (read-only, needs no transaction).
-    conn = db.open(before=p64(u64(before) + 1))
+    then = stored_then(db, before, repository, sizes)
+    return [Fetched(name, size, then.get(name), now[name]) for name, size in sizes.items()]
+
+
+def stored_then(db: DB, before: bytes, repository: str, filenames) -> dict[str, bool]:
+    """``stored`` as of transaction ``before``, through a historical connection (read-only,
+    it needs no transaction); {} where the storage keeps no history (RelStorage's
+    history-free mode, a pack since)."""
     try:
-        then = stored(app_root(conn), repository, sizes)
-    finally:
-        conn.close()
-    return [Fetched(name, size, then[name], now[name]) for name, size in sizes.items()]
+        conn = db.open(before=p64(u64(before) + 1))
+        try:
+            return stored(app_root(conn), repository, filenames)
+        finally:
+            conn.close()
+    except (POSError, NotImplementedError, KeyError):
+        return {}
 
 
 def stored(root: Root, repository: str, filenames) -> dict[str, bool]:
