@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
+import os
 import re
 import subprocess
 import sys
@@ -254,7 +255,8 @@ def pip_command(target: Target, directory: Path, index: str) -> list[str]:
 def run_pip(command: list[str], secret: str, out: TextIO) -> int:
     """Run pip, passing its lines to ``out`` as they come (never the secret); its exit status."""
     with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                          stdin=subprocess.DEVNULL, text=True, errors="replace") as pip:
+                          stdin=subprocess.DEVNULL, text=True, errors="replace",
+                          env=pip_environment()) as pip:
         try:
             for line in pip.stdout:
                 out.write(line.replace(secret, "****") if secret else line)
@@ -263,6 +265,14 @@ def run_pip(command: list[str], secret: str, out: TextIO) -> int:
             pip.terminate()
             raise
     return pip.returncode
+
+
+def pip_environment() -> dict[str, str]:
+    """This environment without pip's settings, and with no configuration file or cache:
+    ``--isolated`` keeps them from pip itself, this from the pip it may start to install an
+    sdist's build requirements (which would otherwise read the machine's extra indexes)."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("PIP_")}
+    return {**env, "PIP_CONFIG_FILE": os.devnull, "PIP_NO_CACHE_DIR": "1"}
 
 
 def settle(busy: Callable[[], bool], timeout: float = SETTLE_TIMEOUT) -> None:

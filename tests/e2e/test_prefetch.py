@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 
 from tests.e2e.clients import LOCALSHOP, PYTHON, Result, run, words
+from tests.e2e.projects import make_self_building_sdist
 from tests.e2e.server import LocalshopServer
 from tests.e2e.zeoserver import zeo_server
 from tests.factories import make_wheel
@@ -121,6 +122,18 @@ def test_through_a_running_server_with_the_users_credentials(tmp_path, shop, ups
     target = install(shop, requirements, tmp_path / "target", env)
     assert sorted(p.name for p in target.glob("*.dist-info")) == [
         "app_one-1.0.dist-info", "dep_two-2.0.dist-info"]
+
+
+def test_an_sdists_build_requirements_come_through_the_mirror_too(tmp_path, shop, upstream):
+    upstream.index.add("from-source", make_self_building_sdist(
+        "from-source", "1.0", build_requires=("build-helper",)))
+    upstream.index.add("build-helper", make_wheel("build-helper", "1.0"))
+    requirements = tmp_path / "req.txt"
+    requirements.write_text("from-source\n")
+
+    done = prefetch(shop, requirements)
+    assert "fetched from upstream and stored: 1 file" in done.stdout, done  # what pip saved
+    assert set(stored(shop)) == {"from_source-1.0.tar.gz", "build_helper-1.0-py3-none-any.whl"}
 
 
 def test_python_version_and_platforms_are_passed_to_pip(tmp_path, shop):
