@@ -184,6 +184,9 @@ def test_what_cannot_start_says_why(tmp_path, shop):
     good.write_text("app-one\n")
     unknown = prefetch(shop, good, "--repository", "nonesuch", expect=2)
     assert "No repository 'nonesuch'" in unknown.stderr
+    nobody = prefetch(shop, good, "--user", "nobody", expect=2)
+    assert "No user 'nobody'" in nobody.stderr
+    assert credentials(shop) == ""
 
 
 def test_beside_a_zeo_server_prefetch_runs_while_the_server_serves(tmp_path, upstream, env):
