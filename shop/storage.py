@@ -76,13 +76,18 @@ def _open(uri: str, shown: str) -> DB:
     try:
         storage = factory()
     except LockError:
-        raise DatabaseBusy(
-            "Cannot open the database: another process (the running localshop server?) holds "
-            f"its lock ({shown.split('?')[0]}). Stop the server first, or serve the database "
-            "with ZEO and point zodbconn.uri at zeo://... so several processes can share it."
-        ) from None
+        raise database_busy(shown) from None
     guard_blob_aborts(storage)
     return DB(storage, class_factory=moved_class_factory, **dbkw)
+
+
+def database_busy(uri: str) -> DatabaseBusy:
+    """The error for an embedded database whose lock another process holds."""
+    return DatabaseBusy(
+        "Cannot open the database: another process (the running localshop server?) holds "
+        f"its lock ({uri.split('?')[0]}). Stop the server first, or serve the database "
+        "with ZEO and point zodbconn.uri at zeo://... so several processes can share it."
+    )
 
 
 def database(registry) -> DB:

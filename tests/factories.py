@@ -62,10 +62,12 @@ def _record_line(path: str, data: bytes) -> str:
 
 def make_wheel(name: str = "demo", version: str = "1.0", *, module: str | None = None,
                requires_python: str | None = None, requires_dist: tuple[str, ...] = (),
-               padding: int = 0, metadata: str | None = None, description: str = "") -> Dist:
+               padding: int = 0, metadata: str | None = None, description: str = "",
+               tag: str = "py3-none-any") -> Dist:
     """A real, installable pure-Python wheel with a module that records its version.
 
-    ``padding`` adds an incompressible file of that many bytes (for large-file tests).
+    ``padding`` adds an incompressible file of that many bytes (for large-file tests);
+    ``tag`` is the wheel's compatibility tag (another platform's, for resolving for it).
     """
     dist_name = canonicalize_name(name).replace("-", "_")
     module = module or dist_name
@@ -77,7 +79,7 @@ def make_wheel(name: str = "demo", version: str = "1.0", *, module: str | None =
     files = {
         f"{module}/__init__.py": f"VERSION = {version!r}\n".encode(),
         f"{dist_info}/METADATA": meta.encode(),
-        f"{dist_info}/WHEEL": b"Wheel-Version: 1.0\nGenerator: localshop-tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+        f"{dist_info}/WHEEL": b"Wheel-Version: 1.0\nGenerator: localshop-tests\nRoot-Is-Purelib: true\nTag: " + tag.encode() + b"\n",
     }
     if padding:
         files[f"{module}/padding.bin"] = _incompressible(padding)
@@ -89,7 +91,7 @@ def make_wheel(name: str = "demo", version: str = "1.0", *, module: str | None =
             info = zipfile.ZipInfo(path, date_time=(2024, 1, 1, 0, 0, 0))
             info.compress_type = zipfile.ZIP_STORED if path.endswith(".bin") else zipfile.ZIP_DEFLATED
             zf.writestr(info, data)
-    return Dist(f"{dist_name}-{version}-py3-none-any.whl", buffer.getvalue(), name, version)
+    return Dist(f"{dist_name}-{version}-{tag}.whl", buffer.getvalue(), name, version)
 
 
 def _incompressible(size: int) -> bytes:

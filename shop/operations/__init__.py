@@ -1,4 +1,5 @@
-"""Operations on a whole database: backup and restore, copy, check, pack and retention.
+"""Operations on a whole database: backup and restore, copy, check, pack and retention; and
+prefetch, which has pip resolve requirements through the application (served on loopback).
 
 ZODB's own machinery does the work underneath (repozo's incremental copies, pack with blob
 garbage collection, ``copyTransactionsFrom``); the command line (``shop/scripts/``) and the

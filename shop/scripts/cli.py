@@ -15,7 +15,7 @@ from shop.access.accounts import AccountError
 from shop.access.passwords import Passwords
 from shop.model import events
 from shop.model.repositories import RepositoryError
-from shop.scripts import accounts, backup, check, cleanup, pack, repositories
+from shop.scripts import accounts, backup, check, cleanup, pack, prefetch, repositories
 from shop.scripts.common import CommandError
 from shop.services import Services
 from shop.settings import SettingsError, read_settings
@@ -40,6 +40,7 @@ def parser() -> argparse.ArgumentParser:
     check.add_check_parser(commands)
     cleanup.add_cleanup_parser(commands)
     pack.add_pack_parser(commands)
+    prefetch.add_prefetch_parser(commands)
     return p
 
 
@@ -76,7 +77,7 @@ def command_line_actor() -> events.Actor:
 def main(argv: list[str] | None = None) -> int:
     """Run one command; exit status 0 when done, 1 when refused, 2 when it cannot start."""
     args = parser().parse_args(argv)
-    if "run" in args:  # backup, restore, pack: they open the storage their own way (or ask
+    if "run" in args:  # backup, restore, pack, prefetch: they open the storage their own way (or ask
         return args.run(args)  # the running server)
     try:
         services = open_services(args.config, writes=args.writes)

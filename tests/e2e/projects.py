@@ -6,6 +6,7 @@ their own PEP 517 backend (``backend-path``) and need nothing from any index to 
 """
 from __future__ import annotations
 
+import json
 import textwrap
 
 from packaging.utils import canonicalize_name
@@ -50,14 +51,15 @@ BACKEND = textwrap.dedent('''\
 ''')
 
 
-def make_self_building_sdist(name: str, version: str) -> Dist:
-    """An sdist whose package says ``ORIGIN = "sdist"``, buildable with no index at all."""
+def make_self_building_sdist(name: str, version: str, build_requires: tuple[str, ...] = ()) -> Dist:
+    """An sdist whose package says ``ORIGIN = "sdist"``, buildable with no index at all
+    (unless ``build_requires`` names projects pip must install first: it does not use them)."""
     dist_name = canonicalize_name(name).replace("-", "_")
     base = f"{dist_name}-{version}"
     metadata = metadata_text(name, version)
     pyproject = (
         "[build-system]\n"
-        "requires = []\n"
+        f"requires = {json.dumps(list(build_requires))}\n"  # a TOML array too
         'build-backend = "backend"\n'
         'backend-path = ["_build"]\n'
         "\n"
