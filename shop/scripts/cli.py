@@ -13,7 +13,7 @@ from pyramid.paster import get_appsettings
 from shop.access.accounts import AccountError
 from shop.access.passwords import Passwords
 from shop.model.repositories import RepositoryError
-from shop.scripts import accounts, backup, check, cleanup, pack, repositories
+from shop.scripts import accounts, backup, check, cleanup, moving, pack, repositories
 from shop.scripts.common import CommandError
 from shop.services import Services
 from shop.settings import SettingsError, read_settings
@@ -38,6 +38,7 @@ def parser() -> argparse.ArgumentParser:
     check.add_check_parser(commands)
     cleanup.add_cleanup_parser(commands)
     pack.add_pack_parser(commands)
+    moving.add_moving_parsers(commands)
     return p
 
 
