@@ -1,0 +1,190 @@
+"""``localshop import`` and ``localshop export`` as a team moving in uses them: directories of
+files (pypiserver's flat one, the original localshop's nested one), a real devpi's export,
+and an export of one localshop imported into a fresh one; then pip installs from it."""
+from __future__ import annotations
+
+import datetime
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.clients import LOCALSHOP, Result, make_venv, modern_pip_install, run, words
+from tests.e2e.devpi import Devpi, Unavailable, devpi_venv
+from tests.e2e.projects import make_self_building_sdist
+from tests.e2e.server import LocalshopServer
+from tests.factories import make_sdist, make_wheel
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture
+def shop(tmp_path) -> LocalshopServer:
+    """A localshop of this test's own, not started: the test starts and stops it."""
+    server = LocalshopServer(tmp_path / "shop")
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def devpi_bin() -> Path:
+    try:
+        return devpi_venv()
+    except Unavailable as e:
+        pytest.skip(f"devpi-server and devpi-client cannot be installed here: {e}")
+
+
+def localshop(server: LocalshopServer, *args, input: str | None = None,
+              expect: int | None = 0) -> Result:
+    return run([LOCALSHOP, "-c", server.ini, *args], env=server.process_env(), input=input,
+               expect=expect)
+
+
+def upload_time(server: LocalshopServer, project: str) -> dict[str, str]:
+    """{filename: upload-time} of a project's simple page (PEP 700)."""
+    return {f["filename"]: f["upload-time"] for f in server.project_json(project)["files"]}
+
+
+def test_flat_and_nested_trees_import_except_the_broken_file_and_pip_installs(shop, tmp_path, env):
+    teams = tmp_path / "moving-in"
+    flat = teams / "pypiserver-packages"  # pypiserver: one flat directory
+    nested = teams / "localshop-files"  # the original localshop: ~/.localshop/files/<p>/<f>
+    for directory in (flat, nested / "n" / "nested-tool", nested / "b" / "broken"):
+        directory.mkdir(parents=True)
+    wheel, sdist = make_wheel("Flat-Tool", "1.0"), make_sdist("flat-lib", "2.0")
+    nested_wheel = make_wheel("nested-tool", "3.0", requires_python=">=3.8")
+    nested_sdist = make_self_building_sdist("nested-tool", "3.1")
+    for dist, where in ((wheel, flat), (sdist, flat), (nested_wheel, nested / "n" / "nested-tool"),
+                        (nested_sdist, nested / "n" / "nested-tool")):
+        dist.write(where)
+    (nested / "b" / "broken" / "broken-1.0-py3-none-any.whl").write_bytes(b"not a zip at all")
+    (flat / "index.html").write_text("<html></html>")  # no distribution: ignored
+
+    result = localshop(shop, "import", teams, expect=1)
+
+    assert ("refused localshop-files/b/broken/broken-1.0-py3-none-any.whl: Invalid wheel"
+            " broken-1.0-py3-none-any.whl: it is not a zip archive") in result.stdout
+    summary = words(result.stderr)
+    assert "Imported 4 files into repository default (files; 1 commits)" in summary
+    assert "skipped 0 already stored, refused 1; ignored 1 files" in summary
+    # Again: what is stored is skipped; other bytes under a stored name are refused.
+    changed = make_wheel("Flat-Tool", "1.0", requires_python=">=3.9")
+    (teams / "later").mkdir()
+    changed.write(teams / "later")
+    again = localshop(shop, "import", teams, expect=1)
+    assert "refused later/flat_tool-1.0-py3-none-any.whl: File already exists" in again.stdout
+    assert "Imported 0 files" in again.stderr and "skipped 4 already stored, refused 2" in again.stderr
+
+    shop.start()
+    assert shop.project_files("flat-tool") == {wheel.filename: wheel.sha256}
+    assert shop.project_files("flat-lib") == {sdist.filename: sdist.sha256}
+    assert shop.project_files("nested-tool") == {nested_wheel.filename: nested_wheel.sha256,
+                                                 nested_sdist.filename: nested_sdist.sha256}
+    assert shop.project_files("broken") == {}
+    page = shop.project_json("nested-tool")
+    assert {f["filename"]: f.get("requires-python") for f in page["files"]}[
+        nested_wheel.filename] == ">=3.8"  # read from the wheel's own METADATA
+    python = make_venv(tmp_path / "venv")
+    index = f"{shop.url}/repo/default/"
+    modern_pip_install(python, index, "flat-tool", "nested-tool==3.1", env=env)
+    code = "import flat_tool, nested_tool; print(flat_tool.VERSION, nested_tool.VERSION, nested_tool.ORIGIN)"
+    assert run([python, "-c", code], env=env).stdout.split() == ["1.0", "3.1", "sdist"]
+
+
+def test_a_real_devpi_export_imports_with_its_upload_times(devpi_bin, shop, tmp_path):
+    devpi = Devpi(devpi_bin, tmp_path / "devpi")
+    dists = tmp_path / "dists"
+    dists.mkdir()
+    wheel, sdist = make_wheel("devpi-tool", "1.0"), make_sdist("Devpi_Lib", "0.5")
+    wheel.write(dists), sdist.write(dists)
+    devpi.start()
+    try:
+        devpi.client("use", devpi.url)
+        devpi.client("user", "-c", "alice", "password=alice-secret", "email=alice@example.com")
+        devpi.client("login", "alice", "--password", "alice-secret")
+        devpi.client("index", "-c", "dev", "bases=")
+        devpi.client("use", "alice/dev")
+        devpi.client("upload", "--from-dir", dists)
+    finally:
+        devpi.stop()
+    exported = devpi.export(tmp_path / "devpi-export")
+    recorded = devpi_upload_times(exported)
+
+    result = localshop(shop, "import", exported)
+
+    summary = words(result.stdout)
+    assert "Imported 2 files into repository default (devpi export; 1 commits)" in summary
+    assert "refused 0" in summary and "without an account here: alice" in summary
+    shop.start()
+    assert shop.project_files("devpi-tool") == {wheel.filename: wheel.sha256}
+    assert shop.project_files("devpi-lib") == {sdist.filename: sdist.sha256}
+    times = {**upload_time(shop, "devpi-tool"), **upload_time(shop, "devpi-lib")}
+    assert times == {wheel.filename: recorded[wheel.filename], sdist.filename: recorded[sdist.filename]}
+
+
+def devpi_upload_times(exported: Path) -> dict[str, str]:
+    """{filename: upload time as PEP 700 writes it} of what devpi's dataindex.json logged."""
+    index = json.loads((exported / "dataindex.json").read_text())["indexes"]["alice/dev"]
+    times = {}
+    for entry in index["files"]:
+        when = datetime.datetime(*entry["log"][0]["when"][:6])
+        times[entry["relpath"].rsplit("/", 1)[1]] = when.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    assert len(times) == 2, index
+    return times
+
+
+def test_export_then_import_into_a_fresh_database_keeps_uploader_times_yanks_owners(tmp_path):
+    old = LocalshopServer(tmp_path / "old")
+    new = LocalshopServer(tmp_path / "new")
+    try:
+        _fill_the_old_shop(old, tmp_path)
+        old.start()  # export only reads: it runs beside the running server
+        exported = localshop(old, "export", tmp_path / "export")
+        old.stop()
+        assert words(exported.stdout).startswith("Exported 3 files")
+
+        imported = localshop(new, "import", tmp_path / "export")
+
+        assert "Imported 3 files" in imported.stdout and "(localshop export;" in imported.stdout
+        assert "without an account here: bob" in words(imported.stdout)
+        again = localshop(new, "export", tmp_path / "again")
+        assert words(again.stdout).startswith("Exported 3 files")
+        assert _manifest(tmp_path / "again") == _manifest(tmp_path / "export")
+        owners = localshop(new, "project", "owners", "default", "bobs-tool").stdout
+        assert owners.strip() == "Owners of Bobs-Tool: admin, bob"
+        new.start()
+        page = new.project_json("bobs-tool")
+        assert {f["filename"]: f["yanked"] for f in page["files"]} == {
+            "bobs_tool-1.0-py3-none-any.whl": "broken build", "bobs_tool-2.0.tar.gz": False}
+    finally:
+        old.stop()
+        new.stop()
+
+
+def _fill_the_old_shop(old: LocalshopServer, tmp_path: Path) -> None:
+    """bob's project (two files, one release yanked, admin a second owner) and admin's."""
+    bobs, admins = tmp_path / "bobs", tmp_path / "admins"
+    bobs.mkdir(), admins.mkdir()
+    make_wheel("Bobs-Tool", "1.0").write(bobs)
+    make_sdist("Bobs-Tool", "2.0").write(bobs)
+    make_wheel("admins-tool", "1.0").write(admins)
+    localshop(old, "user", "add", "bob", "--password-stdin", input="bob-secret\n")
+    localshop(old, "repository", "set", "default", "--role", "user:bob=uploader")
+    localshop(old, "import", bobs, "--uploader", "bob")
+    localshop(old, "import", admins)
+    localshop(old, "release", "yank", "default", "bobs-tool", "1.0", "--reason", "broken build")
+    localshop(old, "project", "owners", "default", "bobs-tool", "--add", "admin")
+
+
+def _manifest(directory: Path) -> dict:
+    """The export's manifest without the time it was written."""
+    manifest = json.loads((directory / "localshop-export.json").read_text())
+    del manifest["exported"]
+    return manifest
+
+
+def test_import_names_an_unknown_uploader_and_a_missing_directory(shop, tmp_path):
+    refused = localshop(shop, "import", tmp_path, "--uploader", "nobody", expect=1)
+    assert "No user 'nobody'" in refused.stderr and "--uploader NAME" in refused.stderr
+    missing = localshop(shop, "import", tmp_path / "nowhere", expect=1)
+    assert f"No directory {tmp_path / 'nowhere'}" in missing.stderr
