@@ -43,6 +43,10 @@ class ImportFailed(Exception):
     """An import that cannot start, or had to stop; the message says why."""
 
 
+class _DiskFull(Exception):
+    """No room for the file being imported: the import stops (``Importer.run_batch``)."""
+
+
 @dataclass
 class Outcome:
     """What an import did, file by file."""
@@ -57,10 +61,10 @@ class Outcome:
     unknown_accounts: set[str] = field(default_factory=set)
 
     def summary(self) -> str:
-        text = (f"Imported {self.imported} files into repository {self.repository}"
-                f" ({self.kind}; {self.commits} commits), skipped {self.skipped} already stored,"
-                f" refused {len(self.refused)}; ignored {self.ignored} files that are no"
-                " distributions.")
+        commits = f"{self.commits} commit" + ("s" if self.commits != 1 else "")
+        text = (f"Imported {self.imported} files into repository {self.repository} ({self.kind},"
+                f" in {commits}); skipped {self.skipped} already stored; refused"
+                f" {len(self.refused)}; ignored {self.ignored} files that are no distributions.")
         if self.unknown_accounts:
             text += (" Uploaders and owners kept by name without an account here: "
                      f"{', '.join(sorted(self.unknown_accounts))} (add them with 'user add').")
@@ -146,11 +150,19 @@ class Importer:
                 for path in batch:
                     self.import_file(path)
                 tm.commit()
-                self.outcome.commits += 1
+                self.outcome.commits += self.outcome.imported > before[0]
                 return
             except ConflictError:
                 tm.abort()
                 self._undo_counts(before)
+            except (_DiskFull, OSError) as e:
+                tm.abort()
+                if not isinstance(e, _DiskFull) and not is_disk_full(e):
+                    raise
+                self._undo_counts(before)
+                raise ImportFailed(f"Stopped: the disk is full; the batch under way was not"
+                                   f" stored. {self.outcome.summary()} Run the import again"
+                                   " once there is room.") from None
             except BaseException:
                 tm.abort()
                 raise
@@ -182,14 +194,12 @@ class Importer:
             result = publish(self.repository, form, self.uploader, self.may_release)
         except UploadError as e:
             if e.status == 507:
-                raise ImportFailed(f"Stopped at {path}: {e.message}. {self.outcome.summary()}"
-                                   " Run the import again once there is room.") from None
+                raise _DiskFull(path) from None
             self.outcome.refused.append((path, e.message))
             return
         except OSError as e:
             if is_disk_full(e):
-                raise ImportFailed(f"Stopped at {path}: the disk is full."
-                                   f" {self.outcome.summary()}") from None
+                raise _DiskFull(path) from None
             self.outcome.refused.append((path, f"cannot be read: {e.strerror or e}"))
             return
         if not result.created:

@@ -65,15 +65,16 @@ def test_flat_and_nested_trees_import_except_the_broken_file_and_pip_installs(sh
     assert ("refused localshop-files/b/broken/broken-1.0-py3-none-any.whl: Invalid wheel"
             " broken-1.0-py3-none-any.whl: it is not a zip archive") in result.stdout
     summary = words(result.stderr)
-    assert "Imported 4 files into repository default (files; 1 commits)" in summary
-    assert "skipped 0 already stored, refused 1; ignored 1 files" in summary
+    assert ("Imported 4 files into repository default (files, in 1 commit); skipped 0 already"
+            " stored; refused 1; ignored 1 files that are no distributions.") in summary
     # Again: what is stored is skipped; other bytes under a stored name are refused.
     changed = make_wheel("Flat-Tool", "1.0", requires_python=">=3.9")
     (teams / "later").mkdir()
     changed.write(teams / "later")
     again = localshop(shop, "import", teams, expect=1)
     assert "refused later/flat_tool-1.0-py3-none-any.whl: File already exists" in again.stdout
-    assert "Imported 0 files" in again.stderr and "skipped 4 already stored, refused 2" in again.stderr
+    assert "Imported 0 files into repository default (files, in 0 commits); skipped 4 already" \
+        " stored; refused 2;" in words(again.stderr)
 
     shop.start()
     assert shop.project_files("flat-tool") == {wheel.filename: wheel.sha256}
@@ -113,8 +114,8 @@ def test_a_real_devpi_export_imports_with_its_upload_times(devpi_bin, shop, tmp_
     result = localshop(shop, "import", exported)
 
     summary = words(result.stdout)
-    assert "Imported 2 files into repository default (devpi export; 1 commits)" in summary
-    assert "refused 0" in summary and "without an account here: alice" in summary
+    assert "Imported 2 files into repository default (devpi export, in 1 commit)" in summary
+    assert "refused 0;" in summary and "without an account here: alice" in summary
     shop.start()
     assert shop.project_files("devpi-tool") == {wheel.filename: wheel.sha256}
     assert shop.project_files("devpi-lib") == {sdist.filename: sdist.sha256}
@@ -145,7 +146,7 @@ def test_export_then_import_into_a_fresh_database_keeps_uploader_times_yanks_own
 
         imported = localshop(new, "import", tmp_path / "export")
 
-        assert "Imported 3 files" in imported.stdout and "(localshop export;" in imported.stdout
+        assert "Imported 3 files" in imported.stdout and "(localshop export," in imported.stdout
         assert "without an account here: bob" in words(imported.stdout)
         again = localshop(new, "export", tmp_path / "again")
         assert words(again.stdout).startswith("Exported 3 files")

@@ -4,6 +4,7 @@ runs beside a server that holds the database."""
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 from pyramid.paster import get_appsettings
@@ -71,3 +72,28 @@ def test_import_waits_for_a_stopped_server_while_export_runs_beside_it(ini, caps
         assert status == 1 and "is not an empty directory" in err
     finally:
         db.close()
+
+
+def test_a_full_disk_stops_the_import_storing_nothing_partial_and_a_second_run_completes(
+        ini, capsys, tmp_path):
+    from tests.smalldisk import fill, tmpfs
+
+    source = tmp_path / "source"
+    source.mkdir()
+    dists = [make_wheel(f"big{i}", "1.0", padding=2 * 1024 * 1024) for i in range(3)]
+    for dist in dists:
+        dist.write(source)
+    with tmpfs(tmp_path / "var", "30m") as var:
+        localshop(ini, capsys, "repository", "set", "default", "--title", "Team")  # the database
+        filler = fill(var, leave=3 * 1024 * 1024)  # room for one file, not for three
+
+        status, _, err = localshop(ini, capsys, "import", source)
+
+        assert status == 1
+        assert "Stopped: the disk is full; the batch under way was not stored." in err
+        assert "Imported 0 files" in err and "Run the import again once there is room" in err
+        assert "default  projects 0" in projects(ini, capsys)
+        assert [n for n in os.listdir(var / "blobs" / "tmp") if n.startswith("upload-")] == []
+        filler.unlink()
+        status, out, _ = localshop(ini, capsys, "import", source)
+        assert status == 0 and out.startswith("Imported 3 files")
