@@ -9,21 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.clients import LOCALSHOP, Result, make_venv, modern_pip_install, run, words
+from tests.e2e.clients import make_venv, modern_pip_install, run, words
 from tests.e2e.devpi import Devpi, Unavailable, devpi_venv
 from tests.e2e.projects import make_self_building_sdist
 from tests.e2e.server import LocalshopServer
+from tests.e2e.test_cli import localshop, shop  # noqa: F401 (shop: a fixture)
 from tests.factories import make_sdist, make_wheel
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture
-def shop(tmp_path) -> LocalshopServer:
-    """A localshop of this test's own, not started: the test starts and stops it."""
-    server = LocalshopServer(tmp_path / "shop")
-    yield server
-    server.stop()
 
 
 @pytest.fixture(scope="session")
@@ -32,12 +25,6 @@ def devpi_bin() -> Path:
         return devpi_venv()
     except Unavailable as e:
         pytest.skip(f"devpi-server and devpi-client cannot be installed here: {e}")
-
-
-def localshop(server: LocalshopServer, *args, input: str | None = None,
-              expect: int | None = 0) -> Result:
-    return run([LOCALSHOP, "-c", server.ini, *args], env=server.process_env(), input=input,
-               expect=expect)
 
 
 def upload_time(server: LocalshopServer, project: str) -> dict[str, str]:

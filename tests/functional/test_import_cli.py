@@ -6,31 +6,12 @@ from __future__ import annotations
 import json
 import os
 
-import pytest
 from pyramid.paster import get_appsettings
 
 from shop.operations.catalogs import MANIFEST, MAX_CATALOG
-from shop.scripts import cli
 from shop.storage import open_database
 from tests.factories import make_wheel
-
-
-@pytest.fixture
-def ini(tmp_path, monkeypatch):
-    monkeypatch.setenv("LOCALSHOP_ADMIN_PASSWORD", "admin-secret")
-    var = tmp_path / "var"
-    path = tmp_path / "localshop.ini"
-    path.write_text(
-        "[app:main]\nuse = egg:localshop\nshop.upstream = none\nshop.secret = s3cret\n"
-        f"zodbconn.uri = file://{var}/Data.fs?blobstorage_dir={var}/blobs\n"
-    )
-    return str(path)
-
-
-def localshop(ini: str, capsys, *args) -> tuple[int, str, str]:
-    status = cli.main(["-c", ini, *map(str, args)])
-    out, err = capsys.readouterr()
-    return status, out, err
+from tests.functional.test_cleanup_cli import ini, localshop  # noqa: F401 (ini: a fixture)
 
 
 def projects(ini: str, capsys) -> str:
@@ -46,7 +27,7 @@ def test_a_manifest_naming_a_path_outside_the_directory_refuses_the_whole_import
     (export / MANIFEST).write_text(json.dumps({"format": "localshop-export", "version": 1,
         "projects": [{"name": "evil", "owners": [], "files": [
             {"path": "../evil-1.0-py3-none-any.whl"}]}]}))
-    status, out, err = localshop(ini, capsys, "import", export)
+    status, out, err = localshop(ini, capsys, "import", str(export))
     assert status == 1 and out == ""
     assert "'../evil-1.0-py3-none-any.whl' is outside" in err and "refused" in err
     assert "default  projects 0" in projects(ini, capsys)
@@ -55,20 +36,20 @@ def test_a_manifest_naming_a_path_outside_the_directory_refuses_the_whole_import
 def test_an_oversized_manifest_is_refused_with_the_limit(ini, capsys, tmp_path):
     with open(tmp_path / MANIFEST, "wb") as f:
         f.truncate(MAX_CATALOG + 1)
-    status, _, err = localshop(ini, capsys, "import", tmp_path)
+    status, _, err = localshop(ini, capsys, "import", str(tmp_path))
     assert status == 1 and f"is too large: {MAX_CATALOG + 1} bytes, more than the" in err
 
 
 def test_import_waits_for_a_stopped_server_while_export_runs_beside_it(ini, capsys, tmp_path):
     make_wheel("demo", "1.0").write(tmp_path)
-    assert localshop(ini, capsys, "import", tmp_path)[0] == 0
+    assert localshop(ini, capsys, "import", str(tmp_path))[0] == 0
     db = open_database(get_appsettings(ini)["zodbconn.uri"])  # as the running server holds it
     try:
-        status, _, err = localshop(ini, capsys, "import", tmp_path)
+        status, _, err = localshop(ini, capsys, "import", str(tmp_path))
         assert status == 2 and "holds its lock" in err and "stop the server and import" in err
-        status, out, _ = localshop(ini, capsys, "export", tmp_path / "out")
+        status, out, _ = localshop(ini, capsys, "export", str(tmp_path / "out"))
         assert status == 0 and out.startswith("Exported 1 files")
-        status, _, err = localshop(ini, capsys, "export", tmp_path / "out")
+        status, _, err = localshop(ini, capsys, "export", str(tmp_path / "out"))
         assert status == 1 and "is not an empty directory" in err
     finally:
         db.close()
@@ -87,7 +68,7 @@ def test_a_full_disk_stops_the_import_storing_nothing_partial_and_a_second_run_c
         localshop(ini, capsys, "repository", "set", "default", "--title", "Team")  # the database
         filler = fill(var, leave=3 * 1024 * 1024)  # room for one file, not for three
 
-        status, _, err = localshop(ini, capsys, "import", source)
+        status, _, err = localshop(ini, capsys, "import", str(source))
 
         assert status == 1
         assert "Stopped: the disk is full; the batch under way was not stored." in err
@@ -95,5 +76,5 @@ def test_a_full_disk_stops_the_import_storing_nothing_partial_and_a_second_run_c
         assert "default  projects 0" in projects(ini, capsys)
         assert [n for n in os.listdir(var / "blobs" / "tmp") if n.startswith("upload-")] == []
         filler.unlink()
-        status, out, _ = localshop(ini, capsys, "import", source)
+        status, out, _ = localshop(ini, capsys, "import", str(source))
         assert status == 0 and out.startswith("Imported 3 files")
