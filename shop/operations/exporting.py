@@ -23,6 +23,7 @@ from shop.operations.check import Progress, no_progress
 
 CHUNK = 1024 * 1024
 CACHE_EVERY = 1000  # projects looked at between trimming the connection's cache
+EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
 
 
 class ExportFailed(Exception):
@@ -78,7 +79,7 @@ def _hosted_files(package: Package) -> list[ReleaseFile]:
     if not package.hosted:
         return []
     files = [f for release in package.values() for f in repositories.uploaded_files(release)]
-    return sorted(files, key=lambda f: (f.upload_time, f.filename))
+    return sorted(files, key=lambda f: (f.upload_time or EPOCH, f.filename))
 
 
 def _export_project(package: Package, files: list[ReleaseFile], directory: Path,
@@ -95,7 +96,7 @@ def _export_project(package: Package, files: list[ReleaseFile], directory: Path,
         exported.files, exported.bytes = exported.files + 1, exported.bytes + file.size
         entries.append({
             "path": path, "sha256": file.sha256, "size": file.size,
-            "uploader": file.uploader, "upload_time": iso_time(file.upload_time),
+            "uploader": file.uploader, "upload_time": iso_time(file.upload_time) if file.upload_time else None,
             "yanked": bool(file.yanked), "yanked_reason": file.yanked_reason or "",
         })
     exported.projects += 1

@@ -35,24 +35,28 @@ def upload_time(server: LocalshopServer, project: str) -> dict[str, str]:
 def test_flat_and_nested_trees_import_except_the_broken_file_and_pip_installs(shop, tmp_path, env):
     teams = tmp_path / "moving-in"
     flat = teams / "pypiserver-packages"  # pypiserver: one flat directory
-    nested = teams / "localshop-files"  # the original localshop: ~/.localshop/files/<p>/<f>
-    for directory in (flat, nested / "n" / "nested-tool", nested / "b" / "broken"):
+    # The original localshop: ~/.localshop/files/<repository>/<python version>/<letter>/<name>/
+    nested = teams / "localshop-files" / "default"
+    wheels, sdists = nested / "py3" / "n" / "nested-tool", nested / "source" / "n" / "nested-tool"
+    broken_dir, old_dir = nested / "py3" / "b" / "broken", nested / "source" / "o" / "Old-Style"
+    for directory in (flat, wheels, sdists, broken_dir, old_dir):
         directory.mkdir(parents=True)
     wheel, sdist = make_wheel("Flat-Tool", "1.0"), make_sdist("flat-lib", "2.0")
     nested_wheel = make_wheel("nested-tool", "3.0", requires_python=">=3.8")
     nested_sdist = make_self_building_sdist("nested-tool", "3.1")
-    for dist, where in ((wheel, flat), (sdist, flat), (nested_wheel, nested / "n" / "nested-tool"),
-                        (nested_sdist, nested / "n" / "nested-tool")):
+    old_style = make_sdist("Old-Style", "0.9", filename="Old-Style-0.9.tar.gz")  # setuptools < 69
+    for dist, where in ((wheel, flat), (sdist, flat), (nested_wheel, wheels),
+                        (nested_sdist, sdists), (old_style, old_dir)):
         dist.write(where)
-    (nested / "b" / "broken" / "broken-1.0-py3-none-any.whl").write_bytes(b"not a zip at all")
+    (broken_dir / "broken-1.0-py3-none-any.whl").write_bytes(b"not a zip at all")
     (flat / "index.html").write_text("<html></html>")  # no distribution: ignored
 
     result = localshop(shop, "import", teams, expect=1)
 
-    assert ("refused localshop-files/b/broken/broken-1.0-py3-none-any.whl: Invalid wheel"
+    assert ("refused localshop-files/default/py3/b/broken/broken-1.0-py3-none-any.whl: Invalid wheel"
             " broken-1.0-py3-none-any.whl: it is not a zip archive") in result.stdout
     summary = words(result.stderr)
-    assert ("Imported 4 files into repository default (files, in 1 commit); skipped 0 already"
+    assert ("Imported 5 files into repository default (files, in 1 commit); skipped 0 already"
             " stored; refused 1; ignored 1 files that are no distributions.") in summary
     # Again: what is stored is skipped; other bytes under a stored name are refused.
     changed = make_wheel("Flat-Tool", "1.0", requires_python=">=3.9")
@@ -60,7 +64,7 @@ def test_flat_and_nested_trees_import_except_the_broken_file_and_pip_installs(sh
     changed.write(teams / "later")
     again = localshop(shop, "import", teams, expect=1)
     assert "refused later/flat_tool-1.0-py3-none-any.whl: File already exists" in again.stdout
-    assert "Imported 0 files into repository default (files, in 0 commits); skipped 4 already" \
+    assert "Imported 0 files into repository default (files, in 0 commits); skipped 5 already" \
         " stored; refused 2;" in words(again.stderr)
 
     shop.start()
@@ -68,6 +72,7 @@ def test_flat_and_nested_trees_import_except_the_broken_file_and_pip_installs(sh
     assert shop.project_files("flat-lib") == {sdist.filename: sdist.sha256}
     assert shop.project_files("nested-tool") == {nested_wheel.filename: nested_wheel.sha256,
                                                  nested_sdist.filename: nested_sdist.sha256}
+    assert shop.project_files("old-style") == {old_style.filename: old_style.sha256}
     assert shop.project_files("broken") == {}
     page = shop.project_json("nested-tool")
     assert {f["filename"]: f.get("requires-python") for f in page["files"]}[
