@@ -233,7 +233,7 @@ def _devpi_when(value, where: str, path: Path) -> datetime.datetime:
     value = _expect(value, list, where, path)
     try:
         return datetime.datetime(*(int(v) for v in value[:6]), tzinfo=datetime.timezone.utc)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise CatalogError(f"{path.name}: {where} {value!r} is not a time.") from None
 
 
@@ -243,5 +243,5 @@ def _http_date(value) -> datetime.datetime | None:
         return None
     try:
         return email.utils.parsedate_to_datetime(value).astimezone(datetime.timezone.utc)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None

@@ -6,6 +6,8 @@ import datetime
 import json
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from shop.operations.catalogs import (DATAINDEX, MANIFEST, MAX_CATALOG, CatalogError, Recorded,
                                       read_catalog)
@@ -124,6 +126,8 @@ def test_devpis_dataindex_gives_release_files_their_upload_times_and_uploaders(t
 @pytest.mark.parametrize("entry, message", [
     (releasefile("../../etc/demo-1.0.tar.gz"), "is outside"),
     (releasefile("a/demo-1.0.tar.gz", log=[{"what": "upload", "when": "today"}]), "is not a list"),
+    (releasefile("a/demo-1.0.tar.gz", log=[{"what": "upload", "when": [10**30, 1, 1]}]),
+     "is not a time"),
     (releasefile("a/demo-1.0.tar.gz", entrymapping={"hashes": {"sha256": "0"}}), "not a sha256"),
     (releasefile("a/demo-1.0.tar.gz", entrymapping=[]), "entrymapping is not an object"),
 ])
@@ -138,3 +142,35 @@ def test_a_dataindex_without_indexes_is_refused(tmp_path):
     (tmp_path / DATAINDEX).write_text('{"users": {}}')
     with pytest.raises(CatalogError, match="indexes is not an object"):
         read_catalog(tmp_path)
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12),
+                                                                       children, max_size=4),
+    max_leaves=25)
+PATHS = st.sampled_from(["a/demo-1.0.tar.gz", "../x.whl", "/x.whl", "", "demo-1.0.tar.gz"])
+ENTRY = st.fixed_dictionaries({}, optional={
+    "path": PATHS | JSON, "relpath": PATHS | JSON, "type": st.just("releasefile") | JSON,
+    "sha256": st.just(SHA) | JSON, "upload_time": st.just("2020-01-01T00:00:00") | JSON,
+    "uploader": JSON, "yanked": JSON, "log": JSON, "entrymapping": JSON})
+MANIFESTS = st.fixed_dictionaries({"format": st.just("localshop-export"), "version": st.just(1),
+                                   "projects": st.lists(st.fixed_dictionaries(
+                                       {"name": st.just("demo") | JSON, "files": st.lists(ENTRY)},
+                                       optional={"owners": JSON}), max_size=3) | JSON})
+DATAINDEXES = st.fixed_dictionaries({"indexes": st.dictionaries(
+    st.text(max_size=8), st.fixed_dictionaries({"files": st.lists(ENTRY, max_size=3) | JSON}),
+    max_size=2) | JSON})
+
+
+@given(document=MANIFESTS | DATAINDEXES | JSON, name=st.sampled_from([MANIFEST, DATAINDEX]))
+def test_any_json_document_is_a_catalog_or_refused_with_a_catalog_error(tmp_path, document, name):
+    (tmp_path / name).write_text(json.dumps(document))
+    try:
+        catalog = read_catalog(tmp_path)
+    except CatalogError:
+        return
+    finally:
+        (tmp_path / name).unlink()
+    for path in catalog.files:  # whatever was accepted stays inside the directory
+        assert not path.startswith(("/", "../")) and path != ".."
