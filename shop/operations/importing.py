@@ -58,6 +58,7 @@ class Outcome:
     refused: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
     ignored: int = 0
     commits: int = 0
+    retried: int = 0  # batches imported again after their commit conflicted with another's
     unknown_accounts: set[str] = field(default_factory=set)
 
     def summary(self) -> str:
@@ -65,6 +66,9 @@ class Outcome:
         text = (f"Imported {self.imported} files into repository {self.repository} ({self.kind},"
                 f" in {commits}); skipped {self.skipped} already stored; refused"
                 f" {len(self.refused)}; ignored {self.ignored} files that are no distributions.")
+        if self.retried:
+            text += (f" {self.retried} batches were imported again after a conflict with"
+                     " another writer's commit.")
         if self.unknown_accounts:
             text += (" Uploaders and owners kept by name without an account here: "
                      f"{', '.join(sorted(self.unknown_accounts))} (add them with 'user add').")
@@ -155,6 +159,7 @@ class Importer:
             except ConflictError:
                 tm.abort()
                 self._undo_counts(before)
+                self.outcome.retried += 1
             except (_DiskFull, OSError) as e:
                 tm.abort()
                 if not isinstance(e, _DiskFull) and not is_disk_full(e):

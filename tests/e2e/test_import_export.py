@@ -5,15 +5,17 @@ from __future__ import annotations
 
 import datetime
 import json
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
-from tests.e2e.clients import make_venv, modern_pip_install, run, words
+from tests.e2e.clients import make_venv, modern_pip_install, run, twine_upload, words
 from tests.e2e.devpi import Devpi, Unavailable, devpi_venv
 from tests.e2e.projects import make_self_building_sdist
 from tests.e2e.server import LocalshopServer
 from tests.e2e.test_cli import localshop, shop  # noqa: F401 (shop: a fixture)
+from tests.e2e.zeoserver import zeo_server
 from tests.factories import make_sdist, make_wheel
 
 pytestmark = pytest.mark.e2e
@@ -181,3 +183,29 @@ def test_import_names_an_unknown_uploader_and_a_missing_directory(shop, tmp_path
     assert "No user 'nobody'" in refused.stderr and "--uploader NAME" in refused.stderr
     missing = localshop(shop, "import", tmp_path / "nowhere", expect=1)
     assert f"No directory {tmp_path / 'nowhere'}" in missing.stderr
+
+
+def test_import_beside_a_running_server_on_zeo_while_twine_uploads_to_the_same_project(tmp_path,
+                                                                                       env):
+    many = tmp_path / "many"
+    many.mkdir()
+    imported = [make_wheel("team-tool", f"1.{i}") for i in range(150)]  # two batches
+    for dist in imported:
+        dist.write(many)
+    uploaded = [make_wheel("team-tool", f"2.{i}").write(tmp_path) for i in range(4)]
+    (tmp_path / "zeo").mkdir()
+    with zeo_server(tmp_path / "zeo") as (address, _):
+        server = LocalshopServer(tmp_path / "shop", settings={
+            "zodbconn.uri": f"zeo://{address}?blob_dir={tmp_path / 'cache'}&shared_blob_dir=false",
+            "shop.secret": "one-secret-for-every-process"})
+        with server, ThreadPoolExecutor(1) as uploads:
+            twine = uploads.submit(twine_upload, uploaded, "--repository-url",
+                                   server.url + "/repo/default/", "-u", "admin", "-p",
+                                   server.admin_password, env=env)
+            result = localshop(server, "import", many)
+            twine.result()
+
+            assert "Imported 150 files into repository default (files, in 2 commits)" in result.stdout
+            files = server.project_files("team-tool")
+    assert len(files) == 154
+    assert {d.filename: d.sha256 for d in imported}.items() <= files.items()

@@ -7,6 +7,7 @@ import pytest
 
 from shop.hosting.ondisk import form_from_file
 from shop.model.people import User
+from shop.model.tree import Package
 from shop.model.root import app_root
 from shop.operations.check import no_progress
 from shop.operations.importing import ImportFailed, import_directory
@@ -131,3 +132,28 @@ def test_a_project_someone_else_owns_is_refused_as_an_upload_would_be(root, admi
     assert (outcome.imported, outcome.skipped, len(outcome.refused)) == (0, 0, 2)
     for _path, reason in outcome.refused:
         assert reason.startswith("Forbidden: carol may not upload to project theirs")
+
+
+def test_a_batch_whose_commit_conflicts_with_another_writer_is_imported_again(db, root, admin,
+                                                                             tmp_path):
+    for i in range(5):
+        make_wheel(f"tool{i}", "1.0").write(tmp_path)
+
+    class Bar:
+        def update(self, n: int = 1) -> None:
+            if n == 2 and "tool3" not in seen:  # after the first batch: another process
+                seen.add("tool3")  # creates tool3 before this import's next batch does
+                conn = other_connection(db)
+                app_root(conn).repositories["default"].add("tool3", Package("tool3"))
+                conn.transaction_manager.commit()
+                conn.close()
+
+        def close(self) -> None:
+            pass
+
+    seen: set[str] = set()
+    outcome = do_import(root, tmp_path, batch_files=2, progress=lambda **kwargs: Bar())
+    assert (outcome.imported, outcome.retried, outcome.commits) == (5, 1, 3)
+    assert "1 batches were imported again after a conflict" in outcome.summary()
+    assert root.repositories["default"]["tool3"].hosted
+    assert list(root.repositories["default"]["tool3"]["1"]) == ["tool3-1.0-py3-none-any.whl"]
