@@ -16,7 +16,7 @@ from tests.e2e.projects import make_self_building_sdist
 from tests.e2e.server import LocalshopServer
 from tests.e2e.test_cli import localshop, shop  # noqa: F401 (shop: a fixture)
 from tests.e2e.zeoserver import zeo_server
-from tests.factories import make_sdist, make_wheel
+from tests.factories import Dist, make_sdist, make_wheel
 
 pytestmark = pytest.mark.e2e
 
@@ -34,24 +34,36 @@ def upload_time(server: LocalshopServer, project: str) -> dict[str, str]:
     return {f["filename"]: f["upload-time"] for f in server.project_json(project)["files"]}
 
 
-def test_flat_and_nested_trees_import_except_the_broken_file_and_pip_installs(shop, tmp_path, env):
-    teams = tmp_path / "moving-in"
-    flat = teams / "pypiserver-packages"  # pypiserver: one flat directory
-    # The original localshop: ~/.localshop/files/<repository>/<python version>/<letter>/<name>/
+def moving_in(teams: Path) -> dict[str, Dist]:
+    """pypiserver's flat directory and the original localshop's nested one under ``teams``
+    (~/.localshop/files/<repository>/<python version>/<letter>/<name>/), with a broken wheel
+    and a file that is no distribution; the good distributions by project."""
+    flat = teams / "pypiserver-packages"
     nested = teams / "localshop-files" / "default"
     wheels, sdists = nested / "py3" / "n" / "nested-tool", nested / "source" / "n" / "nested-tool"
     broken_dir, old_dir = nested / "py3" / "b" / "broken", nested / "source" / "o" / "Old-Style"
     for directory in (flat, wheels, sdists, broken_dir, old_dir):
         directory.mkdir(parents=True)
-    wheel, sdist = make_wheel("Flat-Tool", "1.0"), make_sdist("flat-lib", "2.0")
-    nested_wheel = make_wheel("nested-tool", "3.0", requires_python=">=3.8")
-    nested_sdist = make_self_building_sdist("nested-tool", "3.1")
-    old_style = make_sdist("Old-Style", "0.9", filename="Old-Style-0.9.tar.gz")  # setuptools < 69
-    for dist, where in ((wheel, flat), (sdist, flat), (nested_wheel, wheels),
-                        (nested_sdist, sdists), (old_style, old_dir)):
+    dists = {
+        "flat-tool": (make_wheel("Flat-Tool", "1.0"), flat),
+        "flat-lib": (make_sdist("flat-lib", "2.0"), flat),
+        "nested-tool": (make_wheel("nested-tool", "3.0", requires_python=">=3.8"), wheels),
+        "nested-tool-sdist": (make_self_building_sdist("nested-tool", "3.1"), sdists),
+        # as setuptools before 69 named sdists
+        "old-style": (make_sdist("Old-Style", "0.9", filename="Old-Style-0.9.tar.gz"), old_dir),
+    }
+    for dist, where in dists.values():
         dist.write(where)
     (broken_dir / "broken-1.0-py3-none-any.whl").write_bytes(b"not a zip at all")
-    (flat / "index.html").write_text("<html></html>")  # no distribution: ignored
+    (flat / "index.html").write_text("<html></html>")
+    return {project: dist for project, (dist, _) in dists.items()}
+
+
+def test_flat_and_nested_trees_import_except_the_broken_file_and_pip_installs(shop, tmp_path, env):
+    teams = tmp_path / "moving-in"
+    dists = moving_in(teams)
+    wheel, sdist, old_style = dists["flat-tool"], dists["flat-lib"], dists["old-style"]
+    nested_wheel, nested_sdist = dists["nested-tool"], dists["nested-tool-sdist"]
 
     result = localshop(shop, "import", teams, expect=1)
 
