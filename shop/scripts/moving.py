@@ -37,10 +37,16 @@ def import_command(root: Root, args: argparse.Namespace, services: Services) -> 
     except (ImportFailed, CatalogError) as e:
         raise CommandError(str(e)) from None
     for path, reason in outcome.refused:
-        print(f"refused {path}: {reason}")
+        print(f"refused {shown(path)}: {reason}")
     if outcome.refused:  # every batch is committed already: only the summary is left to say
         raise CommandError(outcome.summary())
     return outcome.summary()
+
+
+def shown(path: str) -> str:
+    """A path as printed: quoted and escaped when it holds what a terminal would not show as
+    it is (a line break, bytes that are no UTF-8), so that each refusal stays one line."""
+    return path if path.isprintable() else repr(path)
 
 
 def export_command(root: Root, args: argparse.Namespace, services: Services) -> str:

@@ -78,3 +78,17 @@ def test_a_full_disk_stops_the_import_storing_nothing_partial_and_a_second_run_c
         filler.unlink()
         status, out, _ = localshop(ini, capsys, "import", str(source))
         assert status == 0 and out.startswith("Imported 3 files")
+
+
+def test_a_file_name_with_a_line_break_or_no_utf8_is_refused_on_one_escaped_line(ini, capsys,
+                                                                                tmp_path):
+    (tmp_path / "evil\nrefused ok-1.0.tar.gz").write_bytes(b"x")
+    # A name that is no UTF-8 (Python's os functions give its bytes as surrogates).
+    with open(os.path.join(os.fsencode(tmp_path), b"caf\xe9-1.0.tar.gz"), "wb") as f:
+        f.write(b"x")
+    status, out, _ = localshop(ini, capsys, "import", str(tmp_path))
+    assert status == 1
+    lines = out.splitlines()
+    assert len(lines) == 2 and all(line.startswith("refused '") for line in lines)
+    assert "refused 'evil\\nrefused ok-1.0.tar.gz': Invalid filename" in out
+    assert "refused 'caf\\udce9-1.0.tar.gz': Invalid filename" in out

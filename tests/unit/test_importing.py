@@ -27,8 +27,8 @@ def admin(root, tm):
 
 def do_import(root, directory, **options):
     options.setdefault("uploader", "admin")
-    return import_directory(root, directory, repository="default", tmp_dir=None,
-                            max_size=MAX_SIZE, **options)
+    options.setdefault("max_size", MAX_SIZE)
+    return import_directory(root, directory, repository="default", tmp_dir=None, **options)
 
 
 def test_a_wheels_form_comes_from_its_own_metadata(tmp_path):
@@ -157,3 +157,13 @@ def test_a_batch_whose_commit_conflicts_with_another_writer_is_imported_again(db
     assert "1 batches were imported again after a conflict" in outcome.summary()
     assert root.repositories["default"]["tool3"].hosted
     assert list(root.repositories["default"]["tool3"]["1"]) == ["tool3-1.0-py3-none-any.whl"]
+
+
+def test_a_file_over_the_upload_limit_is_refused_as_an_upload_would_be(root, admin, tmp_path):
+    make_wheel("small", "1.0").write(tmp_path)
+    make_wheel("large", "1.0", padding=300_000).write(tmp_path)
+    outcome = do_import(root, tmp_path, max_size=200_000)
+    assert outcome.imported == 1
+    assert outcome.refused == [("large-1.0-py3-none-any.whl",
+                                "File too large: more than 200000 bytes (shop.max_upload_size).")]
+    assert sorted(root.repositories["default"]) == ["small"]
