@@ -127,8 +127,8 @@ class Importer:
     def find(self) -> list[str]:
         """The distributions under the directory and in the catalog, by relative path; the
         others counted as ignored (or refused, for kinds of distribution not hosted here)."""
-        found = set()
-        for path in walk(self.directory):
+        found, unreadable = set(), []
+        for path in walk(self.directory, unreadable):
             lower = path.lower()
             if path in (MANIFEST, DATAINDEX):
                 continue
@@ -141,6 +141,9 @@ class Importer:
                                              " .zip): localshop hosts no other kind"))
             else:
                 self.outcome.ignored += 1
+        for error in unreadable:
+            where = Path(error.filename).relative_to(self.directory).as_posix()
+            self.outcome.refused.append((where, f"cannot be read: {error.strerror or error}"))
         for path in sorted(set(self.catalog.files) - found):
             self.outcome.refused.append((path, "listed in the catalog, but not in the directory"))
         return sorted(found)
@@ -148,13 +151,14 @@ class Importer:
     def run_batch(self, batch: list[str]) -> None:
         """Import ``batch`` and commit it; again (``ATTEMPTS``) when another commit conflicted."""
         tm = self.root._p_jar.transaction_manager
-        for attempt in range(ATTEMPTS):
+        for _attempt in range(ATTEMPTS):
             before = (self.outcome.imported, self.outcome.skipped, len(self.outcome.refused))
             try:
                 for path in batch:
                     self.import_file(path)
                 tm.commit()
-                self.outcome.commits += self.outcome.imported > before[0]
+                if self.outcome.imported > before[0]:
+                    self.outcome.commits += 1
                 return
             except ConflictError:
                 tm.abort()
@@ -211,8 +215,8 @@ class Importer:
             self.outcome.skipped += 1
             return
         self.outcome.imported += 1
-        package = result.file.__parent__.__parent__
-        self.restore(result.file, recorded, None if was_hosted else package)
+        created = None if was_hosted else result.file.__parent__.__parent__  # its package
+        self.restore(result.file, recorded, created)
 
     def may_release(self, package: Package) -> bool:
         """The upload's rule: the project's ACL (its owners, repository owners, admins)."""
@@ -265,10 +269,11 @@ def uploader_principals(root: Root, repository: Repository, name: str) -> tuple[
     return principals
 
 
-def walk(directory: Path):
+def walk(directory: Path, errors: list[OSError]):
     """Every regular file below ``directory`` by relative POSIX path, sorted; hidden files and
-    directories (``.git``, ``.DS_Store``) and symbolic links to directories are not entered."""
-    for top, dirs, files in os.walk(directory):
+    directories (``.git``, ``.DS_Store``) and symbolic links to directories are not entered.
+    A directory that cannot be read is added to ``errors``."""
+    for top, dirs, files in os.walk(directory, onerror=errors.append):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         for name in sorted(files):
             path = os.path.join(top, name)
