@@ -127,6 +127,10 @@ def test_a_real_devpi_export_imports_with_its_upload_times(devpi_bin, shop, tmp_
     assert shop.project_files("devpi-lib") == {sdist.filename: sdist.sha256}
     times = {**upload_time(shop, "devpi-tool"), **upload_time(shop, "devpi-lib")}
     assert times == {wheel.filename: recorded[wheel.filename], sdist.filename: recorded[sdist.filename]}
+    localshop(shop, "export", tmp_path / "ours")  # the uploader devpi logged, kept by name
+    projects = json.loads((tmp_path / "ours" / "localshop-export.json").read_text())["projects"]
+    assert [(p["name"], [f["uploader"] for f in p["files"]]) for p in projects] == [
+        ("Devpi_Lib", ["alice"]), ("devpi-tool", ["alice"])]
 
 
 def devpi_upload_times(exported: Path) -> dict[str, str]:
