@@ -24,6 +24,7 @@ from shop.model import names, wheels
 # Decompressed bytes of an sdist read while looking for its PKG-INFO (hatchling writes it
 # last): past this the sdist is taken in with the name and version of its filename.
 SDIST_SCAN = 512 * 1024 * 1024
+CHUNK = 1024 * 1024
 PKG_INFO = "/PKG-INFO"
 # packaging's names of core-metadata fields where the upload form's differ.
 RENAMED = {"platforms": "platform", "supported_platforms": "supported_platform"}
@@ -83,13 +84,25 @@ def _metadata_bytes(f: BinaryIO, dist: names.DistFilename) -> bytes | None:
             found = [n for n in archive.namelist() if n.count("/") == 1 and n.endswith(PKG_INFO)]
             return wheels.read_member(archive, found[0]) if found else None
     with gzip.GzipFile(fileobj=f) as unzipped:
-        with tarfile.open(fileobj=_Bounded(unzipped, SDIST_SCAN), mode="r|") as tar:
-            for member in tar:
-                if member.isfile() and member.name.count("/") == 1 and member.name.endswith(PKG_INFO):
-                    if member.size > wheels.MAX_METADATA:
-                        raise wheels.MetadataTooLarge(member.name)
-                    return tar.extractfile(member).read()
-    return None
+        return _tar_pkg_info(_Bounded(unzipped, SDIST_SCAN))
+
+
+def _tar_pkg_info(tar: "_Bounded") -> bytes | None:
+    """The ``<top>/PKG-INFO`` of a tar stream, its headers read one by one: tarfile would read
+    a pax header whole into memory, however large; here every member but that one is skipped."""
+    while True:
+        block = tar.read_exactly(tarfile.BLOCKSIZE)
+        if len(block) < tarfile.BLOCKSIZE:
+            return None
+        try:
+            member = tarfile.TarInfo.frombuf(block, "utf-8", "surrogateescape")
+        except tarfile.HeaderError:  # the end-of-archive zeros, or no tar at all
+            return None
+        if member.isreg() and member.name.count("/") == 1 and member.name.endswith(PKG_INFO):
+            if member.size > wheels.MAX_METADATA:
+                raise wheels.MetadataTooLarge(member.name)
+            return tar.read_exactly(member.size)
+        tar.skip(member.size + (-member.size % tarfile.BLOCKSIZE))
 
 
 class _Bounded:
@@ -98,11 +111,22 @@ class _Bounded:
     def __init__(self, raw: BinaryIO, limit: int) -> None:
         self.raw, self.left = raw, limit
 
-    def read(self, size: int = -1) -> bytes:
-        size = self.left if size < 0 else min(size, self.left)
-        data = self.raw.read(size) if size > 0 else b""
+    def read(self, size: int) -> bytes:
+        data = self.raw.read(min(size, self.left)) if size > 0 and self.left > 0 else b""
         self.left -= len(data)
         return data
+
+    def read_exactly(self, size: int) -> bytes:
+        """``size`` bytes, or fewer at the end."""
+        parts = []
+        while size > 0 and (data := self.read(size)):
+            parts.append(data)
+            size -= len(data)
+        return b"".join(parts)
+
+    def skip(self, size: int) -> None:
+        while size > 0 and (data := self.read(min(size, CHUNK))):
+            size -= len(data)
 
 
 def form_fields(raw: dict) -> dict:

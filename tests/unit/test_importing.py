@@ -3,15 +3,18 @@ Repository on DemoStorage: metadata read from the files, batches committed, a se
 resuming where an interrupted one stopped, and who may import."""
 from __future__ import annotations
 
+import tracemalloc
+
 import pytest
 
-from shop.hosting.ondisk import form_from_file
+from shop.hosting.ondisk import core_metadata, form_from_file
+from shop.model import names
 from shop.model.people import User
 from shop.model.tree import Package
 from shop.model.root import app_root
 from shop.operations.check import no_progress
 from shop.operations.importing import ImportFailed, import_directory
-from tests.factories import make_sdist, make_wheel, metadata_text, tar_gz
+from tests.factories import make_sdist, make_wheel, metadata_text, pax_bomb_sdist, tar_gz
 from tests.unit.conftest import other_connection
 
 MAX_SIZE = 10 * 1024 * 1024
@@ -167,3 +170,16 @@ def test_a_file_over_the_upload_limit_is_refused_as_an_upload_would_be(root, adm
     assert outcome.refused == [("large-1.0-py3-none-any.whl",
                                 "File too large: more than 200000 bytes (shop.max_upload_size).")]
     assert sorted(root.repositories["default"]) == ["small"]
+
+
+def test_an_sdists_huge_pax_header_is_skipped_not_read_into_memory(tmp_path):
+    bomb = pax_bomb_sdist("bomb", "1.0", header_size=64 * 1024 * 1024)
+    path = bomb.write(tmp_path)
+    tracemalloc.start()
+    try:
+        raw = core_metadata(str(path), names.parse_filename(bomb.filename))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert raw["name"] == "bomb" and raw["version"] == "1.0"  # the member after it
+    assert peak < 8 * 1024 * 1024, peak
