@@ -64,8 +64,8 @@ def core_metadata(path: str, dist: names.DistFilename) -> dict:
     try:
         with open(path, "rb") as f:
             data = _metadata_bytes(f, dist)
-    except (OSError, EOFError, zlib.error, tarfile.TarError, zipfile.BadZipFile, KeyError,
-            NotImplementedError, wheels.MetadataTooLarge):
+    except (OSError, EOFError, ValueError, zlib.error, tarfile.TarError, zipfile.BadZipFile,
+            KeyError, NotImplementedError, wheels.MetadataTooLarge):
         return {}
     if data is None:
         return {}

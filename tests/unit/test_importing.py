@@ -6,6 +6,8 @@ from __future__ import annotations
 import tracemalloc
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from shop.hosting.ondisk import core_metadata, form_from_file
 from shop.model import names
@@ -183,3 +185,11 @@ def test_an_sdists_huge_pax_header_is_skipped_not_read_into_memory(tmp_path):
         tracemalloc.stop()
     assert raw["name"] == "bomb" and raw["version"] == "1.0"  # the member after it
     assert peak < 8 * 1024 * 1024, peak
+
+
+@given(data=st.binary(max_size=2048) | st.builds(lambda d, cut: d[:cut], st.sampled_from(
+    [make_wheel("demo", "1.0").data, make_sdist("demo", "1.0").data]), st.integers(0, 1500)),
+    filename=st.sampled_from(["demo-1.0-py3-none-any.whl", "demo-1.0.tar.gz", "demo-1.0.zip"]))
+def test_any_bytes_give_metadata_or_none_and_never_an_error(tmp_path, data, filename):
+    (tmp_path / filename).write_bytes(data)
+    assert isinstance(core_metadata(str(tmp_path / filename), names.parse_filename(filename)), dict)
