@@ -15,7 +15,8 @@ from shop.access.accounts import AccountError
 from shop.access.passwords import Passwords
 from shop.model import events
 from shop.model.repositories import RepositoryError
-from shop.scripts import accounts, backup, check, cleanup, pack, prefetch, repositories
+from shop.scripts import (accounts, backup, check, cleanup, moving, pack, prefetch,
+                          repositories)
 from shop.scripts.common import CommandError
 from shop.services import Services
 from shop.settings import SettingsError, read_settings
@@ -41,6 +42,7 @@ def parser() -> argparse.ArgumentParser:
     cleanup.add_cleanup_parser(commands)
     pack.add_pack_parser(commands)
     prefetch.add_prefetch_parser(commands)
+    moving.add_moving_parsers(commands)
     return p
 
 
