@@ -79,6 +79,18 @@ def test_metrics_are_refused_to_an_anonymous_client_outside_the_networks_saying_
     hosted.get("/+metrics", headers=ADMIN, extra_environ=OUTSIDE, status=200)
 
 
+def test_an_admins_session_may_read_the_metrics_and_another_users_password_may_not(hosted):
+    from tests.conftest import basic_auth
+    from tests.functional.test_admin import PASSWORD, add_user, login
+
+    add_user(hosted, "reader")
+    response = hosted.get("/+metrics", headers=basic_auth("reader", PASSWORD),
+                          extra_environ=OUTSIDE, status=403)
+    assert "for admins" in response.status
+    login(hosted)  # the admin's session cookie, as a browser has it
+    hosted.get("/+metrics", extra_environ=OUTSIDE, status=200)
+
+
 def test_the_metrics_networks_setting_lets_its_networks_in_and_loopback_no_longer(make_app):
     app = make_app(**{"shop.metrics.networks": "192.0.2.0/24"})
     app.get("/+metrics", extra_environ=OUTSIDE, status=200)
