@@ -45,6 +45,8 @@ class Settings:
     cleanup_interval: int = 3600
     # Days of history the server's daily pack keeps (shop.operations.pack); None: no schedule.
     pack_days: float | None = None
+    # Seconds between two writes of the dashboard's daily counts by each process.
+    stats_interval: int = 60
 
 
 def _int(settings: dict, key: str, default: int, minimum: int = 0) -> int:
@@ -243,6 +245,7 @@ def read_settings(settings: dict, environ: dict | None = None) -> Settings:
         prefetch=_bool(settings, "shop.mirror.prefetch", True),
         cleanup_interval=_int(settings, "shop.cleanup_interval", 3600),
         pack_days=_days(settings, "shop.pack_days"),
+        stats_interval=_int(settings, "shop.stats.interval", 60, minimum=1),
     )
 
 
