@@ -24,6 +24,10 @@ MIRROR_STORE = "mirror_store"  # bytes  repository  (a mirrored file's verified 
 MIRROR_EVICT = "mirror_evict"  # bytes  repository  (retention evicted a mirrored file)
 UPLOAD = "upload"  # bytes           repository  (a file published by an upload)
 
+# The environ key the request's kind (REQUEST's ``kind``) travels in, set where it is known:
+# the views, and the replay for the pages it answers; unset, the kind is "other".
+KIND = "shop.meters.kind"
+
 Listener = Callable[[str, float, dict], None]
 
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 import ctypes
 import logging
 import resource
+import time
 
 import plaster
 from pyramid.httpexceptions import HTTPRequestHeaderFieldsTooLarge, HTTPRequestURITooLong
 
+from shop.meters import KIND, REQUEST, Meters
 from shop.pages.replay import replaying
 from shop.services import Services
 from shop.views import http_error
@@ -31,9 +33,33 @@ BODY_HEADERS = ("CONTENT_TYPE", "CONTENT_LENGTH")
 
 def pipeline(config, services: Services):
     """Pyramid's application behind the replay of anonymous pages (``services.replay``),
-    behind the limits on request headers."""
+    behind the limits on request headers, behind the counting of every request."""
     app = seekable_input(config.make_wsgi_app())
-    return limit_headers(replaying(app, services, services.settings.page_cache_size // 4))
+    app = limit_headers(replaying(app, services, services.settings.page_cache_size // 4))
+    return counting(app, services.meters)
+
+
+def counting(app, meters: Meters):
+    """Note every request (REQUEST): its kind (``environ[KIND]``, set by the views and the
+    replay), its status, and the seconds until its answer began (a file's body, sent after,
+    is not timed: waitress sends it from the file, unwrapped)."""
+    note, clock = meters.note, time.perf_counter
+
+    def wrapper(environ, start_response):
+        start, seen = clock(), []
+
+        def capture(status, headers, exc_info=None):
+            seen.append(status)
+            return start_response(status, headers, exc_info)
+
+        try:
+            return app(environ, capture)
+        finally:  # an exception that escapes is waitress's 500
+            note(REQUEST, clock() - start, kind=environ.get(KIND, "other"),
+                 status=seen[-1][:3] if seen else "500")
+
+    wrapper.registry = app.registry
+    return wrapper
 
 
 def limit_headers(app):

@@ -7,14 +7,16 @@ from shop.hosting.errors import UploadError
 from shop.hosting.forms import UploadForm
 from shop.hosting.publishing import publish
 from shop.hosting.validation import check_action, check_limits
-from shop.model.tree import Package, Repository
+from shop.model.tree import Package, ReleaseFile, Repository
 
 SUBMITTED = "OK: registering a project is not needed here; upload its files."
 
 
 def upload(repository: Repository, form: UploadForm, uploader: str,
-           may_release: Callable[[Package], bool]) -> str:
-    """Do what the form's ``:action`` asks; the reply's text, or UploadError.
+           may_release: Callable[[Package], bool],
+           stored: Callable[[ReleaseFile], None] = lambda file: None) -> str:
+    """Do what the form's ``:action`` asks; the reply's text, or UploadError. ``stored(file)``
+    is told of a file published (not of a byte-identical one uploaded again).
 
     The form's received file is discarded on every path (once stored, it is the blob's), so
     a refused upload leaves no file behind.
@@ -26,6 +28,9 @@ def upload(repository: Repository, form: UploadForm, uploader: str,
             return SUBMITTED
         if action == "doc_upload":
             raise UploadError("Documentation upload is not supported by this index.", 410)
-        return publish(repository, form, uploader, may_release).message
+        result = publish(repository, form, uploader, may_release)
+        if result.created:
+            stored(result.file)
+        return result.message
     finally:
         form.discard()

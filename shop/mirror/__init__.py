@@ -26,11 +26,13 @@ def includeme(config) -> None:
     services.upstream = Upstream(
         services.settings.upstream_timeout,
         f"localshop/{__version__} (+python-requests/{requests.__version__})",
+        services.meters,
     )
     services.mirror_state = MirrorState()
     services.writer = Writer(services.db)  # one connection, outside requests
     services.downloads = Downloads(services.db, services.upstream, services.writer,
-                                   services.pages, max_size=services.settings.max_upload_size)
+                                   services.pages, max_size=services.settings.max_upload_size,
+                                   meters=services.meters)
     # A request's look for stored metadata opens a connection of its own: bounded.
     services.metadata_fetches = MetadataFetches(services.db, services.upstream, services.writer,
                                                 storing_slots())

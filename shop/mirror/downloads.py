@@ -20,6 +20,7 @@ from typing import Callable, Iterator
 
 from ZODB.blob import Blob
 
+from shop.meters import MIRROR_STORE, UPSTREAM_BYTES, Meters
 from shop.mirror.storing import DownloadFailed, FileKey, store_blob
 from shop.mirror.upstream import Upstream, UpstreamError
 from shop.mirror.writer import Writer
@@ -77,25 +78,11 @@ class Download:
     def run(self, upstream: Upstream, store: Callable[["Download", str], str]) -> None:
         try:
             digest = hashlib.sha256()
-            with upstream.get(self.url, stream=True, headers=IDENTITY) as response:
-                if response.status_code != 200:
-                    raise DownloadFailed(
-                        f"upstream {self.url} answered {response.status_code} {response.reason}"
-                    )
-                length = response.headers.get("Content-Length")
-                with self.cond:
-                    if self.size is None and length and length.isdigit():
-                        self.size = int(length)
-                    self.started = True
-                    self.cond.notify_all()
-                self._check_room(0)  # a Content-Length over the cap, for a file not listed
-                for chunk in response.iter_content(CHUNK):
-                    self._check_room(len(chunk))
-                    digest.update(chunk)
-                    self._keep(chunk)
-                    with self.cond:
-                        self.written += len(chunk)
-                        self.cond.notify_all()
+            try:
+                with upstream.get(self.url, stream=True, headers=IDENTITY) as response:
+                    self._receive(response, digest)
+            finally:
+                upstream.meters.note(UPSTREAM_BYTES, self.written)
             self._write.close()
             self._verify(digest.hexdigest())
             with self.cond:  # the clients finish now; storing is for the next ones
@@ -108,6 +95,27 @@ class Download:
             self._finish("failed", error=self._failure(e))
         else:
             self._finish("done", final_path=final_path)
+
+    def _receive(self, response, digest) -> None:
+        """Take upstream's answer: its bytes into the temporary file, hashed as they pass."""
+        if response.status_code != 200:
+            raise DownloadFailed(
+                f"upstream {self.url} answered {response.status_code} {response.reason}"
+            )
+        length = response.headers.get("Content-Length")
+        with self.cond:
+            if self.size is None and length and length.isdigit():
+                self.size = int(length)
+            self.started = True
+            self.cond.notify_all()
+        self._check_room(0)  # a Content-Length over the cap, for a file not listed
+        for chunk in response.iter_content(CHUNK):
+            self._check_room(len(chunk))
+            digest.update(chunk)
+            self._keep(chunk)
+            with self.cond:
+                self.written += len(chunk)
+                self.cond.notify_all()
 
     def _keep(self, chunk: bytes) -> None:
         """Write ``chunk`` to the temporary file; once the disk is full, keep it in memory."""
@@ -285,8 +293,10 @@ class Downloads:
     """The downloads of one process: at most one per file, shared by every client that asks."""
 
     def __init__(self, db, upstream: Upstream, writer: Writer, pages: PageCache,
-                 background_workers: int = 4, *, max_size: int = GiB) -> None:
+                 background_workers: int = 4, *, max_size: int = GiB,
+                 meters: Meters | None = None) -> None:
         self.db = db
+        self.meters = meters if meters is not None else Meters()
         self.writer = writer  # stores what was fetched, with the mirror's other writes
         self.pages = pages  # pages a stored file changed are rendered again for
         # Told (repository, METADATA) of every verified wheel: ``shop.mirror.prefetch``.
@@ -337,10 +347,11 @@ class Downloads:
         metadata = read_metadata(download.tmp_path) if download.key.filename.endswith(".whl") else None
         if metadata is not None and self.on_metadata is not None:
             self.on_metadata(download.key.repository, metadata)  # its dependencies, looked up
-        page_changed = False
+        page_changed = stored = False
 
         def attach(file: ReleaseFile, path: str) -> None:
-            nonlocal page_changed
+            nonlocal page_changed, stored
+            stored = True  # this process's copy (another's may have been stored first)
             # Upstream may not have said the hash or size (an HTML page): now we know them.
             changed = (file.sha256, file.size) != (sha256, download.written)
             file.store(blob_from_file(file._p_jar, path), sha256, download.written)
@@ -358,8 +369,11 @@ class Downloads:
             if page_changed:
                 render_ahead(file.__parent__.__parent__, self.pages)
 
-        return store_blob(self.writer, download.key, download.tmp_path, attach,
+        path = store_blob(self.writer, download.key, download.tmp_path, attach,
                           lambda f: f.blob, committed)
+        if stored:
+            self.meters.note(MIRROR_STORE, download.written, repository=download.key.repository)
+        return path
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)

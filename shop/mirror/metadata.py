@@ -7,6 +7,7 @@ import os
 import threading
 from typing import Callable
 
+from shop.meters import UPSTREAM_BYTES
 from shop.mirror.storing import DownloadFailed, FileKey, slot_or_not, store_blob, storing_slots
 from shop.mirror.upstream import Upstream
 from shop.mirror.writer import Writer
@@ -73,6 +74,7 @@ class MetadataFetches:
             if response.status_code != 200:
                 raise DownloadFailed(f"upstream {url} answered {response.status_code} {response.reason}")
             data = response.raw.read(self.MAX_SIZE + 1, decode_content=True)
+            self.upstream.meters.note(UPSTREAM_BYTES, len(data))
         if len(data) > self.MAX_SIZE:
             raise DownloadFailed(f"upstream {url} is larger than {self.MAX_SIZE} bytes")
         sha256 = hashlib.sha256(data).hexdigest()

@@ -14,6 +14,8 @@ import requests
 from pypi_simple import ACCEPT_JSON_PREFERRED, DistributionPackage, ProjectPage
 from requests.adapters import HTTPAdapter
 
+from shop.meters import UPSTREAM, UPSTREAM_BYTES, Meters
+from shop.mirror.health import UpstreamHealth
 from shop.model import names
 from shop.model.listings import Entry
 
@@ -82,8 +84,11 @@ class UpstreamPage:
 class Upstream:
     """An HTTP client for upstream indexes: one pooled session, explicit timeouts."""
 
-    def __init__(self, timeout: tuple[float, float], user_agent: str) -> None:
+    def __init__(self, timeout: tuple[float, float], user_agent: str,
+                 meters: Meters | None = None) -> None:
         self.timeout = timeout
+        self.meters = meters if meters is not None else Meters()
+        self.health = UpstreamHealth()  # what each upstream origin last did, for /+health
         self.session = requests.Session()
         self.session.headers["User-Agent"] = user_agent
         adapter = HTTPAdapter(pool_connections=16, pool_maxsize=32, max_retries=0)
@@ -95,11 +100,24 @@ class Upstream:
 
         Streamed by default: every caller reads the body itself, within a limit."""
         try:
-            return self.session.get(url, headers=headers, timeout=self.timeout, stream=stream)
+            response = self.session.get(url, headers=headers, timeout=self.timeout, stream=stream)
         except requests.Timeout:
-            raise UpstreamError(f"upstream {url} timed out (shop.upstream.timeout {self.timeout})") from None
+            raise self.failed(url, f"upstream {url} timed out (shop.upstream.timeout"
+                                   f" {self.timeout})") from None
         except requests.RequestException as e:
-            raise UpstreamError(f"cannot reach upstream {url}: {e.__class__.__name__}") from None
+            raise self.failed(url, f"cannot reach upstream {url}: {e.__class__.__name__}") from None
+        if response.status_code >= 500:  # an answer, of a server that is not well
+            self.failed(url, f"upstream {url} answered {response.status_code} {response.reason}")
+        else:
+            self.meters.note(UPSTREAM, outcome="ok")
+            self.health.answered(url)
+        return response
+
+    def failed(self, url: str, message: str) -> UpstreamError:
+        """Note a request to ``url`` that failed; the UpstreamError saying so, to raise."""
+        self.meters.note(UPSTREAM, outcome="error")
+        self.health.failed(url, message)
+        return UpstreamError(message)
 
     def project_page(self, base_url: str, project: str, etag: str | None = None,
                      last_modified: str | None = None) -> UpstreamPage | None:
@@ -118,6 +136,7 @@ class Upstream:
             if response.status_code != 200:
                 raise UpstreamError(f"upstream {url} answered {response.status_code} {response.reason}")
             _read_bounded(response, url)
+            self.meters.note(UPSTREAM_BYTES, len(response.content))
         try:
             page, base = _parse(response, project)
         except Exception as e:  # pypi-simple raises several kinds for unreadable pages

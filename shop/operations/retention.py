@@ -28,6 +28,7 @@ from typing import Iterator
 from packaging.version import InvalidVersion, Version
 from ZODB.POSException import ConflictError
 
+from shop.meters import MIRROR_EVICT
 from shop.mirror.storing import FileKey
 from shop.model import mirrored, repositories
 from shop.model.folders import utcnow
@@ -253,6 +254,9 @@ class Periodic:
         done = cleanup(services.db)
         for line in report(done, False).splitlines() if done else ():
             log.info("retention: %s", line)
+        for deletion in done:
+            if deletion.kind == "evict":
+                services.meters.note(MIRROR_EVICT, deletion.size, repository=deletion.key.repository)
         return done
 
 

@@ -10,5 +10,5 @@ from shop.pages.description import Descriptions
 def includeme(config) -> None:
     """The process's page and description caches (``request.shop.pages``, ``.descriptions``)."""
     services = config.registry.shop
-    services.pages = PageCache(services.settings.page_cache_size)
+    services.pages = PageCache(services.settings.page_cache_size, services.meters)
     services.descriptions = Descriptions()

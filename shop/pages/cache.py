@@ -12,6 +12,7 @@ import gzip
 from dataclasses import dataclass
 from typing import Callable, Hashable
 
+from shop.meters import PAGE_CACHE, Meters
 from shop.pages.lru import BoundedLRU
 
 
@@ -44,10 +45,11 @@ class PageCache:
     Least recently used pages go first once ``max_bytes`` of bodies are kept.
     """
 
-    def __init__(self, max_bytes: int) -> None:
+    def __init__(self, max_bytes: int, meters: Meters | None = None) -> None:
         self._pages: BoundedLRU[tuple[Hashable, Page]] = BoundedLRU(
             max_bytes, lambda entry: len(entry[1].body)
         )
+        self.meters = meters if meters is not None else Meters()
 
     def get(self, obj, content_type: str, version: Hashable, render: Callable[[], Page]) -> Page:
         if getattr(obj, "pending_token", None) is not None:  # not in the tree at all
@@ -57,7 +59,9 @@ class PageCache:
         if committed:
             hit = self._pages.get((obj._p_oid, content_type))
             if hit is not None and hit[0] == version:
+                self.meters.note(PAGE_CACHE, outcome="hit")
                 return hit[1]
+        self.meters.note(PAGE_CACHE, outcome="miss")
         page = render()
         if committed:
             self._pages.put((obj._p_oid, content_type), (version, page))

@@ -25,6 +25,7 @@ from typing import Iterable, NamedTuple
 
 from ZODB.interfaces import IMVCCStorage
 
+from shop.meters import KIND, REPLAY, Meters
 from shop.pages.lru import BoundedLRU
 
 log = logging.getLogger(__name__)
@@ -86,8 +87,9 @@ def request_key(environ: dict) -> tuple | None:
 class Replay:
     """WSGI middleware: keeps offered answers by request, gives them again while valid."""
 
-    def __init__(self, app, db, max_bytes: int) -> None:
+    def __init__(self, app, db, max_bytes: int, meters: Meters | None = None) -> None:
         self.app = app
+        self.meters = meters if meters is not None else Meters()
         self.registry = app.registry  # tests and scripts reach the registry through the app
         self.db = db
         self.answers: BoundedLRU[Answer] = BoundedLRU(max_bytes, lambda a: len(a.body))
@@ -103,8 +105,11 @@ class Replay:
             answer.expires is None or time.monotonic() < answer.expires
         ):
             self.hits += 1
+            environ[KIND] = "page"
+            self.meters.note(REPLAY, outcome="hit")
             start_response(answer.status, list(answer.headers))
             return body_iterable(environ, answer.body)
+        self.meters.note(REPLAY, outcome="miss")
         environ.pop(OFFER, None)
         seen: list = []
 
@@ -147,5 +152,5 @@ def replaying(app, services, max_bytes: int):
         log.info("%s polls for changes per connection: pages are not replayed",
                  type(db.storage).__name__)
         return app
-    services.replay = Replay(app, db, max_bytes)
+    services.replay = Replay(app, db, max_bytes, services.meters)
     return services.replay

@@ -10,10 +10,11 @@ from pyramid.httpexceptions import HTTPBadGateway, HTTPFound, HTTPNotFound
 from pyramid.response import Response
 from pyramid.view import view_config
 
+from shop.meters import DOWNLOAD
 from shop.mirror import serving
 from shop.model.permissions import Permission
 from shop.model.transient import CoreMetadata
-from shop.model.tree import ReleaseFile
+from shop.model.tree import ReleaseFile, repository_of
 from shop.views import READ, http_error
 from shop.views.sending import IMMUTABLE, blob_response
 
@@ -24,6 +25,9 @@ def download(context: ReleaseFile, request) -> Response:
     how = _decide(serving.serve_file, context, shop.downloads, shop.settings.upstream_timeout)
     if context.origin == "mirror":  # retention evicts the least recently downloaded first
         shop.download_times.seen(context)
+    shop.meters.note(DOWNLOAD, repository=repository_of(context).__name__,
+                     origin="mirrored" if context.origin == "mirror" else "hosted",
+                     cache="hit" if isinstance(how, serving.FromBlob) else "miss")
     response = _response(request, how)
     if isinstance(how, serving.FromBlob) and context.upload_time is not None:
         response.last_modified = context.upload_time

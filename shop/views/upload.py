@@ -10,9 +10,10 @@ from shop.hosting.errors import UploadError, insufficient_storage, is_disk_full
 from shop.hosting.forms import UploadForm
 from shop.hosting.receiving import receive_form
 from shop.hosting.validation import check_upload_size
+from shop.meters import UPLOAD
 from shop.model import names
 from shop.model.permissions import Permission
-from shop.model.tree import Repository
+from shop.model.tree import Repository, repository_of
 from shop.storage import temporary_directory
 from shop.views import http_error
 from shop.views.simple import retry_when_pending
@@ -40,6 +41,7 @@ def upload(context: Repository, request) -> Response:
         reply = uploads.upload(
             context, form, request.authenticated_userid,
             may_release=lambda package: bool(request.has_permission(Permission.RELEASE, package)),
+            stored=lambda file: count_once_committed(request, file),
         )
     except OSError as e:
         if not is_disk_full(e):
@@ -48,6 +50,18 @@ def upload(context: Repository, request) -> Response:
     except UploadError as e:
         raise refused(e) from None
     return Response(reply + "\n", content_type="text/plain", charset="utf-8")
+
+
+def count_once_committed(request, file) -> None:
+    """Note the upload of ``file`` when the request's transaction has committed it (an abort
+    or a retry publishes nothing)."""
+    repository, size, meters = repository_of(file).__name__, file.size, request.shop.meters
+
+    def committed(success: bool) -> None:
+        if success:
+            meters.note(UPLOAD, size, repository=repository)
+
+    request.tm.get().addAfterCommitHook(committed)
 
 
 def refused(error: UploadError):
