@@ -92,14 +92,16 @@ class Stats(Persistent):
         counter = self.counts.get((day.isoformat(), series))
         return counter() if counter is not None else 0
 
-    def level(self, series: str, days: list[datetime.date]) -> list[Point]:
+    def level(self, series: str, days: list[datetime.date]) -> list[tuple[datetime.date, int | None]]:
         """What ``series`` stood at on each of ``days`` (ascending): the last level seen on or
-        before the day (a day the server was stopped keeps the day before's), else 0."""
+        before the day (a day the server was stopped keeps the day before's); None before
+        the first."""
         if not days:
             return []
         seen = {day: value for (day, name), value in
                 self.levels.items(max=(days[-1].isoformat(), "\uffff")) if name == series}
-        points, last = [], 0
+        points: list[tuple[datetime.date, int | None]] = []
+        last = None
         for day, value in sorted(seen.items()):
             if day < days[0].isoformat():
                 last = value

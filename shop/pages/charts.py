@@ -15,10 +15,11 @@ from html import escape
 from typing import Callable, Sequence
 
 WIDTH, HEIGHT = 520, 220
-LEFT, RIGHT, TOP, BOTTOM = 58, 14, 30, 34  # margins: axis labels, legend
+LEFT, RIGHT, TOP, BOTTOM = 64, 16, 30, 34  # margins: axis labels, legend
 INK, MUTED, GRID = "#1d232b", "#5f6b7a", "#dde2e8"
 FONT = "system-ui, sans-serif"
 LABEL_EVERY = 7  # days between two dates on the x axis
+NO_DATA = "No data yet"
 
 Formatter = Callable[[float], str]
 
@@ -29,7 +30,7 @@ class Series:
 
     label: str
     colour: str
-    values: Sequence[float]
+    values: Sequence[float | None]  # None: not known (a line leaves the day out)
 
 
 def count(value: float) -> str:
@@ -46,11 +47,12 @@ def day_label(day: datetime.date) -> str:
 
 
 def nice_ceiling(value: float, whole: bool = True) -> float:
-    """The top of an axis over ``value``: 1, 2 or 5 times a power of ten (even, for counts)."""
+    """The top of an axis over ``value``: 1, 2, 4, 5 or 8 times a power of ten (even, for
+    counts: the middle line is a whole number too)."""
     if value <= 0:
         return 2.0 if whole else 1.0
     power = 10 ** math.floor(math.log10(value))
-    for step in (1, 2, 5, 10):
+    for step in (1, 2, 4, 5, 8, 10):
         top = step * power
         if top >= value and (not whole or top >= 2 and top % 2 == 0):
             return float(top)
@@ -69,14 +71,15 @@ def binary_ceiling(value: float) -> float:
 def bar_chart(title: str, days: Sequence[datetime.date], series: Sequence[Series], *,
               fmt: Formatter = count, top: float | None = None,
               notes: Sequence[str] | None = None, summary: str | None = None,
-              has_data: bool | None = None) -> str:
+              has_data: bool | None = None, message: str | None = None) -> str:
     """Bars per day, the series stacked; ``notes``: more words for each day's title;
-    ``has_data``: whether there is something to show (else: any value but 0)."""
+    ``has_data``: whether there is something to show (else: any value but 0);
+    ``message``: words across the chart (else "No data yet" when there is nothing)."""
     totals = [sum(s.values[i] for s in series) for i in range(len(days))]
     empty = not any(totals) if has_data is None else not has_data
     top = top or nice_ceiling(max(totals, default=0), whole=fmt is count)
     slot = _plot_width() / max(len(days), 1)
-    parts = _frame(days, top, fmt, series if len(series) > 1 else ())
+    parts = _frame(days, None if empty else top, fmt, series if len(series) > 1 else ())
     for i, day in enumerate(days if not empty else ()):
         words = ", ".join(f"{fmt(s.values[i])} {s.label}" for s in series)
         if notes:
@@ -90,34 +93,37 @@ def bar_chart(title: str, days: Sequence[datetime.date], series: Sequence[Series
                                ' class="bar"'))
             base -= height
         parts.append("</g>")
-    return _svg(title, summary or _summary(title, days, series, fmt), parts, empty)
+    message = message or (NO_DATA if empty else None)
+    return _svg(title, summary or _summary(title, days, series, fmt), parts, message)
 
 
 def line_chart(title: str, days: Sequence[datetime.date], series: Series, *,
-               fmt: Formatter = count, ceiling: Callable[[float], float] = nice_ceiling,
-               summary: str | None = None) -> str:
-    """One value per day as a line over a shaded area, a point per day; ``ceiling``: the
-    top of the axis over the largest value."""
-    values = list(series.values)
-    empty = not any(values)
-    top = ceiling(max(values, default=0))
+               fmt: Formatter = count, axis: Formatter | None = None,
+               ceiling: Callable[[float], float] = nice_ceiling, summary: str | None = None) -> str:
+    """A value per day as a line over a shaded area, a point per day with a value (None: not
+    known, before the first); ``axis`` formats the axis's values (else ``fmt``), ``ceiling``
+    finds the axis's top over the largest value."""
+    known = [(i, v) for i, v in enumerate(series.values) if v is not None]
+    empty = not any(v for _i, v in known)
+    top = ceiling(max((v for _i, v in known), default=0))
     slot = _plot_width() / max(len(days), 1)
-    parts = _frame(days, top, fmt, ())
+    parts = _frame(days, None if empty else top, axis or fmt, ())
     base = HEIGHT - BOTTOM
-    points = [(LEFT + (i + 0.5) * slot, base - _plot_height() * v / top) for i, v in enumerate(values)]
+    points = [(i, v, LEFT + (i + 0.5) * slot, base - _plot_height() * v / top) for i, v in known]
     if not empty:
-        line = " ".join(f"{x:.1f},{y:.1f}" for x, y in points)
-        parts.append(f'<polygon points="{points[0][0]:.1f},{base} {line} {points[-1][0]:.1f},{base}"'
+        line = " ".join(f"{x:.1f},{y:.1f}" for _i, _v, x, y in points)
+        parts.append(f'<polygon points="{points[0][2]:.1f},{base} {line} {points[-1][2]:.1f},{base}"'
                      f' fill="{series.colour}" fill-opacity="0.15"/>')
         parts.append(f'<polyline points="{line}" fill="none" stroke="{series.colour}"'
                      ' stroke-width="2" stroke-linejoin="round"/>')
-        for day, value, (x, y) in zip(days, values, points):
-            parts.append(f'<g class="day"><title>{escape(day.isoformat())}: '
+        for i, value, x, y in points:
+            parts.append(f'<g class="day"><title>{escape(days[i].isoformat())}: '
                          f'{escape(fmt(value))} {escape(series.label)}</title>'
                          f'<circle class="point" cx="{x:.1f}" cy="{y:.1f}" r="3"'
                          f' fill="{series.colour}"/></g>')
-    last = f"{fmt(values[-1])} {series.label} on {days[-1].isoformat()}" if values else "none"
-    return _svg(title, summary or f"{title}, last {len(days)} days: {last}", parts, empty)
+    last = f"{fmt(known[-1][1])} {series.label} on {days[known[-1][0]].isoformat()}" if known else "none"
+    return _svg(title, summary or f"{title}, last {len(days)} days: {last}", parts,
+                NO_DATA if empty else None)
 
 
 def _plot_width() -> float:
@@ -134,24 +140,26 @@ def _rect(x: float, y: float, width: float, height: float, fill: str, extra: str
 
 
 def _text(x: float, y: float, words: str, anchor: str = "middle", fill: str = MUTED,
-          size: int = 12) -> str:
+          size: int = 13) -> str:
     return (f'<text x="{x:.1f}" y="{y:.1f}" text-anchor="{anchor}" fill="{fill}"'
             f' font-size="{size}">{escape(words)}</text>')
 
 
-def _frame(days: Sequence[datetime.date], top: float, fmt: Formatter,
+def _frame(days: Sequence[datetime.date], top: float | None, fmt: Formatter,
            legend: Sequence[Series]) -> list[str]:
-    """Grid lines with the y axis's values, the dates under it, the legend above."""
+    """Grid lines with the y axis's values (none but 0 when ``top`` is None: nothing to
+    show), the dates under it, the legend above."""
     parts = []
     for fraction in (0, 0.5, 1):
         y = HEIGHT - BOTTOM - _plot_height() * fraction
         colour = MUTED if fraction == 0 else GRID
         parts.append(f'<line x1="{LEFT}" y1="{y:.1f}" x2="{WIDTH - RIGHT}" y2="{y:.1f}"'
                      f' stroke="{colour}" stroke-width="1"/>')
-        parts.append(_text(LEFT - 6, y + 4, fmt(top * fraction), "end"))
+        if top is not None or not fraction:
+            parts.append(_text(LEFT - 6, y + 4.5, fmt(top * fraction) if fraction else "0", "end"))
     slot = _plot_width() / max(len(days), 1)
     for i in range(len(days) - 1, -1, -LABEL_EVERY):
-        parts.append(_text(LEFT + (i + 0.5) * slot, HEIGHT - BOTTOM + 18, day_label(days[i])))
+        parts.append(_text(LEFT + (i + 0.5) * slot, HEIGHT - BOTTOM + 19, day_label(days[i])))
     x = float(LEFT)
     for s in legend:
         parts.append(_rect(x, 8, 12, 12, s.colour))
@@ -160,9 +168,9 @@ def _frame(days: Sequence[datetime.date], top: float, fmt: Formatter,
     return parts
 
 
-def _svg(title: str, summary: str, parts: list[str], empty: bool) -> str:
-    if empty:
-        parts.append(_text(LEFT + _plot_width() / 2, TOP + _plot_height() / 2, "No data yet",
+def _svg(title: str, summary: str, parts: list[str], message: str | None) -> str:
+    if message:  # between the top line and the middle one
+        parts.append(_text(LEFT + _plot_width() / 2, TOP + _plot_height() / 4 + 5, message,
                            fill=MUTED, size=15))
     return (f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" viewBox="0 0 {WIDTH} {HEIGHT}"'
             f' width="{WIDTH}" height="{HEIGHT}" role="img" aria-label="{escape(summary)}"'

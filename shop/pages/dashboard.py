@@ -10,7 +10,7 @@ from shop.model.stats import KEEP_DAYS, Stats, UploadNote, last_days
 from shop.model.tree import Package, Release
 from shop.pages import charts
 from shop.pages.charts import Series
-from shop.pages.units import size
+from shop.pages.units import short_size, size
 
 DAYS = 30  # shown by default
 MIN_DAYS, MAX_DAYS = 7, KEEP_DAYS  # that a request may ask for
@@ -24,6 +24,7 @@ class Chart:
     key: str  # the figure's id
     title: str
     svg: str  # markup, escaped
+    headline: str  # the chart's numbers in a few words, beside its title
 
 
 def dashboard_charts(stats: Stats | None, today: datetime.date, days: int = DAYS) -> list[Chart]:
@@ -46,13 +47,14 @@ def _downloads(window, hosted: list[int], mirrored: list[int]) -> Chart:
     title = "Downloads per day"
     svg = charts.bar_chart(title, window, [Series("hosted", HOSTED, hosted),
                                            Series("mirrored", MIRRORED, mirrored)])
-    return Chart("downloads", title, svg)
+    return Chart("downloads", title, svg, f"{charts.count(sum(hosted) + sum(mirrored))} in all")
 
 
-def _stored(window, stored: list[int]) -> Chart:
+def _stored(window, stored: list[int | None]) -> Chart:
     title = "Bytes stored"
-    return Chart("stored", title, charts.line_chart(title, window, Series("stored", STORED, stored),
-                                                    fmt=size, ceiling=charts.binary_ceiling))
+    svg = charts.line_chart(title, window, Series("stored", STORED, stored), fmt=size,
+                            axis=short_size, ceiling=charts.binary_ceiling)
+    return Chart("stored", title, svg, f"{size(stored[-1])} now" if stored[-1] is not None else "")
 
 
 def _hits(window, hits: list[int], misses: list[int]) -> Chart:
@@ -69,17 +71,20 @@ def _hits(window, hits: list[int], misses: list[int]) -> Chart:
     svg = charts.bar_chart(title, window, [Series("from the cache", HITS, ratios)],
                            fmt=charts.percent, top=100.0, notes=notes, summary=summary,
                            has_data=total > 0)
-    return Chart("hits", title, svg)
+    headline = charts.percent(100.0 * sum(hits) / total) + " in all" if total else ""
+    return Chart("hits", title, svg, headline)
 
 
 def _errors(window, errors: list[int], answered: list[int]) -> Chart:
     title = "Upstream errors"
+    asked = sum(errors) + sum(answered)
     notes = [f"of {e + ok} upstream requests" for e, ok in zip(errors, answered)]
-    summary = (f"{title}, last {len(window)} days: {sum(errors)} errors of "
-               f"{sum(errors) + sum(answered)} upstream requests")
+    summary = f"{title}, last {len(window)} days: {sum(errors)} errors of {asked} upstream requests"
     svg = charts.bar_chart(title, window, [Series("errors", ERRORS, errors)], notes=notes,
-                           summary=summary)
-    return Chart("errors", title, svg)
+                           summary=summary, has_data=asked > 0,
+                           message="No errors" if asked and not sum(errors) else None)
+    headline = f"{charts.count(sum(errors))} of {charts.count(asked)} requests" if asked else ""
+    return Chart("errors", title, svg, headline)
 
 
 @dataclass(frozen=True)

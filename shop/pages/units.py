@@ -13,3 +13,14 @@ def size(n: int | float | None) -> str:
             return f"{n} bytes" if unit == "bytes" else f"{value:.1f} {unit}"
         value /= 1024
     return f"{n} bytes"
+
+
+def short_size(n: float) -> str:
+    """A byte count in as few characters as a chart's axis has room for: ``800 MiB``."""
+    value = float(n)
+    for unit in ("bytes", "KiB", "MiB", "GiB", "TiB"):
+        if value < 1024 or unit == "TiB":
+            number = f"{value:.1f}".removesuffix(".0")
+            return "0" if not value else f"{number} {unit}"
+        value /= 1024
+    return f"{n}"

@@ -10,7 +10,7 @@ from shop.model.stats import Stats, last_days
 from shop.pages import charts
 from shop.pages.charts import Series
 from shop.pages.dashboard import dashboard_charts, days_shown
-from shop.pages.units import size
+from shop.pages.units import short_size, size
 
 SVG = "{http://www.w3.org/2000/svg}"
 TODAY = datetime.date(2026, 12, 1)
@@ -102,7 +102,16 @@ def test_a_line_has_a_point_per_day_with_its_value():
     assert titles(svg)[-1] == "2026-12-01: 3.0 MiB stored"
     assert "3.0 MiB stored on 2026-12-01" in svg.get("aria-label")
     labels = [t.text for t in svg.iter(SVG + "text")]
-    assert "5.0 MiB" in labels and "2.5 MiB" in labels  # round sizes up the axis
+    assert "4.0 MiB" in labels and "2.0 MiB" in labels  # round sizes up the axis
+
+
+def test_a_line_leaves_out_the_days_before_its_first_value():
+    values = [None] * 27 + [0, 5, 10]
+    svg = parse(charts.line_chart("Bytes stored", DAYS, Series("stored", "#000", values),
+                                  axis=short_size))
+    assert titles(svg) == ["2026-11-29: 0 stored", "2026-11-30: 5 stored", "2026-12-01: 10 stored"]
+    assert len(svg.find(SVG + "polyline").get("points").split()) == 3
+    assert "10 stored on 2026-12-01" in svg.get("aria-label")
 
 
 def test_no_style_attribute_or_script_anywhere():

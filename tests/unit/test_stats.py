@@ -29,14 +29,14 @@ def test_counts_add_up_per_day_and_series_and_missing_days_are_zero():
     assert history.daily(series.DOWNLOADS_MIRRORED, days)[1] == (YESTERDAY, 4)
 
 
-def test_a_level_holds_until_the_next_one_seen_and_is_zero_before_the_first():
+def test_a_level_holds_until_the_next_one_seen_and_is_unknown_before_the_first():
     history = Stats()
     ten_days_ago = TODAY - datetime.timedelta(days=10)
     assert history.set_level(ten_days_ago, series.STORED_BYTES, 100)
     assert history.set_level(YESTERDAY, series.STORED_BYTES, 300)
     assert not history.set_level(YESTERDAY, series.STORED_BYTES, 300)  # unchanged: no write
     assert [v for _d, v in history.level(series.STORED_BYTES, last_days(TODAY, 3))] == [100, 300, 300]
-    assert [v for _d, v in history.level(series.STORED_BYTES, last_days(TODAY, 12))][:2] == [0, 100]
+    assert [v for _d, v in history.level(series.STORED_BYTES, last_days(TODAY, 12))][:2] == [None, 100]
 
 
 def test_days_past_the_bound_are_dropped_as_new_ones_are_written(root):

@@ -44,6 +44,7 @@ def dashboard(context: Root, request) -> dict:
     return {
         "rows": rows,
         "days": days,
+        "interval": request.shop.settings.stats_interval,
         "charts": dashboard_charts(context.stats, utcnow().date(), days) if admin else [],
         "uploads": latest_uploads(context, {r.__name__ for r in readable}),
         "version_url": version_url,
