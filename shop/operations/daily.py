@@ -23,6 +23,7 @@ from shop import meters
 from shop.model import stats as series
 from shop.model.root import Root
 from shop.model.stats import KEEP_DAYS
+from shop.operations import periodic
 
 log = logging.getLogger(__name__)
 
@@ -142,33 +143,14 @@ class DailyStats:
         return settled
 
 
-class Periodic:
-    """The thread that flushes the counts every ``interval`` seconds, holding the services
-    weakly: an application that is gone (tests make many) takes its thread with it."""
+class Flusher(periodic.Periodic):
+    """The thread that writes the counts every ``shop.stats.interval`` seconds."""
 
-    def __init__(self, services, interval: float) -> None:
-        self._services = weakref.ref(services)
-        self.interval = interval
-        self._stop = threading.Event()
+    name = "dashboard-counts"
+    failure = "writing the daily counts failed"
 
-    def start(self) -> "Periodic":
-        threading.Thread(target=self._loop, daemon=True, name="dashboard-counts").start()
-        return self
-
-    def stop(self) -> None:
-        self._stop.set()
-
-    def _loop(self) -> None:
-        while not self._stop.wait(self.interval):
-            services = self._services()
-            if services is None:
-                return
-            try:
-                if services.stats.due():
-                    services.stats.flush()
-            except Exception:  # the next round tries again; the server keeps serving
-                log.exception("dashboard: writing the daily counts failed")
-            del services
+    def tick(self, services) -> Future | None:
+        return services.stats.flush() if services.stats.due() else None
 
 
 def includeme(config) -> None:
@@ -190,4 +172,4 @@ def includeme(config) -> None:
             log.exception("dashboard: writing the daily counts at exit")
 
     atexit.register(write_at_exit)
-    Periodic(services, services.settings.stats_interval).start()
+    Flusher(services, services.settings.stats_interval).start()
