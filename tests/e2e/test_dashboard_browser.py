@@ -35,6 +35,10 @@ READ_CHARTS = """() => [...document.querySelectorAll('figure.chart-box')].map(f 
   };
 })"""
 
+VIOLATIONS = """window.cspViolations = [];
+document.addEventListener('securitypolicyviolation',
+  e => window.cspViolations.push(`${e.violatedDirective} ${e.blockedURI} ${e.sample}`));"""
+
 
 @pytest.fixture(scope="module")
 def upstream():
@@ -68,49 +72,65 @@ def by_id(charts: list[dict]) -> dict[str, dict]:
     return {chart["id"].removeprefix("chart-"): chart for chart in charts}
 
 
-def test_the_dashboard_draws_what_pip_and_twine_did(server, tmp_path, env):
+def upload_and_install(server, tmp_path, env) -> str:
+    """twine uploads a hosted project; pip installs it and the mirrored one, twice (the
+    mirrored file fetched from upstream, then served from its stored bytes). Its filename."""
     wheel = make_wheel("hosted-tool", "1.0")
     twine_upload([wheel.write(tmp_path)], "--repository-url", f"{server.url}/repo/default/",
                  "-u", "admin", "-p", server.admin_password, env=env)
-    index_url = f"{server.url}/repo/default/"
-    for n in (1, 2):  # the mirrored project fetched from upstream, then from the stored bytes
+    for n in (1, 2):
         python = make_venv(tmp_path / f"venv{n}")
-        modern_pip_install(python, index_url, "hosted-tool", "mirrored-tool", env=env)
+        modern_pip_install(python, f"{server.url}/repo/default/", "hosted-tool", "mirrored-tool",
+                           env=env)
         assert installed_module(python, "hosted_tool", env) == "1.0 wheel"
+    return wheel.filename
 
+
+def counted(charts: list[dict]) -> bool:
+    """Whether the dashboard shows what ``upload_and_install`` did."""
+    shown = by_id(charts)
+    return ("2 hosted, 2 mirrored" in shown.get("downloads", {}).get("label", "")
+            and "50 %" in shown["hits"]["label"])
+
+
+def assert_charts_show_the_downloads(charts: dict[str, dict]) -> None:
+    assert list(charts) == CHARTS
+    downloads, hits = charts["downloads"], charts["hits"]
+    assert "2 hosted, 2 mirrored" in downloads["label"], downloads
+    assert all(chart["role"] == "img" for chart in charts.values())
+    assert len(downloads["titles"]) == 30
+    assert downloads["titles"][-1].endswith(": 2 hosted, 2 mirrored")
+    assert [h for h in downloads["bars"] if h > 0]  # drawn, with some height
+    assert "50 % of 2 mirrored downloads served from the cache" in hits["label"]
+    assert [h for h in hits["bars"] if h > 0]
+    assert charts["stored"]["points"] >= 1 and "KiB stored on" in charts["stored"]["label"]
+    assert "0 errors of " in charts["errors"]["label"]
+    assert min(chart["width"] for chart in charts.values()) > 400  # two charts a row
+
+
+def test_the_dashboard_draws_what_pip_and_twine_did(server, tmp_path, env):
+    filename = upload_and_install(server, tmp_path, env)
     with chromium() as browser:
         context = browser.new_context(viewport={"width": 1280, "height": 900})
+        # Every violation of the Content-Security-Policy, as the page's own event says it
+        # (the init script runs through the browser's debugging protocol, outside the CSP).
+        context.add_init_script(VIOLATIONS)
         page = context.new_page()
         console = []
         page.on("console", lambda message: console.append(f"{message.type}: {message.text}"))
         log_in(page, server.url, "admin", server.admin_password)
-
-        def counted(charts) -> bool:
-            label = by_id(charts).get("downloads", {}).get("label", "")
-            return "2 hosted, 2 mirrored" in label and "50 %" in by_id(charts)["hits"]["label"]
-
         charts = by_id(dashboard_charts(page, server, counted))
-        assert list(charts) == CHARTS
-        downloads, hits = charts["downloads"], charts["hits"]
-        assert "2 hosted, 2 mirrored" in downloads["label"], downloads
-        assert all(chart["role"] == "img" for chart in charts.values())
-        assert len(downloads["titles"]) == 30 and downloads["titles"][-1].endswith(
-            ": 2 hosted, 2 mirrored")
-        assert [h for h in downloads["bars"] if h > 0]  # drawn, with some height
-        assert "50 % of 2 mirrored downloads served from the cache" in hits["label"]
-        assert [h for h in hits["bars"] if h > 0]
-        assert charts["stored"]["points"] >= 1 and "KiB stored on" in charts["stored"]["label"]
-        assert "0 errors of " in charts["errors"]["label"]
-        assert min(chart["width"] for chart in charts.values()) > 400  # two charts a row
+        assert_charts_show_the_downloads(charts)
         latest = page.inner_text("#latest-uploads")
-        assert "hosted-tool" in latest and wheel.filename in latest and "admin" in latest
+        assert "hosted-tool" in latest and filename in latest and "admin" in latest
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SCREENSHOTS / "dashboard-1280.png"), full_page=True)
+        assert page.evaluate("window.cspViolations") == []
         assert not [m for m in console if "Content Security Policy" in m or m.startswith("error")], console
 
         server.stop()
         server.start()
         page.goto(server.url + "/")
         again = by_id(page.evaluate(READ_CHARTS))
-        assert again["downloads"]["label"] == downloads["label"]  # written in the database
+        assert again["downloads"]["label"] == charts["downloads"]["label"]  # in the database
         context.close()
