@@ -7,6 +7,9 @@ requires = [
     "argon2-cffi",
     "packaging>=24",
     "pypi-simple>=1.5",
+    # /+metrics: Prometheus's registry, counters and text format, written as Prometheus reads
+    # them (and as OpenMetrics for a scraper that asks), rather than formatted by hand here.
+    "prometheus_client>=0.20",
     "pyramid>=2.0",
     "pyramid_chameleon",
     "pyramid_retry",

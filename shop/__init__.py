@@ -49,6 +49,8 @@ def main(global_config, **settings):
         config.include(".operations.daily")
         # Packing the database (POST /+pack), and daily when shop.pack_days is set.
         config.include(".operations.pack")
+        # What /+metrics shows (the meters' notes, counted) and the probe /+health reads with.
+        config.include(".monitoring")
         # The admin pages' stylesheet, under a reserved segment no project can take.
         config.add_static_view("+static", "shop:static", cache_max_age=3600)
         # Who made each request, noted for the access log (the accesslog filter in the inis).

@@ -4,7 +4,8 @@
 the order ``main()`` includes them, each using what the ones before it set: ``shop.access``
 the password checks, ``shop.storage`` the database, ``shop.pages`` the page and description
 caches, ``shop.mirror`` the upstream client and the downloads, ``shop.operations.daily`` the
-dashboard's counts, ``shop.operations.pack`` the packer; the WSGI pipeline sets the replay.
+dashboard's counts, ``shop.operations.pack`` the packer, ``shop.monitoring`` the probe and
+the metrics; the WSGI pipeline sets the replay.
 Nothing else is hung on the registry. The command line fills only what it uses (settings,
 passwords, database): see ``shop.scripts.cli.open_services``.
 """
@@ -26,6 +27,8 @@ if TYPE_CHECKING:  # the services' own modules import nothing from here
     from shop.mirror.prefetch import Prefetch
     from shop.mirror.upstream import Upstream
     from shop.mirror.writer import Writer
+    from shop.monitoring.metrics import Metrics
+    from shop.monitoring.probe import Probe
     from shop.operations.daily import DailyStats
     from shop.operations.pack import Packer
     from shop.operations.retention import DownloadTimes
@@ -52,6 +55,8 @@ class Services:
     passwords: Passwords = field(init=False)  # argon2 checks, their cache, the login throttle
     packer: Packer = field(init=False)  # packs the database, one pack at a time (+pack, schedule)
     stats: DailyStats = field(init=False)  # the dashboard's counts of today, not yet written
+    probe: Probe = field(init=False)  # reads the database for /+health and /+metrics, in bounded time
+    metrics: Metrics = field(init=False)  # the Prometheus registry of /+metrics, fed by the meters
     meters: Meters = field(default_factory=Meters)  # what is counted, for metrics and the dashboard
     replay: Replay | None = None  # anonymous answers given again before Pyramid (or off)
     threads: int = 4  # waitress's request threads, each holding a connection per request

@@ -47,6 +47,10 @@ class Settings:
     pack_days: float | None = None
     # Seconds between two writes of the dashboard's daily counts by each process.
     stats_interval: int = 60
+    # Who may read /+metrics besides admins: clients on these networks (by address).
+    metrics_networks: tuple[str, ...] = ("127.0.0.1/32", "::1/128")
+    # Free bytes where the blobs live below which /+health says the disk is low.
+    health_low_disk: int = GiB
 
 
 def _int(settings: dict, key: str, default: int, minimum: int = 0) -> int:
@@ -246,7 +250,18 @@ def read_settings(settings: dict, environ: dict | None = None) -> Settings:
         cleanup_interval=_int(settings, "shop.cleanup_interval", 3600),
         pack_days=_days(settings, "shop.pack_days"),
         stats_interval=_int(settings, "shop.stats.interval", 60, minimum=1),
+        metrics_networks=_metrics_networks(settings, "shop.metrics.networks"),
+        health_low_disk=_int(settings, "shop.health.low_disk", GiB),
     )
+
+
+def _metrics_networks(settings: dict, key: str) -> tuple[str, ...]:
+    """The networks that may read /+metrics: loopback unless set; empty or 'none': admins only."""
+    raw = settings.get(key)
+    if raw is None:
+        return Settings.metrics_networks
+    raw = str(raw).strip()
+    return () if raw.lower() in ("", "none") else parse_networks(raw, key)
 
 
 def apply_defaults(settings: dict, environ: dict | None = None) -> Settings:

@@ -103,6 +103,24 @@ def temporary_directory(db: DB) -> str:
     return db.storage.temporaryDirectory()
 
 
+class StorageUnavailable(Exception):
+    """The database's storage does not answer; the message says how it failed."""
+
+
+def ping(db: DB) -> None:
+    """Have a ZEO client ask its server (its cache answers reads without it); raise
+    StorageUnavailable when it is cut off. Other storages answer a connection's first read
+    themselves (RelStorage polls its database as a connection opens). It may block for as
+    long as the storage waits for its server: callers bound it."""
+    storage = db.storage
+    connected = getattr(storage, "is_connected", None)  # ZEO's ClientStorage
+    if connected is not None and not connected():
+        raise StorageUnavailable("the ZEO client is not connected to its server")
+    status = getattr(storage, "server_status", None)
+    if status is not None:
+        status()  # a round trip to the ZEO server
+
+
 # Classes whose module changed since databases were written with them; ZODB finds a class by
 # its module and name in every record, so records written before a move name the old module.
 MOVED_MODULES = {

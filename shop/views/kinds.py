@@ -9,9 +9,13 @@ from shop.model.root import Root
 from shop.model.transient import CoreMetadata, IProject
 from shop.model.tree import Release, ReleaseFile, Repository
 
+MONITORING = ("+health", "+metrics")  # what watches the server is not its work
+
 
 def kind_of(context, view_name: str, method: str) -> str:
     """What a request for ``view_name`` of ``context`` is, in REQUEST's ``kind`` label."""
+    if view_name in MONITORING:
+        return "other"
     if view_name.startswith("+") or isinstance(context, Root):  # the admin's pages and forms
         return "admin"
     if isinstance(context, ReleaseFile):

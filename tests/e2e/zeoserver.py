@@ -15,10 +15,12 @@ BIN = Path(sys.executable).parent
 
 
 @contextlib.contextmanager
-def zeo_server(directory: Path, *, keep_old: bool = True) -> Iterator[tuple[str, Path]]:
+def zeo_server(directory: Path, *, keep_old: bool = True,
+               port: int | None = None) -> Iterator[tuple[str, Path]]:
     """Run ``runzeo`` over ``directory``/Data.fs; yield its address and its blob directory.
-    ``keep_old=False`` is ``pack-keep-old false`` (what the README says for packing)."""
-    port, blobs = free_port(), directory / "blobs"
+    ``keep_old=False`` is ``pack-keep-old false`` (what the README says for packing); ``port``
+    one of a server run before (its clients reconnect to it), else a free one."""
+    port, blobs = port or free_port(), directory / "blobs"
     config = directory / "zeo.conf"
     config.write_text(f"<zeo>\n  address 127.0.0.1:{port}\n</zeo>\n<filestorage>\n"
                       f"  path {directory / 'Data.fs'}\n  blob-dir {blobs}\n"

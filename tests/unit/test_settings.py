@@ -100,3 +100,18 @@ def test_an_empty_session_key_a_crash_left_is_replaced_not_used(tmp_path):
     key = read_settings(_file_settings(tmp_path / "var"), environ={}).secret
     assert len(key) == 64 and (tmp_path / "var" / "secret").read_text() == key
     assert sorted(p.name for p in (tmp_path / "var").iterdir()) == ["secret"]
+
+
+def test_metrics_networks_default_to_loopback_and_parse_like_read_networks():
+    assert read().metrics_networks == ("127.0.0.1/32", "::1/128")
+    assert read(**{"shop.metrics.networks": "10.1.2.3/8, fd00::/8"}).metrics_networks == (
+        "10.0.0.0/8", "fd00::/8")
+    assert read(**{"shop.metrics.networks": "none"}).metrics_networks == ()
+    with pytest.raises(SettingsError, match="shop.metrics.networks: 'intranet' is not a network"):
+        read(**{"shop.metrics.networks": "10.0.0.0/8 intranet"})
+
+
+def test_the_low_disk_mark_of_health_defaults_to_a_gib_and_names_its_key_when_bad():
+    assert read().health_low_disk == GiB
+    with pytest.raises(SettingsError, match="shop.health.low_disk = 'much'"):
+        read(**{"shop.health.low_disk": "much"})
