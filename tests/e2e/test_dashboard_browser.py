@@ -9,15 +9,19 @@ console, and the same numbers after a restart. The page is saved as a screenshot
 """
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
+import requests
+
+from shop.model.names import version_key
 
 from tests.e2e.browser import chromium, log_in
 from tests.e2e.clients import installed_module, make_venv, modern_pip_install, twine_upload
 from tests.e2e.server import LocalshopServer
 from tests.e2e.test_page_widths import SCREENSHOTS
-from tests.factories import make_wheel
+from tests.factories import make_wheel, upload_fields
 from tests.upstream import FakeIndex, UpstreamServer
 
 pytestmark = pytest.mark.e2e
@@ -134,3 +138,26 @@ def test_the_dashboard_draws_what_pip_and_twine_did(server, tmp_path, env):
         again = by_id(page.evaluate(READ_CHARTS))
         assert again["downloads"]["label"] == charts["downloads"]["label"]  # in the database
         context.close()
+
+
+def test_counts_not_yet_written_are_written_when_the_server_stops(tmp_path):
+    """An hour between writes: only the write at exit can have kept the download."""
+    with LocalshopServer(tmp_path / "shop", settings={"shop.stats.interval": "3600"}) as server:
+        dist = make_wheel("kept-tool", "1.0")
+        response = requests.post(f"{server.url}/repo/default/", data=upload_fields(dist),
+                                 files={"content": (dist.filename, dist.data)},
+                                 auth=("admin", server.admin_password), timeout=30)
+        assert response.status_code == 200, response.text
+        url = f"{server.url}/repo/default/kept-tool/{version_key('1.0')}/{dist.filename}"
+        assert requests.get(url, timeout=30).content == dist.data
+        assert ": 0 hosted, 0 mirrored" in downloads_label(server)  # not written yet
+        server.stop()
+        server.start()
+        assert ": 1 hosted, 0 mirrored;" in downloads_label(server)
+
+
+def downloads_label(server) -> str:
+    """The text alternative of the dashboard's downloads chart, as the admin reads it."""
+    page = requests.get(server.url + "/", auth=("admin", server.admin_password), timeout=30)
+    assert page.status_code == 200, page.text
+    return re.search(r'id="chart-downloads">.*?aria-label="([^"]*)"', page.text, re.S).group(1)
