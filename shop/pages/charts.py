@@ -18,7 +18,7 @@ WIDTH, HEIGHT = 520, 220
 LEFT, RIGHT, TOP, BOTTOM = 64, 16, 30, 34  # margins: axis labels, legend
 INK, MUTED, GRID = "#1d232b", "#5f6b7a", "#dde2e8"
 FONT = "system-ui, sans-serif"
-LABEL_EVERY = 7  # days between two dates on the x axis
+DATES = 5  # dates on the x axis, about, a week or some weeks apart (every day for a week)
 NO_DATA = "No data yet"
 
 Formatter = Callable[[float], str]
@@ -145,6 +145,11 @@ def _text(x: float, y: float, words: str, anchor: str = "middle", fill: str = MU
             f' font-size="{size}">{escape(words)}</text>')
 
 
+def _label_every(days: int) -> int:
+    """Days between two dates on the x axis, counted back from the last day."""
+    return 1 if days <= 10 else 7 * math.ceil(days / 7 / DATES)
+
+
 def _frame(days: Sequence[datetime.date], top: float | None, fmt: Formatter,
            legend: Sequence[Series]) -> list[str]:
     """Grid lines with the y axis's values (none but 0 when ``top`` is None: nothing to
@@ -158,7 +163,7 @@ def _frame(days: Sequence[datetime.date], top: float | None, fmt: Formatter,
         if top is not None or not fraction:
             parts.append(_text(LEFT - 6, y + 4.5, fmt(top * fraction) if fraction else "0", "end"))
     slot = _plot_width() / max(len(days), 1)
-    for i in range(len(days) - 1, -1, -LABEL_EVERY):
+    for i in range(len(days) - 1, -1, -_label_every(len(days))):
         parts.append(_text(LEFT + (i + 0.5) * slot, HEIGHT - BOTTOM + 19, day_label(days[i])))
     x = float(LEFT)
     for s in legend:

@@ -8,11 +8,12 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
+from shop.model import repositories
 from shop.model.names import version_key
 from shop.services import services_of
 from shop.storage import databases
 from tests.factories import make_wheel
-from tests.functional.conftest import ADMIN, file_url, project_files, upload
+from tests.functional.conftest import ADMIN, database_root, file_url, project_files, upload
 from tests.functional.test_admin import login
 from tests.functional.test_mirror import wait_until
 from tests.upstream import FakeIndex, UpstreamServer
@@ -136,3 +137,14 @@ def test_a_deleted_upload_leaves_the_list(app):
     app.get(f"/repo/default/gone/{version_key('1.0')}/+delete").forms["confirm"].submit(status=302)
     page = app.get("/").text
     assert "gone-1.0-py3-none-any.whl" not in page and "stays-1.0-py3-none-any.whl" in page
+
+
+def test_the_latest_uploads_show_only_repositories_the_reader_may_see(app):
+    with database_root(app) as root:
+        repositories.add_repository(root, "secret")
+    upload(app, make_wheel("public-tool", "1.0"))
+    upload(app, make_wheel("secret-tool", "1.0"), url="/repo/secret/")
+    anonymous = app.get("/").text  # repository default is readable by anyone
+    assert "public-tool" in anonymous and "secret-tool" not in anonymous
+    admin = app.get("/", headers=ADMIN).text
+    assert "public-tool" in admin and "secret-tool" in admin

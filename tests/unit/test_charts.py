@@ -83,6 +83,16 @@ def test_the_dates_on_the_x_axis_end_with_today():
     assert "Dec 1" in labels and "Nov 24" in labels and "Nov 2" not in labels
 
 
+def test_a_year_has_a_few_dates_a_week_every_day():
+    def dates(count):
+        svg = parse(charts.bar_chart("D", last_days(TODAY, count), [Series("x", "#000", [1] * count)]))
+        return [t.text for t in svg.iter(SVG + "text") if t.text[:3] in ("Nov", "Dec", "Oct", "Sep")
+                or t.text[:3] in ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug")]
+
+    assert dates(7) == ["Dec 1", "Nov 30", "Nov 29", "Nov 28", "Nov 27", "Nov 26", "Nov 25"]
+    assert 4 <= len(dates(365)) <= 6 and dates(365)[0] == "Dec 1"
+
+
 def test_words_are_escaped():
     hostile = '<script>"&'
     markup = charts.bar_chart(hostile, DAYS[-1:], [Series(hostile, "#000", [1])], notes=[hostile])

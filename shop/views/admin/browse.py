@@ -46,7 +46,7 @@ def dashboard(context: Root, request) -> dict:
         "days": days,
         "interval": request.shop.settings.stats_interval,
         "charts": dashboard_charts(context.stats, utcnow().date(), days) if admin else [],
-        "uploads": latest_uploads(context, {r.__name__ for r in readable}),
+        "uploads": latest_uploads(context, {r.__name__ for r in readable}) if readable else [],
         "version_url": version_url,
     }
 
