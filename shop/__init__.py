@@ -8,7 +8,7 @@ from shop.model.root import app_root
 from shop.services import Services
 from shop.settings import apply_defaults
 from shop.version import __version__  # noqa: F401 (the package's version, as before)
-from shop.wsgi import limit_malloc_arenas, pipeline, raise_open_files_limit, server_threads
+from shop.wsgi import pipeline, server_threads, tune_process
 
 
 def root_factory(request):
@@ -20,8 +20,7 @@ def main(global_config, **settings):
     """The WSGI application (the ``paste.app_factory`` entry point)."""
     services = Services(apply_defaults(settings))  # stops start-up naming any bad shop.* key
     services.threads = server_threads(global_config)  # the database's pools are sized by it
-    limit_malloc_arenas()
-    raise_open_files_limit()
+    tune_process()  # malloc arenas, open files
     with Configurator(settings=settings, root_factory=root_factory) as config:
         # request.shop: the per-process services, filled in by the includes below in turn.
         config.registry.shop = services
@@ -49,8 +48,7 @@ def main(global_config, **settings):
         config.include(".operations.daily")
         # Packing the database (POST /+pack), and daily when shop.pack_days is set.
         config.include(".operations.pack")
-        # What /+metrics shows (the meters' notes, counted) and the probe /+health reads with.
-        config.include(".monitoring")
+        config.include(".monitoring")  # /+metrics (the meters' notes, counted), /+health's probe
         # The admin pages' stylesheet, under a reserved segment no project can take.
         config.add_static_view("+static", "shop:static", cache_max_age=3600)
         # Who made each request, noted for the access log (the accesslog filter in the inis).

@@ -164,6 +164,12 @@ def server_threads(global_config: dict) -> int:
         return WAITRESS_THREADS
 
 
+def tune_process() -> None:
+    """What main() sets for the whole process: few malloc arenas, many open files."""
+    limit_malloc_arenas()
+    raise_open_files_limit()
+
+
 def limit_malloc_arenas(arenas: int = 2) -> None:
     """Keep glibc from giving each of waitress's threads a memory arena of its own.
 

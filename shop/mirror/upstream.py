@@ -15,7 +15,7 @@ from pypi_simple import ACCEPT_JSON_PREFERRED, DistributionPackage, ProjectPage
 from requests.adapters import HTTPAdapter
 
 from shop.meters import UPSTREAM, UPSTREAM_BYTES, Meters
-from shop.mirror.health import UpstreamHealth
+from shop.mirror.health import UpstreamHealth, without_credentials
 from shop.model import names
 from shop.model.listings import Entry
 
@@ -114,8 +114,10 @@ class Upstream:
         return response
 
     def failed(self, url: str, message: str) -> UpstreamError:
-        """Note a request to ``url`` that failed; the UpstreamError saying so, to raise."""
+        """Note a request to ``url`` that failed; the UpstreamError saying so (credentials in
+        the URL left out: clients see the message), to raise."""
         self.meters.note(UPSTREAM, outcome="error")
+        message = without_credentials(message)
         self.health.failed(url, message)
         return UpstreamError(message)
 

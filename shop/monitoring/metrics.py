@@ -80,15 +80,21 @@ class Metrics:
         process, counters = self.process, self.counters
 
         def by(name: str, *labels: str):
-            counter = counters[name]
-            return lambda amount, found: counter.labels(
-                process, *(found[label] for label in labels)).inc(amount)
+            # Each labelled child looked up once: labels() takes a lock and checks its values.
+            counter, children = counters[name], {}
+
+            def count(amount: float, found: dict) -> None:
+                key = tuple([found[label] for label in labels])
+                child = children.get(key)
+                if child is None:
+                    child = children[key] = counter.labels(process, *key)
+                child.inc(amount)
+
+            return count
 
         def twice(count: str, total: str):  # one more file, and its bytes
-            files, size = counters[count], counters[total]
-            return lambda amount, found: (
-                files.labels(process, found["repository"]).inc(),
-                size.labels(process, found["repository"]).inc(amount))
+            files, size = by(count, "repository"), by(total, "repository")
+            return lambda amount, found: (files(1.0, found), size(amount, found))
 
         return {
             meters.REQUEST: self._request,

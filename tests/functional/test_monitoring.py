@@ -102,18 +102,24 @@ def test_health_flags_a_low_disk_below_the_setting(make_app):
 
 
 def test_health_shows_a_stopped_upstream_failing_since_with_its_last_error(mirror, upstream):
-    app = mirror(**{"shop.upstream.timeout": "0.5 0.5"}, **ANONYMOUS_READ)
+    # Credentials in the upstream's URL never show: the origin is named, and errors lose them.
+    with_credentials = upstream.url.replace("http://", "http://mirror-user:s3cret-token@")
+    app = mirror(**{"shop.upstream.timeout": "0.5 0.5", "shop.upstream": with_credentials},
+                 **ANONYMOUS_READ)
     origin = upstream.url.rsplit("/simple/", 1)[0]
     upstream.index.add("known", make_wheel("known", "1.0"))
     app.get("/repo/default/known/", headers={"Accept": JSON})
     state = app.get("/+health").json["repositories"]["default"]
     assert state["upstream"] == origin and state["upstream_state"]["state"] == "ok"
     upstream.stop()
-    app.get("/repo/default/unknown/", headers={"Accept": JSON}, status=502)
+    refused = app.get("/repo/default/unknown/", headers={"Accept": JSON}, status=502)
+    assert "s3cret-token" not in refused.text and "cannot reach upstream" in refused.status
     report = app.get("/+health").json
     assert report["ok"] is True  # the database answers: upstream's trouble is reported, not 503
     failing = report["repositories"]["default"]["upstream_state"]
     assert failing["state"] == "failing" and failing["since"].endswith("Z")
     assert failing["last_ok"] <= failing["since"]
-    assert "cannot reach upstream" in failing["last_error"]
+    assert "cannot reach upstream http://127.0.0.1:" in failing["last_error"]
     assert report["upstreams"]["origins"][origin] == failing
+    text = app.get("/+health").text
+    assert "s3cret-token" not in text and "mirror-user" not in text
