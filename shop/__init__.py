@@ -44,6 +44,8 @@ def main(global_config, **settings):
         config.include(".mirror")
         # Retention: download times written in batches, the policies applied periodically.
         config.include(".operations.retention")
+        # The dashboard's daily counts: noted in memory, written every shop.stats.interval.
+        config.include(".operations.daily")
         # Packing the database (POST /+pack), and daily when shop.pack_days is set.
         config.include(".operations.pack")
         config.include(".monitoring")  # /+metrics (the meters' notes, counted), /+health's probe

@@ -3,8 +3,9 @@
 ``main()`` makes it with the settings; each include that owns a service fills its field, in
 the order ``main()`` includes them, each using what the ones before it set: ``shop.access``
 the password checks, ``shop.storage`` the database, ``shop.pages`` the page and description
-caches, ``shop.mirror`` the upstream client and the downloads, ``shop.operations.pack`` the
-packer, ``shop.monitoring`` the probe and the metrics; the WSGI pipeline sets the replay.
+caches, ``shop.mirror`` the upstream client and the downloads, ``shop.operations.daily`` the
+dashboard's counts, ``shop.operations.pack`` the packer, ``shop.monitoring`` the probe and
+the metrics; the WSGI pipeline sets the replay.
 Nothing else is hung on the registry. The command line fills only what it uses (settings,
 passwords, database): see ``shop.scripts.cli.open_services``.
 """
@@ -28,6 +29,7 @@ if TYPE_CHECKING:  # the services' own modules import nothing from here
     from shop.mirror.writer import Writer
     from shop.monitoring.metrics import Metrics
     from shop.monitoring.probe import Probe
+    from shop.operations.daily import DailyStats
     from shop.operations.pack import Packer
     from shop.operations.retention import DownloadTimes
     from shop.pages.cache import PageCache
@@ -52,6 +54,7 @@ class Services:
     download_times: DownloadTimes = field(init=False)  # mirrored files served, not yet written
     passwords: Passwords = field(init=False)  # argon2 checks, their cache, the login throttle
     packer: Packer = field(init=False)  # packs the database, one pack at a time (+pack, schedule)
+    stats: DailyStats = field(init=False)  # the dashboard's counts of today, not yet written
     probe: Probe = field(init=False)  # reads the database for /+health and /+metrics, in bounded time
     metrics: Metrics = field(init=False)  # the Prometheus registry of /+metrics, fed by the meters
     meters: Meters = field(default_factory=Meters)  # what is counted, for metrics and the dashboard

@@ -45,6 +45,8 @@ class Settings:
     cleanup_interval: int = 3600
     # Days of history the server's daily pack keeps (shop.operations.pack); None: no schedule.
     pack_days: float | None = None
+    # Seconds between two writes of the dashboard's daily counts by each process.
+    stats_interval: int = 60
     # Who may read /+metrics besides admins: clients on these networks (by address).
     metrics_networks: tuple[str, ...] = ("127.0.0.1/32", "::1/128")
     # Free bytes where the blobs live below which /+health says the disk is low.
@@ -247,6 +249,7 @@ def read_settings(settings: dict, environ: dict | None = None) -> Settings:
         prefetch=_bool(settings, "shop.mirror.prefetch", True),
         cleanup_interval=_int(settings, "shop.cleanup_interval", 3600),
         pack_days=_days(settings, "shop.pack_days"),
+        stats_interval=_int(settings, "shop.stats.interval", 60, minimum=1),
         metrics_networks=_metrics_networks(settings, "shop.metrics.networks"),
         health_low_disk=_int(settings, "shop.health.low_disk", GiB),
     )

@@ -28,7 +28,7 @@ from zodburi import resolve_uri
 from shop.access.accounts import admin_password_ignored, ensure_admin
 from shop.access.passwords import Passwords
 from shop.model.root import DEFAULT_REPOSITORY, Root, app_root
-from shop.model.bootstrap import bootstrap, ensure_stored_counts
+from shop.model.bootstrap import bootstrap, ensure_stats, ensure_stored_counts
 from shop.scratch import remove_leftovers, remove_unstored_blobs
 from shop.settings import Settings, ensure_storage_dirs
 
@@ -260,6 +260,8 @@ def initialize(db: DB, settings: Settings, passwords: Passwords) -> None:
                 default.upstream = settings.upstream  # the ini's shop.upstream is the truth
             ignored = admin_password_ignored(root, settings.admin_password, passwords=passwords)
             generated = ensure_admin(root, settings.admin_password, passwords=passwords)
+            if ensure_stats(root):
+                log.info("Added the dashboard's history to the database")
             for repository in root.repositories.values():
                 if ensure_stored_counts(repository):
                     log.info("Counted the stored files of repository %r", repository.__name__)

@@ -18,6 +18,8 @@ from shop.hosting.forms import UploadForm
 from shop.hosting.receiving import ReceivedFile
 from shop.model import events, names, offers
 from shop.model.blobs import blob_from_file, uncommitted_path
+from shop.model.root import stats_of
+from shop.model.stats import UploadNote
 from shop.model.tree import Package, Release, ReleaseFile, Repository
 
 log = logging.getLogger(__name__)
@@ -90,6 +92,9 @@ def _store(place: Placement, received: ReceivedFile, uploader: str,
         release = package.add(place.key, Release(form.version, metadata=_release_metadata(form)))
     file = _release_file(place, received, uploader, core_metadata)
     release.add(dist.filename, file)
+    stats = stats_of(repository)
+    if stats is not None:  # the dashboard's list of the latest uploads
+        stats.note_upload(UploadNote.of(file))
     if not package.hosted:
         package.owners.add(uploader)  # the first uploader owns the project
         package.hosted = True

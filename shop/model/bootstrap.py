@@ -4,6 +4,7 @@ from __future__ import annotations
 from BTrees.Length import Length
 
 from shop.model.root import APP_ROOT_KEY, DEFAULT_REPOSITORY, Root
+from shop.model.stats import Stats
 from shop.model.tree import Repository, stored_in
 
 
@@ -29,4 +30,12 @@ def ensure_stored_counts(repository: Repository) -> bool:
     repository.stored_files, repository.stored_bytes = Length(), Length()
     for package in repository.values():
         repository.count_stored(*stored_in(package))
+    return True
+
+
+def ensure_stats(root: Root) -> bool:
+    """Give a root made before the dashboard kept its history an empty one."""
+    if root.stats is not None:
+        return False
+    root.stats = Stats()
     return True

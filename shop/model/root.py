@@ -11,6 +11,7 @@ from shop.model import names
 from shop.model.folders import Folder
 from shop.model.people import Credentials, Users
 from shop.model.permissions import ADMIN_PRINCIPAL, Permission
+from shop.model.stats import Stats
 
 APP_ROOT_KEY = "localshop"
 DEFAULT_REPOSITORY = "default"
@@ -21,6 +22,9 @@ class Root(Persistent):
 
     __name__ = ""
     __parent__ = None
+    # The dashboard's history (shop.model.stats); None in a database made before it, until
+    # start-up adds it (shop.model.bootstrap).
+    stats: Stats | None = None
     # Site-wide: admins may do everything; everybody logged in has an account page.
     __acl__ = [
         (Allow, ADMIN_PRINCIPAL, ALL_PERMISSIONS),
@@ -38,6 +42,7 @@ class Root(Persistent):
         self.credentials = Credentials()
         self.credentials.__name__ = "+credentials"
         self.credentials.__parent__ = self
+        self.stats = Stats()
 
     def __getitem__(self, key: str):
         if key == "repo":
@@ -57,6 +62,13 @@ class Repositories(Folder):
         if key != key.lower():
             raise KeyError(f"Invalid repository name {key!r}: use lower case.")
         return key
+
+
+def stats_of(obj) -> Stats | None:
+    """The dashboard's history of the tree ``obj`` (a stored resource) is in."""
+    while obj is not None and not isinstance(obj, Root):
+        obj = getattr(obj, "__parent__", None)
+    return obj.stats if obj is not None else None
 
 
 def app_root(conn) -> Root:

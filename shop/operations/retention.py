@@ -30,6 +30,7 @@ from ZODB.POSException import ConflictError
 
 from shop.meters import MIRROR_EVICT
 from shop.mirror.storing import FileKey
+from shop.operations import periodic
 from shop.model import mirrored, repositories
 from shop.model.folders import utcnow
 from shop.model.root import Root
@@ -212,38 +213,17 @@ def _write_times(root: Root, times: dict[FileKey, datetime.datetime]) -> None:
             file.last_downloaded = when
 
 
-class Periodic:
+class Periodic(periodic.Periodic):
     """The server's retention thread: download times written every ``write_every`` seconds,
-    the policies applied every ``interval`` (0: never), the first time one write after start.
+    the policies applied every ``interval`` (0: never), the first time one write after start."""
 
-    It holds the process's services weakly: an application that is gone (tests make many)
-    takes its thread with it at the next wake-up.
-    """
+    name = "retention"
+    failure = "the periodic clean-up failed"
 
     def __init__(self, services, interval: int, write_every: float = WRITE_EVERY) -> None:
-        self._services = weakref.ref(services)
+        super().__init__(services, min(write_every, interval) if interval else write_every)
         self.interval = interval
-        self.period = min(write_every, interval) if interval else write_every
         self._next_cleanup = time.monotonic() + self.period
-        self._stop = threading.Event()
-
-    def start(self) -> "Periodic":
-        threading.Thread(target=self._loop, daemon=True, name="retention").start()
-        return self
-
-    def stop(self) -> None:
-        self._stop.set()
-
-    def _loop(self) -> None:
-        while not self._stop.wait(self.period):
-            services = self._services()
-            if services is None:
-                return
-            try:
-                self.tick(services)
-            except Exception:  # the next round tries again; the server keeps serving
-                log.exception("retention: the periodic clean-up failed")
-            del services
 
     def tick(self, services) -> list[Deletion]:
         """Write the download times; apply the policies when due. What was deleted."""

@@ -51,9 +51,10 @@ MEASURE = """() => {
     + (e.className && typeof e.className === 'string' ? '.' + e.className.trim().split(/\\s+/).join('.') : '');
   // A box's own right edge, or that of the text overflowing it (a long unbroken word);
   // what a box that scrolls holds is inside it, however wide.
+  // An SVG element (the dashboard's charts) has no scroll box: its scrollWidth is not its text's.
   const right = e => {
     const r = e.getBoundingClientRect();
-    return scrolls(e) ? r.right : Math.max(r.right, r.left + e.scrollWidth);
+    return scrolls(e) || e instanceof SVGElement ? r.right : Math.max(r.right, r.left + e.scrollWidth);
   };
   const out = main ? [...main.querySelectorAll('*')].filter(
       e => right(e) > limit + 0.5 && !inScroller(e)) : [];

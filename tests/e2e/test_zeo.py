@@ -1,14 +1,17 @@
 """Several processes on one database (ZEO): what production.ini describes, for real."""
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 import requests
 
+from shop.model.names import version_key
 from tests.e2e.server import LocalshopServer
 from tests.e2e.zeoserver import zeo_server
 from tests.factories import make_wheel, upload_fields
@@ -32,12 +35,13 @@ def processes(tmp_path, zeo):
     address, _ = zeo
     started = []
 
-    def start(upstream: UpstreamServer, count: int = 2) -> list[LocalshopServer]:
+    def start(upstream: UpstreamServer, count: int = 2, **settings: str) -> list[LocalshopServer]:
         for i in range(len(started), len(started) + count):
             started.append(LocalshopServer(tmp_path / f"p{i}", settings={
                 "zodbconn.uri": f"zeo://{address}?blob_dir={tmp_path / f'cache{i}'}&shared_blob_dir=false",
                 "shop.upstream": upstream.url,
                 "shop.secret": "one-secret-for-every-process",
+                **settings,
             }).start())
         return started[-count:]
 
@@ -105,3 +109,34 @@ def test_a_page_cached_in_one_process_changes_when_another_uploads(processes):
         assert set(reader.project_files("across")) == {first.filename}  # now cached there
         second = upload("2.0")
         assert set(reader.project_files("across")) == {first.filename, second.filename}
+
+
+def dashboard_downloads(server, password: str) -> str:
+    """The text alternative of the dashboard's downloads chart, as the admin reads it."""
+    page = requests.get(server.url + "/", auth=("admin", password), timeout=30)
+    assert page.status_code == 200, page.text
+    found = re.search(r'id="chart-downloads">.*?aria-label="([^"]*)"', page.text, re.S)
+    return found.group(1) if found else ""
+
+
+def test_every_process_shows_the_dashboard_counts_of_all(processes):
+    with UpstreamServer(FakeIndex()) as upstream:
+        servers = processes(upstream, **{"shop.stats.interval": "1"})
+        password = servers[0].admin_password  # the first process made the account
+        dist = make_wheel("counted", "1.0")
+        r = requests.post(servers[0].url + "/repo/default/", data=upload_fields(dist),
+                          files={"content": (dist.filename, dist.data)},
+                          auth=("admin", password), timeout=30)
+        assert r.status_code == 200, r.text
+        url = f"/repo/default/counted/{version_key('1.0')}/{dist.filename}"
+        with ThreadPoolExecutor(4) as pool:  # three downloads from each process, at once
+            bodies = list(pool.map(lambda s: requests.get(s.url + url, timeout=30).content,
+                                   servers * 3))
+        assert bodies == [dist.data] * 6
+        # Each process writes its counts every second; a loaded machine may take longer.
+        deadline = time.monotonic() + 60
+        while not all(": 6 hosted" in dashboard_downloads(s, password) for s in servers):
+            assert time.monotonic() < deadline, [dashboard_downloads(s, password) for s in servers]
+            time.sleep(0.5)
+        labels = {dashboard_downloads(s, password) for s in servers}
+        assert len(labels) == 1 and ": 6 hosted, 0 mirrored;" in labels.pop()

@@ -21,6 +21,7 @@ from shop.access.credentials import page_denies
 from shop.access.policy import SESSION_COOKIE
 from shop.model.permissions import Permission
 from shop.model.tree import Repository
+from shop.pages.units import size
 from shop.views import READ, status_line  # noqa: F401 (the admin modules import READ from here)
 
 TEMPLATES = "shop:templates/"
@@ -75,18 +76,6 @@ def local_path(came_from: str | None) -> str:
 def flag(params, key: str) -> bool:
     """A checkbox: present and not 'off' means on."""
     return params.get(key, "off") not in ("", "off", "false", "0")
-
-
-def size(n: int | None) -> str:
-    """A byte count as a person reads it."""
-    if n is None:
-        return "-"
-    value = float(n)
-    for unit in ("bytes", "KiB", "MiB", "GiB"):
-        if value < 1024 or unit == "GiB":
-            return f"{n} bytes" if unit == "bytes" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{n} bytes"
 
 
 def when(moment: datetime.datetime | None, zone: bool = True) -> str:

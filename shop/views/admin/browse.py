@@ -7,10 +7,12 @@ from urllib.parse import quote, urlsplit
 from pyramid.httpexceptions import HTTPFound
 
 from shop.model import listing, names, repositories
+from shop.model.folders import utcnow
 from shop.model.offers import hidden_upstream_files, is_visible, latest_release
 from shop.model.permissions import Permission
 from shop.model.root import Root
 from shop.model.tree import Package, Release, Repository
+from shop.pages.dashboard import dashboard_charts, days_shown, latest_uploads
 from shop.views.admin import READ, page, template, viewable_repositories
 
 
@@ -26,6 +28,7 @@ def access_summary(repository: Repository) -> str:
 
 @page(context=Root, name="", renderer=template("dashboard.pt"), request_method=READ)
 def dashboard(context: Root, request) -> dict:
+    readable = viewable_repositories(request)
     rows = [
         {
             "repository": r,
@@ -33,9 +36,19 @@ def dashboard(context: Root, request) -> dict:
             "access": access_summary(r),
             "may_configure": bool(request.has_permission(Permission.MANAGE, r)),
         }
-        for r in viewable_repositories(request)
+        for r in readable
     ]
-    return {"rows": rows}
+    days = days_shown(request.params.get("days"))
+    # The charts count every repository's traffic: only admins see them.
+    admin = bool(request.identity and request.identity.admin)
+    return {
+        "rows": rows,
+        "days": days,
+        "interval": request.shop.settings.stats_interval,
+        "charts": dashboard_charts(context.stats, utcnow().date(), days) if admin else [],
+        "uploads": latest_uploads(context, {r.__name__ for r in readable}) if readable else [],
+        "version_url": version_url,
+    }
 
 
 @page(context=Repository, name="+browse", renderer=template("repository.pt"),
