@@ -45,6 +45,8 @@ class Settings:
     cleanup_interval: int = 3600
     # Days of history the server's daily pack keeps (shop.operations.pack); None: no schedule.
     pack_days: float | None = None
+    # Days the audit log keeps its entries (older ones are dropped by the retention thread).
+    audit_days: int = 365
 
 
 def _int(settings: dict, key: str, default: int, minimum: int = 0) -> int:
@@ -243,6 +245,7 @@ def read_settings(settings: dict, environ: dict | None = None) -> Settings:
         prefetch=_bool(settings, "shop.mirror.prefetch", True),
         cleanup_interval=_int(settings, "shop.cleanup_interval", 3600),
         pack_days=_days(settings, "shop.pack_days"),
+        audit_days=_int(settings, "shop.audit.days", 365, minimum=1),
     )
 
 

@@ -15,7 +15,7 @@ from shop.access.accounts import AccountError
 from shop.access.passwords import Passwords
 from shop.model import events
 from shop.model.repositories import RepositoryError
-from shop.scripts import accounts, backup, check, cleanup, pack, repositories
+from shop.scripts import accounts, audit, backup, check, cleanup, pack, repositories
 from shop.scripts.common import CommandError
 from shop.services import Services
 from shop.settings import SettingsError, read_settings
@@ -40,6 +40,7 @@ def parser() -> argparse.ArgumentParser:
     check.add_check_parser(commands)
     cleanup.add_cleanup_parser(commands)
     pack.add_pack_parser(commands)
+    audit.add_audit_parser(commands)
     return p
 
 
