@@ -132,8 +132,9 @@ class AuditLog(Persistent):
 
 
 def key_of(moment: float) -> int:
-    """The smallest key of an entry made at ``moment`` (UTC seconds)."""
-    return max(0, int(moment * 1_000_000)) * TICKS
+    """The smallest key of an entry made at ``moment`` (UTC seconds), to the microsecond
+    rounded as ``datetime`` rounds it: an entry is found from the time it is shown with."""
+    return min(LAST_KEY, max(0, round(moment * 1_000_000)) * TICKS)  # BTrees' keys: 64 bits
 
 
 def log_of(root) -> AuditLog | None:
@@ -171,6 +172,8 @@ def page(log: AuditLog | None, filters: dict[str, str], *, before: int | None = 
     """One page of the entries that match every filter, newest first: those older than the
     key ``before``, or (``after``) the oldest ones newer than the key ``after``."""
     sources = _sources(log, filters)
+    before = None if before is None else min(max(before, 0), LAST_KEY)  # what a URL may say
+    after = None if after is None else min(max(after, 0), LAST_KEY - 1)
     if not sources:
         return Page([], None, None)
     if after is not None:

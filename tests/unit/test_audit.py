@@ -151,3 +151,12 @@ def test_concurrent_writers_of_the_log_do_not_conflict(db, root, tm):
         first.close()
         second.close()
     assert sorted(e.user for e in committed(db).since()) == ["alpha", "beta", "unknown"]
+
+
+def test_cursors_and_moments_past_what_a_key_holds_find_nothing_rather_than_fail(root):
+    log = audit.log_of(root)
+    _fill(log, 3)
+    assert len(audit.page(log, {}, before=10**30).entries) == 3
+    assert audit.page(log, {}, after=10**30).entries == []
+    assert list(log.since(32503680000.0)) == []  # the year 3000
+    assert len(list(log.since(-1.0))) == 3
