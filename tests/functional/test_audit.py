@@ -3,12 +3,14 @@ nothing for what was refused or rolled back; /+audit filtered and paged, for adm
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 import webtest
 
 from shop.model import audit, events
 from shop.model.names import version_key
+from shop.operations.retention import Periodic
 from shop.services import services_of
 from shop.views.actors import FAILED_LOGINS
 from tests.conftest import ADMIN_PASSWORD, basic_auth
@@ -247,3 +249,14 @@ def test_only_admins_read_the_log(app):
     login(admin)
     assert 'href="http://localhost/+audit"' in admin.get("/").text
     admin.get("/+audit", headers=basic_auth("admin", ADMIN_PASSWORD), status=200)
+
+
+def test_the_servers_retention_round_drops_entries_older_than_shop_audit_days(make_app):
+    app = make_app(**{**ANONYMOUS_READ, "shop.audit.days": "30"})
+    with database_root(app) as root:
+        old = audit.Entry(time.time() - 31 * 86400, events.USER, "admin", "local")
+        audit.log_of(root).add(old)
+    assert upload(app, make_wheel("fresh", "1.0")).status_int == 200
+    services = services_of(app.app.registry)
+    Periodic(services, interval=0).tick(services)  # the thread's round: no clean-up due
+    assert [e.project for e in entries(app)] == ["fresh"]
