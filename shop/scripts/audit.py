@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
+import os
 import sys
 
 from shop.model import audit
@@ -40,11 +41,15 @@ def line(entry: audit.Entry) -> str:
 
 
 def show(root: Root, args: argparse.Namespace, services: Services) -> str:
+    """Write the entries to stdout as they are read (nothing is returned to print)."""
     log = audit.log_of(root)
-    out = sys.stdout
-    for entry in log.since(args.since) if log is not None else ():
-        out.write((json.dumps(entry.as_dict(), ensure_ascii=False) if args.json else line(entry))
-                  + "\n")
+    try:
+        for entry in log.since(args.since) if log is not None else ():
+            sys.stdout.write((json.dumps(entry.as_dict(), ensure_ascii=False) if args.json
+                              else line(entry)) + "\n")
+        sys.stdout.flush()
+    except BrokenPipeError:  # `localshop audit | head`: the reader has what it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return ""
 
 
