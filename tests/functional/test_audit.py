@@ -8,6 +8,7 @@ import time
 import pytest
 import webtest
 
+from shop.access import accounts
 from shop.model import audit, events
 from shop.model.names import version_key
 from shop.operations.retention import Periodic
@@ -15,7 +16,7 @@ from shop.services import services_of
 from shop.views.actors import FAILED_LOGINS
 from tests.conftest import ADMIN_PASSWORD, basic_auth
 from tests.factories import make_wheel
-from tests.functional.conftest import ANONYMOUS_READ, database_root, upload
+from tests.functional.conftest import ANONYMOUS_READ, database_root, passwords, upload
 from tests.functional.test_admin import form_with, login
 from tests.smalldisk import fill, tmpfs
 
@@ -234,8 +235,6 @@ def test_the_page_filters_and_pages_newest_first(make_app):
 
 def test_only_admins_read_the_log(app):
     with database_root(app) as root:
-        from shop.access import accounts
-        from tests.functional.conftest import passwords
         accounts.add_user(root, "dave", PASSWORD, passwords=passwords(app))
         key, secret, _ = accounts.create_credential(root, "admin")
     assert "/+login?came_from=" in app.get("/+audit", status=302).location
@@ -260,3 +259,16 @@ def test_the_servers_retention_round_drops_entries_older_than_shop_audit_days(ma
     services = services_of(app.app.registry)
     Periodic(services, interval=0).tick(services)  # the thread's round: no clean-up due
     assert [e.project for e in entries(app)] == ["fresh"]
+
+
+def test_a_wrong_current_password_on_the_account_page_is_a_failed_login(app):
+    with database_root(app) as root:
+        accounts.add_user(root, "erin", PASSWORD, passwords=passwords(app))
+    erin = client(app, ALICE_AT)
+    login(erin, "erin", PASSWORD)
+    form = erin.get("/+account").forms["change-password"]
+    form["current_password"], form["new_password"], form["repeat_password"] = (
+        "not-it", "new-password-1", "new-password-1")
+    assert "current password is wrong" in form.submit(status=400).text
+    (failed,) = [e for e in entries(app) if e.kind == events.LOGIN_FAILED]
+    assert (failed.user, failed.address, dict(failed.detail)) == ("erin", ALICE_AT, {"how": "password-form"})
