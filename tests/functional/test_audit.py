@@ -2,6 +2,7 @@
 nothing for what was refused or rolled back; /+audit filtered and paged, for admins only."""
 from __future__ import annotations
 
+import json
 import re
 import time
 
@@ -12,6 +13,7 @@ from shop.access import accounts
 from shop.model import audit, events
 from shop.model.names import version_key
 from shop.operations.retention import Periodic
+from shop.scripts import cli
 from shop.services import services_of
 from shop.views.actors import FAILED_LOGINS
 from tests.conftest import ADMIN_PASSWORD, basic_auth
@@ -272,3 +274,24 @@ def test_a_wrong_current_password_on_the_account_page_is_a_failed_login(app):
     assert "current password is wrong" in form.submit(status=400).text
     (failed,) = [e for e in entries(app) if e.kind == events.LOGIN_FAILED]
     assert (failed.user, failed.address, dict(failed.detail)) == ("erin", ALICE_AT, {"how": "password-form"})
+
+
+def test_a_command_that_fails_after_its_change_was_recorded_leaves_no_entry(tmp_path, capsys):
+    """``repository add`` records the new repository, then its --read-networks is refused:
+    the command's transaction is aborted, and its entry with it."""
+    ini = tmp_path / "shop.ini"
+    ini.write_text("[app:main]\nuse = egg:localshop\nshop.upstream = none\nshop.secret = s\n"
+                   f"zodbconn.uri = file://{tmp_path}/Data.fs?blobstorage_dir={tmp_path}/blobs\n"
+                   "shop.argon2_profile = CHEAPEST\n")
+
+    def localshop(*args: str) -> tuple[int, str]:
+        code = cli.main(["-c", str(ini), *args])
+        return code, capsys.readouterr().out
+
+    assert localshop("repository", "add", "team", "--read-networks", "not-a-network")[0] == 1
+    assert localshop("audit", "--json") == (0, "")
+    assert localshop("repository", "add", "team")[0] == 0
+    code, out = localshop("audit", "--json")
+    (entry,) = [json.loads(line) for line in out.splitlines()]
+    assert (entry["kind"], entry["repository"], entry["address"]) == (events.REPOSITORY, "team", "local")
+    assert entry["user"] == cli.command_line_actor().user
