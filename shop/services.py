@@ -20,6 +20,7 @@ from shop.settings import Settings
 if TYPE_CHECKING:  # the services' own modules import nothing from here
     from ZODB import DB
 
+    from shop.access.failures import FailedLogins
     from shop.access.passwords import Passwords
     from shop.mirror.downloads import Downloads
     from shop.mirror.lookup import MirrorState
@@ -53,6 +54,7 @@ class Services:
     prefetch: Prefetch | None = field(init=False)  # dependencies looked up ahead (or off)
     download_times: DownloadTimes = field(init=False)  # mirrored files served, not yet written
     passwords: Passwords = field(init=False)  # argon2 checks, their cache, the login throttle
+    failed_logins: FailedLogins = field(init=False)  # which failed logins the audit log gets
     packer: Packer = field(init=False)  # packs the database, one pack at a time (+pack, schedule)
     stats: DailyStats = field(init=False)  # the dashboard's counts of today, not yet written
     probe: Probe = field(init=False)  # reads the database for /+health and /+metrics, in bounded time

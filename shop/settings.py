@@ -51,6 +51,8 @@ class Settings:
     metrics_networks: tuple[str, ...] = ("127.0.0.1/32", "::1/128")
     # Free bytes where the blobs live below which /+health says the disk is low.
     health_low_disk: int = GiB
+    # Days the audit log keeps its entries (older ones are dropped by the retention thread).
+    audit_days: int = 365
 
 
 def _int(settings: dict, key: str, default: int, minimum: int = 0) -> int:
@@ -252,6 +254,7 @@ def read_settings(settings: dict, environ: dict | None = None) -> Settings:
         stats_interval=_int(settings, "shop.stats.interval", 60, minimum=1),
         metrics_networks=_metrics_networks(settings, "shop.metrics.networks"),
         health_low_disk=_int(settings, "shop.health.low_disk", GiB),
+        audit_days=_int(settings, "shop.audit.days", 365, minimum=1),
     )
 
 

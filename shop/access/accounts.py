@@ -16,6 +16,10 @@ class AccountError(ValueError):
     """An account operation that cannot be done; the message says why."""
 
 
+class WrongPassword(AccountError):
+    """The current password given to change it is wrong (a failed login, for the audit log)."""
+
+
 MIN_PASSWORD = 8
 
 
@@ -70,7 +74,7 @@ def change_password(root: Root, name: str, current: str, new: str, *, passwords:
     except LoginThrottled:
         raise
     except LoginRefused:
-        raise AccountError("The current password is wrong.") from None
+        raise WrongPassword("The current password is wrong.") from None
     set_password(root, name, new, passwords=passwords)
 
 

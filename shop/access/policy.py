@@ -16,9 +16,10 @@ from pyramid.security import Denied
 from pyramid.session import SignedCookieSessionFactory
 from pyramid_zodbconn import get_connection
 
+from shop.access import failures
 from shop.access.credentials import check_credential, credential_denies, looks_like_access_key
 from shop.access.identity import Identity, identity_for
-from shop.access.login import LoginRefused, log_in
+from shop.access.login import LoginRefused, LoginThrottled, log_in
 from shop.access.passwords import Passwords
 from shop.access.sessions import end_session, is_live, open_session
 from shop.model.people import Credential
@@ -31,17 +32,25 @@ SESSION_COOKIE = "localshop_session"
 
 
 def basic_identity(root: Root, username: str, password: str, passwords: Passwords,
-                   address: str | None) -> Identity | None:
-    """The identity for HTTP Basic credentials: a credential's keys or a user's password."""
+                   address: str | None, environ: dict | None = None) -> Identity | None:
+    """The identity for HTTP Basic credentials: a credential's keys or a user's password.
+    A failure is noted in ``environ`` (the request's) for the audit log, when given."""
+    environ = {} if environ is None else environ
     credential: Credential | None = root.credentials.get(username)
     if credential is not None or (looks_like_access_key(username) and username not in root.users):
         # Random 128-bit secrets: nothing to throttle, and no argon2 to spend, for an unknown
         # key either (a sha256 of its secret all the same): timing tells no keys apart.
         owner = check_credential(root, credential, password)
-        return identity_for(credential.owner, owner, credential) if owner is not None else None
+        if owner is None:
+            failures.note(environ, credential.owner if credential else username, address,
+                          failures.CREDENTIAL, via=username, secret=password)
+            return None
+        return identity_for(credential.owner, owner, credential)
     try:
         user = log_in(root, username, password, passwords, address)
-    except LoginRefused:
+    except LoginRefused as e:
+        failures.note(environ, username, address, failures.BASIC, secret=password,
+                      throttled=isinstance(e, LoginThrottled))
         return None
     return identity_for(username, user)
 
@@ -88,7 +97,7 @@ class SecurityPolicy:
         if credentials is not None:
             request.add_response_callback(_vary("Authorization"))
             return basic_identity(_root(request), credentials.username, credentials.password,
-                                  self.passwords, request.remote_addr)
+                                  self.passwords, request.remote_addr, request.environ)
         if request.cookies.get(SESSION_COOKIE) is None:
             return None  # anonymous: the common case for pip on an open index, kept cheap
         request.add_response_callback(_vary("Cookie"))

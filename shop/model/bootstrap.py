@@ -1,8 +1,10 @@
-"""What start-up does to the tree: the root made on first use, counts older databases lack."""
+"""What start-up does to the tree: the root made on first use, what older databases lack
+(counts, the audit log)."""
 from __future__ import annotations
 
 from BTrees.Length import Length
 
+from shop.model.audit import AuditLog
 from shop.model.root import APP_ROOT_KEY, DEFAULT_REPOSITORY, Root
 from shop.model.stats import Stats
 from shop.model.tree import Repository, stored_in
@@ -13,8 +15,11 @@ def bootstrap(zodb_root, default_upstream: str | None, *, anonymous_read: bool =
     """Return the application root, creating it (and repository ``default``) on first use."""
     root = zodb_root.get(APP_ROOT_KEY)
     if root is not None:
+        ensure_audit_log(root)
         return root, False
     root = zodb_root[APP_ROOT_KEY] = Root()
+    if zodb_root._p_jar is not None:  # in its connection at once: changes recorded in this
+        zodb_root._p_jar.add(root)  # same transaction find it (shop.model.events)
     default = Repository("Default", upstream=default_upstream)
     default.anonymous_read = anonymous_read
     default.read_networks = read_networks
@@ -38,4 +43,14 @@ def ensure_stats(root: Root) -> bool:
     if root.stats is not None:
         return False
     root.stats = Stats()
+    return True
+
+
+def ensure_audit_log(root: Root) -> bool:
+    """Give a root made before the audit log its (empty) log."""
+    root._p_activate()
+    if "audit" in root.__dict__:
+        return False
+    root.audit = AuditLog()
+    root.audit.__parent__ = root
     return True

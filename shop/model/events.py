@@ -17,6 +17,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable
 
+from shop.model import audit
 from shop.model.root import app_root
 
 # What changed (``Event.kind``).
@@ -101,6 +102,22 @@ def record(obj, kind: str, *, repository: str = "", project: str = "", version: 
     return event
 
 
+def record_as(obj, actor: Actor, kind: str, **fields: str) -> Event:
+    """``record`` by ``actor``, whoever else acts in the transaction: for what is recorded
+    outside the request it happened in (a failed login, by the mirror's writer, after the
+    request that failed is rolled back)."""
+    txn = _jar_of(obj).transaction_manager.get()
+    try:
+        before = txn.data(_ACTOR)
+    except KeyError:
+        before = NOBODY
+    txn.set_data(_ACTOR, actor)
+    try:
+        return record(obj, kind, **fields)
+    finally:
+        txn.set_data(_ACTOR, before)
+
+
 def recorded(obj) -> list[Event]:
     """The events recorded so far in the transaction of ``obj``."""
     try:
@@ -136,4 +153,6 @@ def _hand_over(jar, events: list[Event]) -> None:
 
 def _sinks() -> tuple[Callable, ...]:
     """Each ``sink(root, events)``, written in the committing transaction: one line each."""
-    return ()
+    return (
+        audit.write,  # the audit log (shop.model.audit)
+    )

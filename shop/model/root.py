@@ -8,6 +8,7 @@ from persistent import Persistent
 from pyramid.authorization import ALL_PERMISSIONS, DENY_ALL, Allow, Authenticated
 
 from shop.model import names
+from shop.model.audit import AuditLog
 from shop.model.folders import Folder
 from shop.model.people import Credentials, Users
 from shop.model.permissions import ADMIN_PRINCIPAL, Permission
@@ -18,7 +19,7 @@ DEFAULT_REPOSITORY = "default"
 
 
 class Root(Persistent):
-    """The application root: repositories and users."""
+    """The application root: repositories, users, credentials and the audit log."""
 
     __name__ = ""
     __parent__ = None
@@ -43,6 +44,8 @@ class Root(Persistent):
         self.credentials.__name__ = "+credentials"
         self.credentials.__parent__ = self
         self.stats = Stats()
+        self.audit = AuditLog()  # every change somebody made (shop.model.audit)
+        self.audit.__parent__ = self
 
     def __getitem__(self, key: str):
         if key == "repo":

@@ -4,7 +4,8 @@ Two limits per repository (``Repository.keep_dev_releases``, ``.mirror_cache_siz
 newest N pre-/dev-releases of each hosted project are kept, older ones (their uploaded files)
 deleted; mirrored files past the cache size are evicted, least recently downloaded first,
 and look again as before their first download (listed, fetched from upstream on demand).
-Final releases and uploaded files are never evicted. ``plan`` says what would go, ``apply``
+Final releases and uploaded files are never evicted. The audit log's entries older than
+``shop.audit.days`` are dropped too (``expire_audit``). ``plan`` says what would go, ``apply``
 does it: ``localshop cleanup`` and the server's periodic clean-up (``shop.cleanup_interval``)
 print or log the same lines.
 
@@ -30,11 +31,11 @@ from ZODB.POSException import ConflictError
 
 from shop.meters import MIRROR_EVICT
 from shop.mirror.storing import FileKey
-from shop.operations import periodic
-from shop.model import mirrored, repositories
+from shop.model import audit, mirrored, repositories
 from shop.model.folders import utcnow
 from shop.model.root import Root
 from shop.model.tree import Package, ReleaseFile, Repository
+from shop.operations import periodic
 from shop.storage import root_transaction
 
 log = logging.getLogger(__name__)
@@ -43,6 +44,7 @@ NEVER = datetime.datetime.min.replace(tzinfo=datetime.timezone.utc)
 ATTEMPTS = 3  # of a transaction that lost a conflict to a concurrent writer
 MAX_PENDING = 100_000  # download times kept in memory between two writes (files, not downloads)
 WRITE_EVERY = 300.0  # seconds between two writes of the download times
+AUDIT_BATCH = 1000  # audit entries dropped per transaction
 
 
 @dataclass(frozen=True)
@@ -146,14 +148,37 @@ def report(deletions: list[Deletion], dry_run: bool) -> str:
 def cleanup(db) -> list[Deletion]:
     """Plan and apply retention in a transaction of its own (the server's periodic run),
     planned again after a conflict with a concurrent writer."""
+    return _retried(db, lambda root: apply(root, plan(root)))
+
+
+def _retried(db, work):
+    """``work(root)`` in a transaction of its own, done again after a conflict."""
     for attempt in range(ATTEMPTS):
         try:
             with root_transaction(db) as root:
-                return apply(root, plan(root))
+                return work(root)
         except ConflictError:
             if attempt == ATTEMPTS - 1:
                 raise
-    return []
+    raise AssertionError("unreachable")
+
+
+def expire_audit(db, days: int, now: float | None = None, batches: int = 100) -> int:
+    """Drop the audit log's entries older than ``days`` (``shop.audit.days``), at most
+    ``AUDIT_BATCH`` per transaction and ``batches`` transactions per call; how many went."""
+    cutoff = (time.time() if now is None else now) - days * 86400
+
+    def batch(root) -> int:
+        log = audit.log_of(root)
+        return audit.expire(log, cutoff, AUDIT_BATCH) if log is not None else 0
+
+    dropped = 0
+    for _ in range(batches):
+        done = _retried(db, batch)
+        dropped += done
+        if done < AUDIT_BATCH:
+            break
+    return dropped
 
 
 class DownloadTimes:
@@ -214,8 +239,9 @@ def _write_times(root: Root, times: dict[FileKey, datetime.datetime]) -> None:
 
 
 class Periodic(periodic.Periodic):
-    """The server's retention thread: download times written every ``write_every`` seconds,
-    the policies applied every ``interval`` (0: never), the first time one write after start."""
+    """The server's retention thread: download times written and expired audit entries dropped
+    every ``write_every`` seconds, the policies applied every ``interval`` (0: never), the
+    first time one write after start."""
 
     name = "retention"
     failure = "the periodic clean-up failed"
@@ -228,6 +254,10 @@ class Periodic(periodic.Periodic):
     def tick(self, services) -> list[Deletion]:
         """Write the download times; apply the policies when due. What was deleted."""
         services.download_times.write(services.db)
+        expired = expire_audit(services.db, services.settings.audit_days)
+        if expired:
+            log.info("retention: dropped %d audit log entries older than %d days", expired,
+                     services.settings.audit_days)
         if not self.interval or time.monotonic() < self._next_cleanup:
             return []
         self._next_cleanup = time.monotonic() + self.interval

@@ -15,7 +15,7 @@ from shop.access.accounts import AccountError
 from shop.access.passwords import Passwords
 from shop.model import events
 from shop.model.repositories import RepositoryError
-from shop.scripts import (accounts, backup, check, cleanup, moving, pack, prefetch,
+from shop.scripts import (accounts, audit, backup, check, cleanup, moving, pack, prefetch,
                           repositories)
 from shop.scripts.common import CommandError
 from shop.services import Services
@@ -43,6 +43,7 @@ def parser() -> argparse.ArgumentParser:
     pack.add_pack_parser(commands)
     prefetch.add_prefetch_parser(commands)
     moving.add_moving_parsers(commands)
+    audit.add_audit_parser(commands)
     return p
 
 

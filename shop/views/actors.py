@@ -1,10 +1,16 @@
 """Who acts in a request's transaction, for the events it records (``shop.model.events``):
-the identity the security policy found (or ``anonymous``) and the client's address."""
+the identity the security policy found (or ``anonymous``) and the client's address; and the
+request's failed logins, recorded after it in a transaction of their own."""
 from __future__ import annotations
+
+import functools
 
 from pyramid.events import NewRequest, subscriber
 
+from shop.access import failures
 from shop.model import events
+
+FAILED_LOGINS = ("audit", events.LOGIN_FAILED)  # the writer's key of their jobs (wait_for)
 
 
 @subscriber(NewRequest)
@@ -13,6 +19,7 @@ def say_who_acts(event: NewRequest) -> None:
     each, inside pyramid_tm's tween. The identity is asked only when an event is recorded."""
     request = event.request
     events.act(request.tm, lambda: actor_of(request))
+    request.add_finished_callback(record_failed_logins)
 
 
 def actor_of(request) -> events.Actor:
@@ -20,3 +27,21 @@ def actor_of(request) -> events.Actor:
     if identity is None:
         return events.Actor("anonymous", request.remote_addr or "")
     return events.Actor(identity.userid, request.remote_addr or "", identity.access_key or "")
+
+
+def record_failed_logins(request) -> None:
+    """After the request (its transaction is over, most likely rolled back): the failed logins
+    it noted that ``FailedLogins`` admits, to the process's writer, which records them."""
+    noted = request.environ.pop(failures.NOTED, None)
+    if not noted:
+        return
+    services = request.shop
+    for failure in noted:
+        detail = services.failed_logins.admit(failure)
+        if detail is not None:
+            actor = events.Actor(failure.user, failure.address, failure.via)
+            services.writer.submit(functools.partial(_record, actor, detail), key=FAILED_LOGINS)
+
+
+def _record(actor: events.Actor, detail: dict[str, str], root) -> None:
+    events.record_as(root, actor, events.LOGIN_FAILED, **detail)

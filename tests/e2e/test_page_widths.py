@@ -137,6 +137,7 @@ PAGES = [
     ("credentials", "/+credentials", 200),
     ("users", "/+users", 200),
     ("repositories", "/+repositories", 200),
+    ("audit", "/+audit", 200),
     ("repository", "/repo/default/+browse", 200),
     ("repository-settings", "/repo/default/+settings", 200),
     ("project-hosted", f"/repo/default/{HOSTED}/+browse", 200),

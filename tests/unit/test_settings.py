@@ -21,6 +21,7 @@ def test_defaults_when_nothing_is_set():
     assert settings.page_cache_size == 256 * 1024**2
     assert settings.argon2_profile == "RFC_9106_LOW_MEMORY"
     assert settings.admin_password is None
+    assert settings.audit_days == 365
 
 
 def test_values_are_parsed():
@@ -34,6 +35,10 @@ def test_values_are_parsed():
     assert settings.upstream_timeout == (2.0, 30.0)
     assert (settings.index_ttl, settings.max_upload_size, settings.admin_password) == (0, 1000, "pw")
     assert settings.page_cache_size == 0  # keeps no page
+
+
+def test_the_audit_log_keeps_the_days_it_is_told():
+    assert read(**{"shop.audit.days": " 30 "}).audit_days == 30
 
 
 @pytest.mark.parametrize("value", ["none", "off", "", " None "])
@@ -63,6 +68,8 @@ def test_one_timeout_is_both_connect_and_read():
     ("shop.upstream.timeout", "1 2 3"),
     ("shop.upstream.timeout", "0"),
     ("shop.upstream.timeout", "5 -1"),
+    ("shop.audit.days", "a year"),
+    ("shop.audit.days", "0"),
 ])
 def test_bad_values_raise_settings_error_naming_the_key(key, value):
     with pytest.raises(SettingsError) as raised:

@@ -120,7 +120,8 @@ class Layout:
         if self.user:
             items += [("Credentials", "+credentials"), ("Account", "+account")]
         if self.is_admin:
-            items += [("Repositories", "+repositories"), ("Users", "+users")]
+            items += [("Repositories", "+repositories"), ("Users", "+users"),
+                      ("Audit log", "+audit")]
         here = self.request.view_name if self.request.context is self.request.root else None
         return [(label, self.url(path), here == path) for label, path in items]
 

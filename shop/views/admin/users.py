@@ -1,10 +1,10 @@
 """Accounts: the admin's users page, and everybody's own account page."""
 from __future__ import annotations
 
-from pyramid.httpexceptions import HTTPFound, HTTPTooManyRequests
+from pyramid.httpexceptions import HTTPBadRequest, HTTPFound, HTTPTooManyRequests
 from pyramid.security import forget, remember
 
-from shop.access import accounts
+from shop.access import accounts, failures
 from shop.access.login import LoginThrottled
 from shop.model.permissions import Permission
 from shop.model.root import Root
@@ -103,8 +103,12 @@ def change_password(context: Root, request):
             post.get("new_password", ""), passwords=request.shop.passwords,
             address=request.remote_addr,
         )
-    except LoginThrottled as e:
-        raise form_error(request, ACCOUNT, _account(request), str(e), HTTPTooManyRequests) from None
+    except (LoginThrottled, accounts.WrongPassword) as e:
+        throttled = isinstance(e, LoginThrottled)
+        failures.note(request.environ, request.authenticated_userid, request.remote_addr,
+                      failures.ACCOUNT, throttled=throttled, secret=post.get("current_password", ""))
+        raise form_error(request, ACCOUNT, _account(request), str(e),
+                         HTTPTooManyRequests if throttled else HTTPBadRequest) from None
     except accounts.AccountError as e:
         raise form_error(request, ACCOUNT, _account(request), str(e)) from None
     # Sessions of the old password end; this one goes on, logged in with the new password.
