@@ -4,7 +4,7 @@
 the order ``main()`` includes them, each using what the ones before it set: ``shop.access``
 the password checks, ``shop.storage`` the database, ``shop.pages`` the page and description
 caches, ``shop.mirror`` the upstream client and the downloads, ``shop.operations.pack`` the
-packer; the WSGI pipeline sets the replay.
+packer, ``shop.operations.webhooks`` the webhooks' deliverer; the WSGI pipeline sets the replay.
 Nothing else is hung on the registry. The command line fills only what it uses (settings,
 passwords, database): see ``shop.scripts.cli.open_services``.
 """
@@ -28,6 +28,7 @@ if TYPE_CHECKING:  # the services' own modules import nothing from here
     from shop.mirror.writer import Writer
     from shop.operations.pack import Packer
     from shop.operations.retention import DownloadTimes
+    from shop.operations.webhooks import Deliverer
     from shop.pages.cache import PageCache
     from shop.pages.description import Descriptions
     from shop.pages.replay import Replay
@@ -50,6 +51,7 @@ class Services:
     download_times: DownloadTimes = field(init=False)  # mirrored files served, not yet written
     passwords: Passwords = field(init=False)  # argon2 checks, their cache, the login throttle
     packer: Packer = field(init=False)  # packs the database, one pack at a time (+pack, schedule)
+    webhooks: Deliverer = field(init=False)  # posts the webhooks' queued deliveries
     meters: Meters = field(default_factory=Meters)  # what is counted, for metrics and the dashboard
     replay: Replay | None = None  # anonymous answers given again before Pyramid (or off)
     threads: int = 4  # waitress's request threads, each holding a connection per request

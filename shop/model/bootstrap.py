@@ -1,10 +1,12 @@
-"""What start-up does to the tree: the root made on first use, counts older databases lack."""
+"""What start-up does to the tree: the root made on first use, what older databases lack
+(stored files' counts, the webhooks' delivery queue)."""
 from __future__ import annotations
 
 from BTrees.Length import Length
 
 from shop.model.root import APP_ROOT_KEY, DEFAULT_REPOSITORY, Root
 from shop.model.tree import Repository, stored_in
+from shop.model.webhooks import Deliveries
 
 
 def bootstrap(zodb_root, default_upstream: str | None, *, anonymous_read: bool = False,
@@ -12,8 +14,10 @@ def bootstrap(zodb_root, default_upstream: str | None, *, anonymous_read: bool =
     """Return the application root, creating it (and repository ``default``) on first use."""
     root = zodb_root.get(APP_ROOT_KEY)
     if root is not None:
+        ensure_webhook_queue(root)
         return root, False
     root = zodb_root[APP_ROOT_KEY] = Root()
+    ensure_webhook_queue(root)
     default = Repository("Default", upstream=default_upstream)
     default.anonymous_read = anonymous_read
     default.read_networks = read_networks
@@ -29,4 +33,12 @@ def ensure_stored_counts(repository: Repository) -> bool:
     repository.stored_files, repository.stored_bytes = Length(), Length()
     for package in repository.values():
         repository.count_stored(*stored_in(package))
+    return True
+
+
+def ensure_webhook_queue(root: Root) -> bool:
+    """Give a root made before webhooks their delivery queue."""
+    if root.webhooks is not None:
+        return False
+    root.webhooks = Deliveries()
     return True

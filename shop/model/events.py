@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Callable
 
+from shop.model import webhooks
 from shop.model.root import app_root
 
 # What changed (``Event.kind``).
@@ -136,4 +138,6 @@ def _hand_over(jar, events: list[Event]) -> None:
 
 def _sinks() -> tuple[Callable, ...]:
     """Each ``sink(root, events)``, written in the committing transaction: one line each."""
-    return ()
+    return (
+        partial(webhooks.enqueue, hooked=HOOKED),  # the webhooks' delivery queue
+    )

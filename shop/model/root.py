@@ -21,6 +21,8 @@ class Root(Persistent):
 
     __name__ = ""
     __parent__ = None
+    # The webhooks' delivery queue (``shop.model.webhooks.Deliveries``), made by bootstrap.
+    webhooks = None
     # Site-wide: admins may do everything; everybody logged in has an account page.
     __acl__ = [
         (Allow, ADMIN_PRINCIPAL, ALL_PERMISSIONS),
