@@ -1,0 +1,121 @@
+"""Webhooks end to end: hooks managed with the real ``localshop`` command, a real server
+delivering twine's uploads to a loopback receiver that is down, then back, also across a
+restart of the server."""
+from __future__ import annotations
+
+import json
+import re
+import time
+
+import pytest
+
+from tests.e2e.clients import LOCALSHOP, Result, run, twine_upload
+from tests.e2e.server import LocalshopServer
+from tests.factories import make_wheel
+from tests.receiver import Receiver
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture
+def shop(tmp_path) -> LocalshopServer:
+    server = LocalshopServer(tmp_path / "shop")
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def receiver():
+    """A receiver that is down until the test starts it."""
+    down = Receiver()
+    yield down
+    down.stop()
+
+
+def localshop(server: LocalshopServer, *args: str, expect: int | None = 0) -> Result:
+    return run([LOCALSHOP, "-c", server.ini, *args], env=server.process_env(), expect=expect)
+
+
+def add_hook(server: LocalshopServer, url: str, *options: str) -> tuple[str, str]:
+    """``repository hook add default URL``: the id and the secret it prints."""
+    out = localshop(server, "repository", "hook", "add", "default", url, *options).stdout
+    hook_id = re.search(r"^Added hook ([0-9a-f]+) to repository default", out, re.M).group(1)
+    secret = re.search(r"^Secret .*: (\S+)$", out, re.M).group(1)
+    return hook_id, secret
+
+
+def hooks(server: LocalshopServer) -> list[dict]:
+    """``repository hook list default --json`` (it reads beside the running server)."""
+    return json.loads(localshop(server, "repository", "hook", "list", "default", "--json").stdout)
+
+
+def wait_until(check, timeout: float = 90.0):
+    deadline = time.monotonic() + timeout
+    while not (found := check()):
+        assert time.monotonic() < deadline, "not within the deadline"
+        time.sleep(0.2)
+    return found
+
+
+def upload(server: LocalshopServer, dist, env) -> None:
+    twine_upload([dist.write(server.base_dir)], "--repository-url", server.url + "/repo/default/",
+                 "-u", "admin", "-p", server.admin_password, env=env)
+
+
+def test_a_receiver_that_is_down_gets_the_upload_once_it_is_back(shop, receiver, env):
+    hook_id, secret = add_hook(shop, receiver.url)
+    assert len(secret) >= 32
+    shop.start()
+    dist = make_wheel("hooked", "1.0")
+    upload(shop, dist, env)
+
+    [state] = wait_until(lambda: [h for h in hooks(shop) if h["history"]])
+    assert state["id"] == hook_id and state["pending"] == 1
+    assert state["history"][0]["state"] == "retrying" and state["history"][0]["status"] is None
+    assert secret not in json.dumps(hooks(shop))  # the secret was shown once, at add
+
+    receiver.start()
+    [received] = receiver.wait_for(1, timeout=90)
+    wait_until(lambda: hooks(shop)[0]["pending"] == 0)
+    assert len(receiver.received) == 1  # the queue is empty: nothing more will come
+    assert received.signed_with(secret)
+    assert (received.json["event"], received.json["filename"], received.json["sha256"]) == (
+        "upload", dist.filename, dist.sha256)
+    assert hooks(shop)[0]["history"][0]["state"] == "delivered"
+
+
+def test_a_delivery_queued_before_a_restart_is_delivered_once_after_it(shop, receiver, env):
+    secret = "chosen-secret-of-the-receiver"
+    hook_id, printed = add_hook(shop, receiver.url, "--secret", secret)
+    assert printed == secret
+    shop.start()
+    dist = make_wheel("restarted", "1.0")
+    upload(shop, dist, env)
+    shop.stop()  # the receiver still down: the delivery waits in the database
+
+    shop.start()
+    receiver.start()
+    [received] = receiver.wait_for(1, timeout=120)
+    wait_until(lambda: hooks(shop)[0]["pending"] == 0)
+    assert len(receiver.received) == 1
+    assert received.signed_with(secret) and received.json["filename"] == dist.filename
+    assert received.headers["X-Localshop-Hook"] == hook_id
+
+    shop.stop()
+    removed = localshop(shop, "repository", "hook", "remove", "default", hook_id).stdout
+    assert removed == f"Removed hook {hook_id} ({receiver.url}) from repository default\n"
+    assert hooks(shop) == []
+
+
+def test_hook_commands_refuse_bad_input_saying_why(shop):
+    refused = localshop(shop, "repository", "hook", "add", "default", "ftp://127.0.0.1/x",
+                        expect=1)
+    assert "give an http:// or https:// URL" in refused.stderr
+    refused = localshop(shop, "repository", "hook", "add", "default", "http://127.0.0.1/x",
+                        "--secret", "short", expect=1)
+    assert "16 to 200" in refused.stderr
+    refused = localshop(shop, "repository", "hook", "remove", "default", "nope", expect=1)
+    assert "No hook 'nope' in repository default." in refused.stderr
+    refused = localshop(shop, "repository", "hook", "list", "nowhere", expect=1)
+    assert "No repository 'nowhere'." in refused.stderr
+    assert hooks(shop) == []
