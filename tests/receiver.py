@@ -1,5 +1,5 @@
 """A webhook receiver on loopback for tests: records every POST; can be stopped and started
-again on the same port (a receiver that is down, then back)."""
+again on the same port (a receiver that is down, then back). And waiting with a deadline."""
 from __future__ import annotations
 
 import hashlib
@@ -90,3 +90,12 @@ class Receiver:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+def wait_until(check, timeout: float = 30.0):
+    """``check()``'s first true answer, asked until ``timeout`` seconds have passed."""
+    deadline = time.monotonic() + timeout
+    while not (found := check()):
+        assert time.monotonic() < deadline, f"not within {timeout:.0f} s"
+        time.sleep(0.05)
+    return found

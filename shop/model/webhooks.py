@@ -209,24 +209,22 @@ def queue_of(root: Root) -> Deliveries:
 
 def enqueue(root: Root, events, *, hooked: tuple[str, ...]) -> None:
     """The events sink: a delivery for each event of a ``hooked`` kind and each hook of its
-    repository that wants it."""
+    repository that wants it, their ids in the order of the events."""
+    now, made = time.time(), 0
     for event in events:
         repository = root.repositories.get(event.repository) if event.kind in hooked else None
         for hook in hooks_of(repository) if repository is not None else ():
-            if hook.wants(event.kind, hooked):
-                _enqueue_one(root, repository, hook, event)
-
-
-def _enqueue_one(root: Root, repository: Repository, hook: Hook, event) -> None:
-    if hook.pending() >= MAX_PENDING:
-        hook.dropped.change(1)
-        return
-    now = time.time()
-    delivery_id = f"{int(now * 1000):013d}-{secrets.token_hex(6)}"
-    body = body_of(event, delivery_id, hook.__name__)
-    delivery = Delivery(repository.__name__, hook.__name__, event.kind, body, now)
-    queue_of(root).add(delivery_id, delivery)
-    hook.pending.change(1)
+            if not hook.wants(event.kind, hooked):
+                continue
+            if hook.pending() >= MAX_PENDING:
+                hook.dropped.change(1)
+                continue
+            delivery_id = f"{int(now * 1e6):016d}-{made:04d}-{secrets.token_hex(4)}"
+            delivery = Delivery(repository.__name__, hook.__name__, event.kind,
+                                body_of(event, delivery_id, hook.__name__), now)
+            queue_of(root).add(delivery_id, delivery)
+            hook.pending.change(1)
+            made += 1
 
 
 def body_of(event, delivery_id: str, hook_id: str) -> bytes:

@@ -5,23 +5,16 @@ from __future__ import annotations
 
 import json
 import re
-import time
 
 import pytest
 
-from tests.e2e.clients import LOCALSHOP, Result, run, twine_upload
+from tests.e2e.clients import twine_upload
 from tests.e2e.server import LocalshopServer
+from tests.e2e.test_cli import localshop, shop  # noqa: F401 (shop: a fixture, a server not started)
 from tests.factories import make_wheel
-from tests.receiver import Receiver
+from tests.receiver import Receiver, wait_until
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture
-def shop(tmp_path) -> LocalshopServer:
-    server = LocalshopServer(tmp_path / "shop")
-    yield server
-    server.stop()
 
 
 @pytest.fixture
@@ -30,10 +23,6 @@ def receiver():
     down = Receiver()
     yield down
     down.stop()
-
-
-def localshop(server: LocalshopServer, *args: str, expect: int | None = 0) -> Result:
-    return run([LOCALSHOP, "-c", server.ini, *args], env=server.process_env(), expect=expect)
 
 
 def add_hook(server: LocalshopServer, url: str, *options: str) -> tuple[str, str]:
@@ -49,14 +38,6 @@ def hooks(server: LocalshopServer) -> list[dict]:
     return json.loads(localshop(server, "repository", "hook", "list", "default", "--json").stdout)
 
 
-def wait_until(check, timeout: float = 90.0):
-    deadline = time.monotonic() + timeout
-    while not (found := check()):
-        assert time.monotonic() < deadline, "not within the deadline"
-        time.sleep(0.2)
-    return found
-
-
 def upload(server: LocalshopServer, dist, env) -> None:
     twine_upload([dist.write(server.base_dir)], "--repository-url", server.url + "/repo/default/",
                  "-u", "admin", "-p", server.admin_password, env=env)
@@ -69,14 +50,14 @@ def test_a_receiver_that_is_down_gets_the_upload_once_it_is_back(shop, receiver,
     dist = make_wheel("hooked", "1.0")
     upload(shop, dist, env)
 
-    [state] = wait_until(lambda: [h for h in hooks(shop) if h["history"]])
+    [state] = wait_until(lambda: [h for h in hooks(shop) if h["history"]], timeout=90)
     assert state["id"] == hook_id and state["pending"] == 1
     assert state["history"][0]["state"] == "retrying" and state["history"][0]["status"] is None
     assert secret not in json.dumps(hooks(shop))  # the secret was shown once, at add
 
     receiver.start()
     [received] = receiver.wait_for(1, timeout=90)
-    wait_until(lambda: hooks(shop)[0]["pending"] == 0)
+    wait_until(lambda: hooks(shop)[0]["pending"] == 0, timeout=90)
     assert len(receiver.received) == 1  # the queue is empty: nothing more will come
     assert received.signed_with(secret)
     assert (received.json["event"], received.json["filename"], received.json["sha256"]) == (
@@ -96,7 +77,7 @@ def test_a_delivery_queued_before_a_restart_is_delivered_once_after_it(shop, rec
     shop.start()
     receiver.start()
     [received] = receiver.wait_for(1, timeout=120)
-    wait_until(lambda: hooks(shop)[0]["pending"] == 0)
+    wait_until(lambda: hooks(shop)[0]["pending"] == 0, timeout=90)
     assert len(receiver.received) == 1
     assert received.signed_with(secret) and received.json["filename"] == dist.filename
     assert received.headers["X-Localshop-Hook"] == hook_id

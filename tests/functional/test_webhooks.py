@@ -14,7 +14,7 @@ from tests.factories import make_wheel
 from tests.functional.conftest import ADMIN, database_root, upload
 from tests.conftest import basic_auth
 from tests.functional.test_admin import PASSWORD, add_user, form_with, login
-from tests.receiver import Receiver
+from tests.receiver import Receiver, wait_until
 
 SETTINGS = "/repo/default/+settings"
 RELEASE = f"http://localhost/repo/default/demo/{version_key('1.0')}/"
@@ -40,14 +40,6 @@ def add_hook(app, url: str) -> tuple[str, str]:
 def hook_state(app, hook_id: str) -> dict:
     with database_root(app) as root:
         return webhooks.get_hook(root.repositories["default"], hook_id).state()
-
-
-def wait_until(check, timeout: float = 30.0):
-    deadline = time.monotonic() + timeout
-    while not (found := check()):
-        assert time.monotonic() < deadline, "not within the deadline"
-        time.sleep(0.05)
-    return found
 
 
 def test_each_change_is_delivered_once_signed_with_the_hooks_secret(app, receiver):
