@@ -86,7 +86,7 @@ class Hook(Persistent):
 
     def state(self) -> dict:
         """What the settings page and ``hook list`` show (no secret)."""
-        return {"id": self.__name__, "url": self.url, "created": self.created.isoformat(),
+        return {"id": self.__name__, "url": self.url, "created": iso(self.created.timestamp()),
                 "active": self.active, "pending": self.pending(), "dropped": self.dropped(),
                 "history": [o.to_json() for o in self.history]}
 

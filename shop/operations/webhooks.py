@@ -1,7 +1,7 @@
 """Delivering webhooks: the queue in the database (``shop.model.webhooks``) posted to receivers.
 
 One thread per server process looks at the queue whenever the database changed (a commit,
-here or in another process sharing it) and when a retry is due. Each round it claims a few
+here or in another process sharing it), when a retry is due, and every few seconds anyway. Each round it claims a few
 due deliveries in a committed transaction (two processes claiming one: the second gets a
 ConflictError and leaves it), lets go of its connection, posts them (a short timeout, no
 redirects, little of the answer read), and records the outcomes in another transaction.
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import atexit
 import logging
+import math
 import secrets
 import threading
 import time
@@ -34,6 +35,7 @@ SENDERS = 4  # deliveries posted at once by one process (claimed together)
 TIMEOUT = (5.0, 10.0)  # seconds to connect, and between bytes of the answer
 ANSWER_BYTES = 1024  # of a refusal's body, kept for the error shown
 POLL = 0.5  # seconds between looks at whether the database changed
+LOOK = 5.0  # seconds between looks at the queue all the same (RelStorage tells of no commit)
 RECORD_ATTEMPTS = 5
 
 
@@ -176,15 +178,16 @@ class Deliverer:
             last = _last_transaction(db)
             if last is None:  # the database is gone or closed
                 return
-            if last == seen and (due is None or time.time() < due):
+            if last == seen and time.time() < due:
                 continue
             try:
                 while self.run_once() and not self._stop.is_set():
                     pass
-                seen, due = _last_transaction(db), self.next_due()
+                seen, due = _last_transaction(db), min(self.next_due() or math.inf,
+                                                       time.time() + LOOK)
             except Exception:  # the next change or poll tries again; the server keeps serving
                 log.exception("webhooks: a delivery round failed")
-                seen, due = None, time.time() + 10 * self.poll
+                seen, due = last, time.time() + LOOK
             del db
 
 
