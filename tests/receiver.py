@@ -28,10 +28,12 @@ class Received:
 
 
 class Receiver:
-    """``url`` takes POSTs answering ``status``; ``received`` lists them in order."""
+    """``url`` takes POSTs answering ``status`` (``delay`` seconds after reading each: a slow
+    receiver); ``received`` lists them in order."""
 
-    def __init__(self, status: int = 204) -> None:
+    def __init__(self, status: int = 204, delay: float = 0.0) -> None:
         self.status = status
+        self.delay = delay
         self.received: list[Received] = []
         self._lock = threading.Condition()
         with socket.socket() as s:
@@ -52,6 +54,7 @@ class Receiver:
                 with receiver._lock:
                     receiver.received.append(Received(dict(self.headers), body))
                     receiver._lock.notify_all()
+                time.sleep(receiver.delay)
                 self.send_response(receiver.status)
                 self.send_header("Content-Length", "0")
                 self.end_headers()

@@ -1,6 +1,6 @@
 """Webhooks end to end: hooks managed with the real ``localshop`` command, a real server
 delivering twine's uploads to a loopback receiver that is down, then back, also across a
-restart of the server."""
+restart of the server; two processes on one ZEO database sending each delivery once."""
 from __future__ import annotations
 
 import json
@@ -10,6 +10,7 @@ import pytest
 
 from tests.e2e.clients import twine_upload
 from tests.e2e.server import LocalshopServer
+from tests.e2e.zeoserver import zeo_server
 from tests.e2e.test_cli import localshop, shop  # noqa: F401 (shop: a fixture, a server not started)
 from tests.factories import make_wheel
 from tests.receiver import Receiver, wait_until
@@ -100,3 +101,27 @@ def test_hook_commands_refuse_bad_input_saying_why(shop):
     refused = localshop(shop, "repository", "hook", "list", "nowhere", expect=1)
     assert "No repository 'nowhere'." in refused.stderr
     assert hooks(shop) == []
+
+
+def test_processes_sharing_a_zeo_database_send_each_delivery_once(tmp_path, env):
+    # A slow receiver: while one process waits for its answer, the other looks at the queue.
+    with zeo_server(tmp_path) as (address, _), Receiver(delay=2) as receiver:
+        servers = [LocalshopServer(tmp_path / f"p{i}", admin_password="admin-of-both", settings={
+            "zodbconn.uri": f"zeo://{address}?blob_dir={tmp_path / f'cache{i}'}"
+                            "&shared_blob_dir=false",
+            "shop.secret": "one-secret-for-every-process"}) for i in range(2)]
+        try:
+            for server in servers:
+                server.start()
+            _, secret = add_hook(servers[0], receiver.url)  # beside the running servers
+            dists = [make_wheel("shared", f"1.{n}") for n in range(4)]
+            for n, dist in enumerate(dists):
+                upload(servers[n % 2], dist, env)  # each process commits, each polls
+            receiver.wait_for(len(dists), timeout=90)
+            wait_until(lambda: hooks(servers[1])[0]["pending"] == 0, timeout=90)
+        finally:
+            for server in servers:
+                server.stop()
+    assert len(receiver.received) == len(dists)
+    assert sorted(r.json["filename"] for r in receiver.received) == [d.filename for d in dists]
+    assert all(r.signed_with(secret) for r in receiver.received)
