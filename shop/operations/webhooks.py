@@ -186,6 +186,8 @@ class Deliverer:
                 seen, due = _last_transaction(db), min(self.next_due() or math.inf,
                                                        time.time() + LOOK)
             except Exception:  # the next change or poll tries again; the server keeps serving
+                if not threading.main_thread().is_alive():  # the process is exiting
+                    return
                 log.exception("webhooks: a delivery round failed")
                 seen, due = last, time.time() + LOOK
             del db

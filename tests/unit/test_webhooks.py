@@ -2,8 +2,11 @@
 from __future__ import annotations
 
 import json
+from urllib.parse import urlsplit
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from ZODB.POSException import ConflictError
 
 from shop.model import events, repositories, webhooks
@@ -153,3 +156,25 @@ def test_removing_a_hook_drops_its_deliveries(root, repository, tm, hook):
     repositories.remove_webhook(root, repository, hook.__name__)
     tm.commit()
     assert queued(root) == [] and webhooks.hooks_of(repository) == []
+
+
+def test_a_project_status_change_is_delivered_with_its_status(root, repository, tm, hook):
+    # Nothing records project-status yet (PEP 792 statuses come later): the kind is ready.
+    events.record(repository, events.PROJECT_STATUS, repository="default", project="demo",
+                  status="archived")
+    tm.commit()
+    [delivery] = queued(root)
+    assert json.loads(delivery.body)["status"] == "archived"
+    assert delivery.kind == "project-status"
+
+
+@given(st.text(max_size=80) | st.from_regex(r"\Ahttps?://[^/]{0,30}(/.{0,30})?\Z"))
+def test_a_url_is_accepted_only_as_http_or_https_with_a_host_and_no_user(url):
+    try:
+        checked = webhooks.check_url(url)
+    except webhooks.WebhookError as e:
+        assert str(e)
+        return
+    parts = urlsplit(checked)
+    assert parts.scheme in ("http", "https") and parts.hostname and "@" not in parts.netloc
+    assert len(checked) <= webhooks.MAX_URL_LENGTH and not any(c.isspace() for c in checked)
