@@ -80,7 +80,18 @@ def post(job: Job) -> Sent:
             return Sent(job.delivery, answer.status_code,
                         f"HTTP {answer.status_code} {answer.reason or ''}: {text}".strip(": "))
     except Exception as e:  # refused, timed out, TLS, a bad answer: tried again later
-        return Sent(job.delivery, None, f"{type(e).__name__}: {e}")
+        return Sent(job.delivery, None, reason(e))
+
+
+def reason(error: Exception) -> str:
+    """What went wrong, short: requests' own messages repeat the whole URL, twice."""
+    if isinstance(error, requests.Timeout):
+        return "no answer within the timeout"
+    if isinstance(error, requests.ConnectionError):
+        inner = error.args[0] if error.args else error
+        inner = getattr(inner, "reason", inner)  # urllib3's MaxRetryError: the connection's
+        return "could not connect: " + str(inner).rpartition("): ")[2][:200]
+    return f"{type(error).__name__}: {error}"[:300]
 
 
 class Deliverer:
