@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from ZODB.POSException import ConflictError
 
 from shop.model import events, repositories, webhooks
+from shop.model.bootstrap import bootstrap
 from shop.model.root import app_root
 from shop.operations.webhooks import Deliverer
 from tests.factories import make_wheel
@@ -179,3 +180,12 @@ def test_a_url_is_accepted_only_as_http_or_https_with_a_host_and_no_user(url):
     parts = urlsplit(checked)
     assert parts.scheme in ("http", "https") and parts.hostname and "@" not in parts.netloc
     assert len(checked) <= webhooks.MAX_URL_LENGTH and not any(c.isspace() for c in checked)
+
+
+def test_a_database_made_before_webhooks_gets_its_queue_at_start(conn, root, tm):
+    del root.webhooks  # as roots were stored before webhooks
+    tm.commit()
+    assert root.webhooks is None
+    bootstrap(conn.root(), None)
+    tm.commit()
+    assert isinstance(root.webhooks, webhooks.Deliveries) and len(root.webhooks) == 0
