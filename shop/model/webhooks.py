@@ -288,7 +288,8 @@ def delivered(root: Root, delivery: Delivery, status: int, now: float) -> None:
                       "delivered"))
     if delivery.attempts > 1:
         for other in root.webhooks.values():
-            if other.hook == delivery.hook and not other.claimed_by and other.next_try > now:
+            if (other.hook, other.repository) == (delivery.hook, delivery.repository) \
+                    and not other.claimed_by and other.next_try > now:
                 other.next_try = now
 
 

@@ -189,3 +189,21 @@ def test_a_database_made_before_webhooks_gets_its_queue_at_start(conn, root, tm)
     bootstrap(conn.root(), None)
     tm.commit()
     assert isinstance(root.webhooks, webhooks.Deliveries) and len(root.webhooks) == 0
+
+
+def test_once_a_receiver_answers_again_its_other_waiting_deliveries_are_due_at_once(
+        db, root, repository, tm, hook):
+    receiver = Receiver()  # down until started
+    hook.url = receiver.url
+    deliverer = Deliverer(db)
+    publish_as(repository, upload_form(make_wheel("demo", "1.0")))
+    tm.commit()
+    t0 = queued(root)[0].created
+    assert len(deliverer.run_once(t0)) == 1  # failed: tried again at t0 + 10
+    publish_as(repository, upload_form(make_wheel("demo", "2.0")))
+    tm.commit()
+    assert len(deliverer.run_once(t0 + 5)) == 1  # failed: tried again at t0 + 15
+    with receiver:
+        assert [s.ok for s in deliverer.run_once(t0 + 10)] == [True]  # the first, back
+        assert [s.ok for s in deliverer.run_once(t0 + 10)] == [True]  # the second, not at t0 + 15
+    assert [r.json["version"] for r in receiver.received] == ["1.0", "2.0"]
