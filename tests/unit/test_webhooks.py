@@ -207,3 +207,14 @@ def test_once_a_receiver_answers_again_its_other_waiting_deliveries_are_due_at_o
         assert [s.ok for s in deliverer.run_once(t0 + 10)] == [True]  # the first, back
         assert [s.ok for s in deliverer.run_once(t0 + 10)] == [True]  # the second, not at t0 + 15
     assert [r.json["version"] for r in receiver.received] == ["1.0", "2.0"]
+
+
+def test_a_hook_queues_at_most_max_pending_and_counts_what_it_dropped(root, repository, tm, hook):
+    publish_as(repository, upload_form(make_wheel("demo", "1.0")))
+    tm.commit()
+    release = repositories.find_release(repository, "demo", "1.0")
+    for n in range(webhooks.MAX_PENDING):  # the upload's, and as many yanks and unyanks
+        repositories.yank(release, yanked=n % 2 == 1)
+    tm.commit()
+    assert (hook.pending(), hook.dropped()) == (webhooks.MAX_PENDING, 1)
+    assert len(root.webhooks) == webhooks.MAX_PENDING
