@@ -49,6 +49,8 @@ def main(global_config, **settings):
         # Packing the database (POST /+pack), and daily when shop.pack_days is set.
         config.include(".operations.pack")
         config.include(".monitoring")  # /+metrics (the meters' notes, counted), /+health's probe
+        # Webhooks: the deliveries queued in the database posted by a thread, retried.
+        config.include(".operations.webhooks")
         # The admin pages' stylesheet, under a reserved segment no project can take.
         config.add_static_view("+static", "shop:static", cache_max_age=3600)
         # Who made each request, noted for the access log (the accesslog filter in the inis).

@@ -4,8 +4,9 @@
 the order ``main()`` includes them, each using what the ones before it set: ``shop.access``
 the password checks, ``shop.storage`` the database, ``shop.pages`` the page and description
 caches, ``shop.mirror`` the upstream client and the downloads, ``shop.operations.daily`` the
-dashboard's counts, ``shop.operations.pack`` the packer, ``shop.monitoring`` the probe and
-the metrics; the WSGI pipeline sets the replay.
+dashboard's counts, ``shop.operations.pack`` the packer, ``shop.operations.webhooks`` the
+webhooks' deliverer, ``shop.monitoring`` the probe and the metrics; the WSGI pipeline sets the
+replay.
 Nothing else is hung on the registry. The command line fills only what it uses (settings,
 passwords, database): see ``shop.scripts.cli.open_services``.
 """
@@ -33,6 +34,7 @@ if TYPE_CHECKING:  # the services' own modules import nothing from here
     from shop.operations.daily import DailyStats
     from shop.operations.pack import Packer
     from shop.operations.retention import DownloadTimes
+    from shop.operations.webhooks import Deliverer
     from shop.pages.cache import PageCache
     from shop.pages.description import Descriptions
     from shop.pages.replay import Replay
@@ -59,6 +61,7 @@ class Services:
     stats: DailyStats = field(init=False)  # the dashboard's counts of today, not yet written
     probe: Probe = field(init=False)  # reads the database for /+health and /+metrics, in bounded time
     metrics: Metrics = field(init=False)  # the Prometheus registry of /+metrics, fed by the meters
+    webhooks: Deliverer = field(init=False)  # posts the webhooks' queued deliveries
     meters: Meters = field(default_factory=Meters)  # what is counted, for metrics and the dashboard
     replay: Replay | None = None  # anonymous answers given again before Pyramid (or off)
     threads: int = 4  # waitress's request threads, each holding a connection per request

@@ -156,7 +156,7 @@ def read_moved_classes(db: DB) -> None:
 
 # Connections opened outside requests, beside one per waitress thread: the mirror's storing
 # slots (shop.mirror.storing.STORING_AT_ONCE, 4: files and .metadata being stored, pages
-# rendered ahead), plus a margin.
+# rendered ahead), the webhooks' deliverer (one at a time), plus a margin.
 BACKGROUND_CONNECTIONS = 6
 
 

@@ -1,5 +1,5 @@
 """What start-up does to the tree: the root made on first use, what older databases lack
-(counts, the audit log)."""
+(counts, the audit log, the webhooks' delivery queue)."""
 from __future__ import annotations
 
 from BTrees.Length import Length
@@ -8,6 +8,7 @@ from shop.model.audit import AuditLog
 from shop.model.root import APP_ROOT_KEY, DEFAULT_REPOSITORY, Root
 from shop.model.stats import Stats
 from shop.model.tree import Repository, stored_in
+from shop.model.webhooks import Deliveries
 
 
 def bootstrap(zodb_root, default_upstream: str | None, *, anonymous_read: bool = False,
@@ -16,10 +17,12 @@ def bootstrap(zodb_root, default_upstream: str | None, *, anonymous_read: bool =
     root = zodb_root.get(APP_ROOT_KEY)
     if root is not None:
         ensure_audit_log(root)
+        ensure_webhook_queue(root)
         return root, False
     root = zodb_root[APP_ROOT_KEY] = Root()
     if zodb_root._p_jar is not None:  # in its connection at once: changes recorded in this
         zodb_root._p_jar.add(root)  # same transaction find it (shop.model.events)
+    ensure_webhook_queue(root)
     default = Repository("Default", upstream=default_upstream)
     default.anonymous_read = anonymous_read
     default.read_networks = read_networks
@@ -53,4 +56,12 @@ def ensure_audit_log(root: Root) -> bool:
         return False
     root.audit = AuditLog()
     root.audit.__parent__ = root
+    return True
+
+
+def ensure_webhook_queue(root: Root) -> bool:
+    """Give a root made before webhooks their delivery queue."""
+    if root.webhooks is not None:
+        return False
+    root.webhooks = Deliveries()
     return True

@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Callable
 
-from shop.model import audit
+from shop.model import audit, webhooks
 from shop.model.root import app_root
 
 # What changed (``Event.kind``).
@@ -155,4 +156,5 @@ def _sinks() -> tuple[Callable, ...]:
     """Each ``sink(root, events)``, written in the committing transaction: one line each."""
     return (
         audit.write,  # the audit log (shop.model.audit)
+        partial(webhooks.enqueue, hooked=HOOKED),  # the webhooks' delivery queue
     )

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from shop.model import events, names, offers
+from shop.model import events, names, offers, webhooks
 from shop.model.permissions import Role, group_principal, user_principal
 from shop.model.people import User
 from shop.model.root import Root
@@ -203,6 +203,28 @@ def assign_role(root: Root, repository: Repository, kind: str, name: str, role: 
         set_role(repository, group=name, role=role)
     else:
         raise RepositoryError("Give a user or a group.")
+
+
+def add_webhook(repository: Repository, url: str, secret: str | None = None) -> webhooks.Hook:
+    """A new hook of the repository (``shop.model.webhooks``): recorded, without its secret."""
+    try:
+        hook = webhooks.add_hook(repository, url, secret)
+    except webhooks.WebhookError as e:
+        raise RepositoryError(str(e)) from None
+    events.record(repository, events.REPOSITORY, repository=repository.__name__,
+                  action="webhook-added", hook=hook.__name__, url=hook.url)
+    return hook
+
+
+def remove_webhook(root: Root, repository: Repository, hook_id: str) -> webhooks.Hook:
+    """Remove a hook and its deliveries not yet made; recorded."""
+    try:
+        hook = webhooks.remove_hook(root, repository, hook_id.strip())
+    except webhooks.WebhookError as e:
+        raise RepositoryError(str(e)) from None
+    events.record(root, events.REPOSITORY, repository=repository.__name__,
+                  action="webhook-removed", hook=hook.__name__, url=hook.url)
+    return hook
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,8 @@ class Root(Persistent):
     # The dashboard's history (shop.model.stats); None in a database made before it, until
     # start-up adds it (shop.model.bootstrap).
     stats: Stats | None = None
+    # The webhooks' delivery queue (``shop.model.webhooks.Deliveries``), made by bootstrap.
+    webhooks = None
     # Site-wide: admins may do everything; everybody logged in has an account page.
     __acl__ = [
         (Allow, ADMIN_PRINCIPAL, ALL_PERMISSIONS),

@@ -39,6 +39,8 @@ class Repository(TreeFolder):
     # pre-/dev-releases kept per hosted project, the mirrored bytes kept; None: no limit.
     keep_dev_releases: int | None = None
     mirror_cache_size: int | None = None
+    # Its webhooks (``shop.model.webhooks.Hooks``), made with the first one.
+    webhooks = None
 
     def __init__(self, title: str = "", upstream: str | None = None) -> None:
         super().__init__()

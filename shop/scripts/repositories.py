@@ -6,6 +6,7 @@ import argparse
 from shop.model import repositories
 from shop.model.root import Root
 from shop.model.tree import Repository
+from shop.scripts import webhooks
 from shop.scripts.common import CommandError, parse_bool
 from shop.services import Services
 
@@ -96,7 +97,7 @@ def project_owners(root: Root, args: argparse.Namespace, services: Services) -> 
 # --- the parsers --------------------------------------------------------------------------
 
 def add_repository_parser(commands) -> None:
-    """``repository add|set|list``."""
+    """``repository add|set|list|hook``."""
     repo = commands.add_parser("repository", help="repositories").add_subparsers(dest="action", required=True)
     for name, func in (("add", repository_add), ("set", repository_set)):
         sub = repo.add_parser(name, help=f"{name} a repository")
@@ -119,6 +120,7 @@ def add_repository_parser(commands) -> None:
         sub.set_defaults(func=func)
     repo.add_parser("list", help="list repositories").set_defaults(func=repository_list,
                                                                    writes=False)
+    webhooks.add_hook_parser(repo)
 
 
 def add_project_parser(commands) -> None:

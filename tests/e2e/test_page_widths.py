@@ -22,6 +22,7 @@ from tests.e2e.browser import chromium, log_in
 from tests.e2e.conftest import REPO_ROOT
 from tests.e2e.server import LocalshopServer
 from tests.factories import make_sdist, make_wheel, upload_fields
+from tests.receiver import wait_until
 from tests.upstream import FakeIndex, UpstreamServer
 
 pytestmark = pytest.mark.e2e
@@ -199,3 +200,29 @@ def test_a_new_credentials_secret_and_snippets_fit_the_viewport(admin_pages, ser
     create_credential(page, server, "default")
     assert page.locator("#pip-conf").count() == 1  # the snippets are shown
     assert_fits(page, "credentials-created", width)
+
+
+# Nothing listens on the discard port: every delivery fails, with a long error to show.
+LONG_HOOK_URL = "http://127.0.0.1:9/" + "a-very-long-unbroken-path-segment-" * 6 + "?token=" + "x" * 60
+
+
+@pytest.mark.parametrize("width", VIEWPORTS)
+def test_a_new_hook_and_its_failed_deliveries_fit_the_viewport(admin_pages, server, width):
+    page = admin_pages[width]
+    page.goto(server.url + "/repo/default/+settings")
+    page.fill("#add-hook input[name=url]", LONG_HOOK_URL)
+    with page.expect_navigation() as navigation:
+        page.click("#add-hook button[type=submit]")
+    assert navigation.value.status == 200 and page.locator("#hook-secret").count() == 1
+    assert_fits(page, "hook-created", width)
+    dist = make_wheel(f"hooked-{width}", "1.0")
+    response = requests.post(f"{server.url}/repo/default/", data=upload_fields(dist),
+                             files={"content": (dist.filename, dist.data)},
+                             auth=("admin", server.admin_password), timeout=30)
+    assert response.status_code == 200, response.text
+    wait_until(lambda: "retrying" in requests.get(
+        server.url + "/repo/default/+settings", auth=("admin", server.admin_password),
+        timeout=30).text, timeout=60)
+    page.goto(server.url + "/repo/default/+settings")
+    page.click("#webhooks details summary")  # the history, opened
+    assert_fits(page, "repository-settings-hooks", width)

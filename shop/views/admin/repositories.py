@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pyramid.httpexceptions import HTTPFound
 
-from shop.model import repositories
+from shop.model import repositories, webhooks
 from shop.model.permissions import Permission
 from shop.model.root import Root
 from shop.model.tree import Repository
@@ -39,7 +39,8 @@ def add_repository(context: Root, request):
     return HTTPFound(location=request.resource_url(repository, "+settings"))
 
 
-def _settings(request, repository: Repository) -> dict:
+def settings_values(request, repository: Repository) -> dict:
+    """What the settings page shows."""
     return {
         "repository": repository,
         "roles": [(p.partition(":")[0], p.partition(":")[2], role) for p, role in repository.roles.items()],
@@ -49,6 +50,10 @@ def _settings(request, repository: Repository) -> dict:
         "keep_dev_releases": repository.keep_dev_releases or "",
         "mirror_cache_size": repositories.format_size(repository.mirror_cache_size)
         if repository.mirror_cache_size else "",
+        "hooks": webhooks.hooks_of(repository),
+        "hook_history": webhooks.HISTORY,
+        "iso": webhooks.iso,
+        "created_hook": None,  # just added: its secret is shown this once
         "error": None,
     }
 
@@ -56,14 +61,14 @@ def _settings(request, repository: Repository) -> dict:
 @page(context=Repository, name="+settings", renderer=SETTINGS, request_method=READ,
       permission=Permission.MANAGE)
 def settings(context: Repository, request) -> dict:
-    return _settings(request, context)
+    return settings_values(request, context)
 
 
 def _settings_change(request, repository: Repository, change, message: str) -> HTTPFound:
     try:
         change()
     except repositories.RepositoryError as e:
-        raise form_error(request, SETTINGS, _settings(request, repository), str(e)) from None
+        raise form_error(request, SETTINGS, settings_values(request, repository), str(e)) from None
     request.session.flash(message)
     return HTTPFound(location=request.resource_url(repository, "+settings"))
 
