@@ -18,8 +18,6 @@ from shop.hosting.forms import UploadForm
 from shop.hosting.receiving import ReceivedFile
 from shop.model import events, names, offers
 from shop.model.blobs import blob_from_file, uncommitted_path
-from shop.model.root import stats_of
-from shop.model.stats import UploadNote
 from shop.model.tree import Package, Release, ReleaseFile, Repository
 
 log = logging.getLogger(__name__)
@@ -92,9 +90,6 @@ def _store(place: Placement, received: ReceivedFile, uploader: str,
         release = package.add(place.key, Release(form.version, metadata=_release_metadata(form)))
     file = _release_file(place, received, uploader, core_metadata)
     release.add(dist.filename, file)
-    stats = stats_of(repository)
-    if stats is not None:  # the dashboard's list of the latest uploads
-        stats.note_upload(UploadNote.of(file))
     if not package.hosted:
         package.owners.add(uploader)  # the first uploader owns the project
         package.hosted = True
@@ -102,7 +97,8 @@ def _store(place: Placement, received: ReceivedFile, uploader: str,
         message += _hides_upstream(package, uploader)
     events.record(repository, events.UPLOAD, repository=repository.__name__, project=package.name,
                   version=release.version, filename=dist.filename, packagetype=dist.packagetype,
-                  sha256=file.sha256, size=file.size, uploader=uploader)
+                  sha256=file.sha256, size=file.size, uploader=uploader,
+                  upload_time=file.upload_time.isoformat())
     return UploadResult(file, True, message)
 
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Callable
 
-from shop.model import audit, webhooks
+from shop.model import audit, stats, webhooks
 from shop.model.root import app_root
 
 # What changed (``Event.kind``).
@@ -157,4 +157,5 @@ def _sinks() -> tuple[Callable, ...]:
     return (
         audit.write,  # the audit log (shop.model.audit)
         partial(webhooks.enqueue, hooked=HOOKED),  # the webhooks' delivery queue
+        partial(stats.note_uploads, kind=UPLOAD),  # the dashboard's latest uploads
     )

@@ -18,6 +18,8 @@ from BTrees.Length import Length
 from BTrees.OOBTree import OOBTree
 from persistent import Persistent
 
+from shop.model import names
+
 KEEP_DAYS = 400  # days of counts and levels kept
 KEEP_UPLOADS = 50  # uploads remembered for the dashboard's list
 _SLACK = 20  # uploads noted past KEEP_UPLOADS before the oldest go (few writes conflict)
@@ -51,13 +53,14 @@ class UploadNote:
     uploader: str
 
     @classmethod
-    def of(cls, file) -> "UploadNote":
-        """The note of a file just uploaded (a ``ReleaseFile`` in its release, in the tree)."""
-        release = file.__parent__
-        package = release.__parent__
-        return cls(file.upload_time, package.__parent__.__name__, package.__name__,
-                   release.__name__, file.filename, package.name, release.version,
-                   file.uploader or "")
+    def of_event(cls, event) -> "UploadNote":
+        """The note of an upload event (``shop.model.events``: the file just stored)."""
+        when = event.detail.get("upload_time")
+        return cls(datetime.datetime.fromisoformat(when) if when else
+                   datetime.datetime.fromtimestamp(event.time, datetime.timezone.utc),
+                   event.repository, names.normalize(event.project),
+                   names.version_key(event.version), event.filename, event.project,
+                   event.version, event.detail.get("uploader", event.actor.user))
 
 
 class Stats(Persistent):
@@ -140,3 +143,14 @@ class Stats(Persistent):
 def last_days(today: datetime.date, count: int) -> list[datetime.date]:
     """The ``count`` days up to and including ``today``, oldest first."""
     return [today - datetime.timedelta(days=n) for n in range(count - 1, -1, -1)]
+
+
+def note_uploads(root, events, *, kind: str) -> None:
+    """The sink of ``shop.model.events`` (``kind``: its upload kind): the committing
+    transaction's uploads, into the dashboard's list of the latest."""
+    stats = root.stats
+    if stats is None:  # an older database: start-up adds it (shop.model.bootstrap)
+        return
+    for event in events:
+        if event.kind == kind:
+            stats.note_upload(UploadNote.of_event(event))

@@ -78,13 +78,16 @@ def test_a_database_made_before_the_history_gets_one_at_start_up(root):
     assert not ensure_stats(root)
 
 
-def test_an_upload_is_noted_for_the_dashboard_and_the_list_is_bounded(repository, root):
+def test_an_upload_is_noted_for_the_dashboard_and_the_list_is_bounded(repository, root, tm):
     result = publish_as(repository, upload_form(make_wheel("Demo-Tool", "1.0")), uploader="alice")
+    assert list(root.stats.latest_uploads()) == []  # noted when the upload commits
+    tm.commit()
     (note,) = root.stats.latest_uploads()
     assert note == UploadNote(result.file.upload_time, "default", "demo-tool", "1", result.file.filename,
                               "Demo-Tool", "1.0", "alice")
     for n in range(KEEP_UPLOADS + 30):
         publish_as(repository, upload_form(make_wheel("many", f"1.{n}")))
+        tm.commit()
     latest = list(root.stats.latest_uploads())
     assert KEEP_UPLOADS <= len(latest) <= KEEP_UPLOADS + 20
     assert latest[0].version_shown == f"1.{KEEP_UPLOADS + 29}"  # newest first
