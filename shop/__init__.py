@@ -27,19 +27,16 @@ def main(global_config, **settings):
         config.include(".services")
         # One transaction per request, aborted when the request fails or answers 4xx/5xx.
         config.include("pyramid_tm")
-        # Replay requests that lost a ConflictError to a concurrent writer.
-        config.include("pyramid_retry")
+        config.include("pyramid_retry")  # requests that lost a ConflictError replayed
         # The ZODB database named by zodbconn.uri; one connection per request.
         config.include("pyramid_zodbconn")
-        # Page templates for the browser pages.
-        config.include("pyramid_chameleon")
+        config.include("pyramid_chameleon")  # page templates for the browser pages
         # Who is asking (HTTP Basic, session cookies) and what they may do (ACLs on resources);
         # first, since the first admin's password is hashed with the process's passwords.
         config.include(".access")
         # The database guarded, the tree made on first start, closed at exit; retry back-off.
         config.include(".storage")
-        # Simple pages, rendered once per change and shared by all threads.
-        config.include(".pages")
+        config.include(".pages")  # simple pages, rendered once per change, shared by all threads
         # The upstream client; mirrored files downloaded once and streamed to every client.
         config.include(".mirror")
         # Retention: download times written in batches, the policies applied periodically.
@@ -49,8 +46,7 @@ def main(global_config, **settings):
         # Packing the database (POST /+pack), and daily when shop.pack_days is set.
         config.include(".operations.pack")
         config.include(".monitoring")  # /+metrics (the meters' notes, counted), /+health's probe
-        # Webhooks: the deliveries queued in the database posted by a thread, retried.
-        config.include(".operations.webhooks")
+        config.include(".operations.webhooks")  # webhooks: queued deliveries posted, retried
         # The admin pages' stylesheet, under a reserved segment no project can take.
         config.add_static_view("+static", "shop:static", cache_max_age=3600)
         # Who made each request, noted for the access log (the accesslog filter in the inis).

@@ -3,9 +3,13 @@
 The one place every change of the index announces itself (uploads in ``shop.hosting.publishing``,
 yanks and deletes, owners, repository settings and roles in ``shop.model.repositories``, users
 and credentials in ``shop.access.accounts``). The events of a transaction are collected on the
-transaction itself and handed to the sinks (the audit log, the webhooks' queue) just before it
-commits, in the same transaction: a change that is rolled back leaves no trace in them, and one
-retried after a conflict is recorded once, by the attempt that committed.
+transaction itself. Just before it commits they are handed to the sinks that must never lose
+one (the webhooks' queue: ``_sinks``) in the same transaction; once it has committed, to the
+records (the audit log, the dashboard's latest uploads: ``_records``), written by the
+process's writer in a transaction of its own (or, from the command line, in the same one). A
+change that is rolled back leaves no trace in either, and one retried after a conflict is
+recorded once, by the attempt that committed. What a crash between the commit and the
+writer's (a few milliseconds) loses is that change's audit entry, never the change.
 
 Who made the change and from where (``Actor``) is said once per transaction by whoever began
 it: the request (``shop.views``: the logged-in user and the client's address) or the command
@@ -72,12 +76,21 @@ class Event:
 
 _EVENTS = "shop.model.events"  # the key of a transaction's data: its list of events
 _ACTOR = "shop.model.events.actor"  # ... and of who acts in it: a callable giving the Actor
+_LATER = "shop.model.events.later"  # ... and what writes its records once it has committed
+
+Later = Callable[[Callable], object]  # later(apply): apply(root) in a transaction of its own
 
 
-def act(transaction_manager, actor: Actor | Callable[[], Actor]) -> None:
+def act(transaction_manager, actor: Actor | Callable[[], Actor], later: Later | None = None) -> None:
     """Say who acts in the current transaction of ``transaction_manager`` (a callable is asked
-    when the first event is recorded: a request's identity is known only then)."""
-    transaction_manager.get().set_data(_ACTOR, actor)
+    when the first event is recorded: a request's identity is known only then), and, with
+    ``later``, who writes the records (``_records``) once it has committed: a request's
+    transaction hands them to the process's writer; without, they are written in the
+    transaction itself (the command line)."""
+    txn = transaction_manager.get()
+    txn.set_data(_ACTOR, actor)
+    if later is not None:
+        txn.set_data(_LATER, later)
 
 
 def act_on(obj, actor: Actor | Callable[[], Actor]) -> None:
@@ -96,7 +109,7 @@ def record(obj, kind: str, *, repository: str = "", project: str = "", version: 
     except KeyError:
         events = []
         txn.set_data(_EVENTS, events)
-        txn.addBeforeCommitHook(_hand_over, (jar, events))
+        txn.addBeforeCommitHook(_hand_over, (txn, jar, events))
     event = Event(kind, _actor(txn), time.time(), repository, project, version, filename,
                   {k: str(v)[:500] for k, v in detail.items()})
     events.append(event)
@@ -143,19 +156,45 @@ def _actor(txn) -> Actor:
     return actor() if callable(actor) else actor
 
 
-def _hand_over(jar, events: list[Event]) -> None:
-    """Before the commit: the transaction's events to each sink, in the same transaction."""
+def _hand_over(txn, jar, events: list[Event]) -> None:
+    """Before the commit: the transaction's events to each sink, in the same transaction; to
+    each record, in it too or after it has committed (``act``'s ``later``)."""
     if not events:
         return
-    root = app_root(jar)
+    root, done = app_root(jar), tuple(events)
     for sink in _sinks():
-        sink(root, tuple(events))
+        sink(root, done)
+    try:
+        later = txn.data(_LATER)
+    except KeyError:
+        _write_records(root, done)
+        return
+    txn.addAfterCommitHook(_after_commit, (later, done))
+
+
+def _after_commit(committed: bool, later: Later, done: tuple[Event, ...]) -> None:
+    if committed:  # a transaction that failed to commit changed nothing: nothing to record
+        later(partial(_write_records, events=done))
+
+
+def _write_records(root, events: tuple[Event, ...]) -> None:
+    for record_in in _records():
+        record_in(root, events)
 
 
 def _sinks() -> tuple[Callable, ...]:
-    """Each ``sink(root, events)``, written in the committing transaction: one line each."""
+    """Each ``sink(root, events)``, written in the committing transaction, so that it is never
+    lost: one line each."""
+    return (
+        partial(webhooks.enqueue, hooked=HOOKED),  # the webhooks' delivery queue
+    )
+
+
+def _records() -> tuple[Callable, ...]:
+    """Each ``record_in(root, events)``, written after the transaction committed (``act``'s
+    ``later``): what every change adds to one shared, time-ordered tree, which concurrent
+    requests would otherwise conflict on (a bucket split is no conflict BTrees resolve)."""
     return (
         audit.write,  # the audit log (shop.model.audit)
-        partial(webhooks.enqueue, hooked=HOOKED),  # the webhooks' delivery queue
         partial(stats.note_uploads, kind=UPLOAD),  # the dashboard's latest uploads
     )

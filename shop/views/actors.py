@@ -11,6 +11,7 @@ from shop.access import failures
 from shop.model import events
 
 FAILED_LOGINS = ("audit", events.LOGIN_FAILED)  # the writer's key of their jobs (wait_for)
+RECORDS = ("audit", "changes")  # ... and of the records of committed changes
 
 
 @subscriber(NewRequest)
@@ -18,7 +19,8 @@ def say_who_acts(event: NewRequest) -> None:
     """Each attempt of a request (pyramid_retry) begins a transaction of its own: this runs in
     each, inside pyramid_tm's tween. The identity is asked only when an event is recorded."""
     request = event.request
-    events.act(request.tm, lambda: actor_of(request))
+    events.act(request.tm, lambda: actor_of(request),
+               later=functools.partial(_write_later, request.shop.writer))
     request.add_finished_callback(record_failed_logins)
 
 
@@ -41,6 +43,11 @@ def record_failed_logins(request) -> None:
         if detail is not None:
             actor = events.Actor(failure.user, failure.address, failure.via)
             services.writer.submit(functools.partial(_record, actor, detail), key=FAILED_LOGINS)
+
+
+def _write_later(writer, apply) -> None:
+    """The records of a request's committed changes (the audit log), written by the writer."""
+    writer.submit(apply, key=RECORDS)
 
 
 def _record(actor: events.Actor, detail: dict[str, str], root) -> None:

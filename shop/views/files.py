@@ -25,9 +25,10 @@ def download(context: ReleaseFile, request) -> Response:
     how = _decide(serving.serve_file, context, shop.downloads, shop.settings.upstream_timeout)
     if context.origin == "mirror":  # retention evicts the least recently downloaded first
         shop.download_times.seen(context)
-    shop.meters.note(DOWNLOAD, repository=repository_of(context).__name__,
-                     origin="mirrored" if context.origin == "mirror" else "hosted",
-                     cache="hit" if isinstance(how, serving.FromBlob) else "miss")
+    if request.method == "GET":  # a HEAD downloads nothing
+        shop.meters.note(DOWNLOAD, repository=repository_of(context).__name__,
+                         origin="mirrored" if context.origin == "mirror" else "hosted",
+                         cache="hit" if isinstance(how, serving.FromBlob) else "miss")
     response = _response(request, how)
     if isinstance(how, serving.FromBlob) and context.upload_time is not None:
         response.last_modified = context.upload_time

@@ -16,6 +16,7 @@ from shop.services import services_of
 from shop.storage import database, databases, root_transaction, temporary_directory
 from tests.conftest import ADMIN_PASSWORD, app_settings, basic_auth
 from tests.factories import Dist, distutils_body, upload_fields
+from tests.storecheck import settled
 
 ADMIN = basic_auth("admin", ADMIN_PASSWORD)
 JSON = "application/vnd.pypi.simple.v1+json"
@@ -34,11 +35,14 @@ def upload(app, dist: Dist, *, filename: str | None = None, content: bool = True
            url: str = "/repo/default/", headers: dict | None = ADMIN, **fields):
     """POST ``dist`` as twine would; ``fields`` override form fields (None drops one).
 
-    Returns the response whatever its status: tests assert it.
+    Returns the response whatever its status: tests assert it; once the writer has written
+    the records of the upload (the audit log, the dashboard's latest uploads: ``settled``).
     """
     files = [("content", filename if filename is not None else dist.filename, dist.data)]
-    return app.post(url, upload_fields(dist, **fields), upload_files=files if content else None,
-                    headers=headers or {}, expect_errors=True)
+    response = app.post(url, upload_fields(dist, **fields), upload_files=files if content else None,
+                        headers=headers or {}, expect_errors=True)
+    settled(app)
+    return response
 
 
 def distutils_upload(app, dist: Dist, url: str = "/simple/", headers: dict = ADMIN):
@@ -78,7 +82,10 @@ def sha256(data: bytes) -> str:
 
 
 def database_root(app):
-    """The application root in a connection of the app's own database, in its own transaction."""
+    """The application root in a connection of the app's own database, in its own transaction,
+    once the app's writer is idle (what it was given, the mirror's stores and the records of
+    committed changes, is committed: ``settled``)."""
+    settled(app)
     return root_transaction(database(app.app.registry))
 
 

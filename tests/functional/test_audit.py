@@ -21,6 +21,7 @@ from tests.factories import make_wheel
 from tests.functional.conftest import ANONYMOUS_READ, database_root, passwords, upload
 from tests.functional.test_admin import form_with, login
 from tests.smalldisk import fill, tmpfs
+from tests.storecheck import settled
 
 PASSWORD = "password-1234"
 ADMIN_AT, ALICE_AT, UPLOADER_AT, CI_AT = "10.0.0.2", "10.0.0.3", "10.0.0.4", "10.0.0.5"
@@ -209,6 +210,7 @@ def many_changes(app, count: int) -> None:
         form["name"] = f"r{n:03d}"
         form.submit(status=302)
     add_user_on_the_page(admin, "carol")
+    settled(app)  # the writer has recorded them
 
 
 def test_the_page_filters_and_pages_newest_first(make_app):

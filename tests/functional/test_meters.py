@@ -56,13 +56,14 @@ def test_pages_note_the_page_cache_and_the_replay_and_files_their_download(hoste
     assert [labels["outcome"] for _, labels in events(notes, meters.REPLAY)] == ["miss", "hit"]
     assert [labels["outcome"] for _, labels in events(notes, meters.PAGE_CACHE)] == ["miss", "hit"]
     hosted.get(f"/simple/counted/{files[0]['url']}")
+    hosted.head(f"/simple/counted/{files[0]['url']}")  # a request, but no download
     hosted.get(f"/simple/counted/{files[0]['url']}.metadata")
     hosted.get("/+repositories", headers=ADMIN)
     hosted.get("/simple/nothing-here/", status=404)
     assert events(notes, meters.DOWNLOAD) == [
         (1.0, {"repository": "default", "origin": "hosted", "cache": "hit"})]
     assert requests(notes) == [("page", "200")] * 3 + [
-        ("file", "200"), ("metadata", "200"), ("admin", "200"), ("page", "404")]
+        ("file", "200"), ("file", "200"), ("metadata", "200"), ("admin", "200"), ("page", "404")]
 
 
 def test_the_mirror_notes_upstream_requests_bytes_downloads_stores_and_evictions(mirror, upstream):
