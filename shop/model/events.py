@@ -98,6 +98,15 @@ def act_on(obj, actor: Actor | Callable[[], Actor]) -> None:
     act(_jar_of(obj).transaction_manager, actor)
 
 
+def acting(obj) -> Actor | Callable[[], Actor]:
+    """Who acts in the transaction of ``obj`` (as ``act`` said it), for a command that commits
+    several transactions to say it again in each."""
+    try:
+        return _jar_of(obj).transaction_manager.get().data(_ACTOR)
+    except KeyError:
+        return NOBODY
+
+
 def record(obj, kind: str, *, repository: str = "", project: str = "", version: str = "",
            filename: str = "", **detail: str) -> Event:
     """Record a change made in the transaction of ``obj`` (an object of the tree: stored, or

@@ -23,7 +23,7 @@ from shop.access.identity import identity_for
 from shop.hosting.errors import UploadError, is_disk_full
 from shop.hosting.ondisk import form_from_file
 from shop.hosting.publishing import publish
-from shop.model import names, repositories
+from shop.model import events, names, repositories
 from shop.model.people import User
 from shop.model.permissions import Permission
 from shop.model.root import Root
@@ -123,6 +123,7 @@ class Importer:
         self.principals = uploader_principals(root, repository, uploader)
         self.outcome = Outcome(repository.__name__, catalog.kind)
         self._received: list = []
+        self.actor = events.acting(root)  # who runs the import: each batch's uploads are theirs
 
     def find(self) -> list[str]:
         """The distributions under the directory and in the catalog, by relative path; the
@@ -152,6 +153,7 @@ class Importer:
         """Import ``batch`` and commit it; again (``ATTEMPTS``) when another commit conflicted."""
         tm = self.root._p_jar.transaction_manager
         for _attempt in range(ATTEMPTS):
+            events.act(tm, self.actor)  # a transaction of its own: said again
             before = (self.outcome.imported, self.outcome.skipped, len(self.outcome.refused))
             try:
                 for path in batch:

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from shop.hosting.ondisk import core_metadata, form_from_file
-from shop.model import names
+from shop.model import audit, events, names
 from shop.model.people import User
 from shop.model.tree import Package
 from shop.model.root import app_root
@@ -65,10 +65,12 @@ def test_an_sdist_whose_pkg_info_comes_last_is_read_and_one_without_is_named_by_
     form.discard()
 
 
-def test_each_batch_is_committed_and_a_refused_file_stops_no_other(db, root, admin, tmp_path):
+def test_each_batch_is_committed_and_a_refused_file_stops_no_other(db, root, admin, tmp_path, tm):
     for i in range(5):
         make_wheel(f"tool{i}", "1.0").write(tmp_path)
     (tmp_path / "broken-1.0.tar.gz").write_bytes(b"no gzip")
+    who = events.Actor("dana (command line)", "local")
+    events.act(tm, who)
     outcome = do_import(root, tmp_path, batch_files=2)
     assert (outcome.imported, outcome.skipped, outcome.commits) == (5, 0, 3)
     assert outcome.refused == [("broken-1.0.tar.gz", "Invalid sdist broken-1.0.tar.gz: not a gzipped"
@@ -78,6 +80,9 @@ def test_each_batch_is_committed_and_a_refused_file_stops_no_other(db, root, adm
         repository = app_root(conn).repositories["default"]
         assert sorted(repository) == [f"tool{i}" for i in range(5)]
         assert list(repository["tool3"].owners) == ["admin"]
+        # Every batch's uploads are in the audit log as the one who ran the import.
+        uploads = [e for e in audit.log_of(app_root(conn)).since() if e.kind == events.UPLOAD]
+        assert len(uploads) == 5 and {e.user for e in uploads} == {who.user}
     finally:
         conn.close()
 
