@@ -17,6 +17,7 @@ line (``shop.scripts.cli``: the system user, address ``local``).
 """
 from __future__ import annotations
 
+import getpass
 import time
 from dataclasses import dataclass, field
 from functools import partial
@@ -58,6 +59,15 @@ class Actor:
 
 
 NOBODY = Actor("unknown", "")
+
+
+def command_line() -> Actor:
+    """Who changes things from the command line, as the audit log names them."""
+    try:
+        name = getpass.getuser()
+    except (KeyError, OSError):  # no user name in the environment nor the password database
+        name = "unknown"
+    return Actor(f"{name} (command line)", "local")
 
 
 @dataclass(frozen=True)

@@ -33,8 +33,8 @@ from ZODB import DB
 from ZODB.POSException import POSError
 from ZODB.utils import p64, u64
 
-from shop.access.accounts import AccountError, create_credential
-from shop.model import names
+from shop.access.accounts import AccountError, create_credential, delete_credential
+from shop.model import events, names
 from shop.model.root import Root, app_root
 from shop.operations.loopback import serving
 from shop.settings import SettingsError
@@ -211,6 +211,7 @@ def resolution_failed(target: Target, status: int, hint: str = "") -> PrefetchEr
 def temporary_credential(db: DB, target: Target) -> Iterator[tuple[str, str]]:
     """A read-only credential for ``target.repository``, committed, deleted (committed) after."""
     with root_transaction(db) as root:
+        events.act_on(root, events.command_line())  # the audit log's who, in both transactions
         if target.repository not in root.repositories:
             raise PrefetchError(f"No repository {target.repository!r}.", 2)
         owner = target.user or first_admin(root)
@@ -223,8 +224,9 @@ def temporary_credential(db: DB, target: Target) -> Iterator[tuple[str, str]]:
         yield access_key, secret
     finally:
         with root_transaction(db) as root:
+            events.act_on(root, events.command_line())
             if access_key in root.credentials:
-                root.credentials.remove(access_key)
+                delete_credential(root, access_key)
 
 
 def first_admin(root: Root) -> str:

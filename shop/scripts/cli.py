@@ -6,7 +6,6 @@ top parser that puts them together, and ``main``, which opens the database and r
 from __future__ import annotations
 
 import argparse
-import getpass
 import sys
 
 from pyramid.paster import get_appsettings
@@ -64,17 +63,8 @@ def run_command(args: argparse.Namespace, services: Services) -> str:
             return args.func(root, args, services)
     initialize(services.db, services.settings, services.passwords)
     with root_transaction(services.db) as root:
-        events.act_on(root, command_line_actor())
+        events.act_on(root, events.command_line())
         return args.func(root, args, services)
-
-
-def command_line_actor() -> events.Actor:
-    """Who changes things from the command line, as the audit log names them."""
-    try:
-        name = getpass.getuser()
-    except (KeyError, OSError):  # no user name in the environment nor the password database
-        name = "unknown"
-    return events.Actor(f"{name} (command line)", "local")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -5,6 +5,8 @@ is what lets pip in; it must be gone afterwards.
 """
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from tests.e2e.clients import LOCALSHOP, PYTHON, Result, run, words
@@ -59,6 +61,12 @@ def credentials(shop: LocalshopServer) -> str:
     return run([LOCALSHOP, "-c", shop.ini, "credential", "list"], env=shop.process_env()).stdout
 
 
+def audited(shop: LocalshopServer) -> list[tuple[str, str]]:
+    """(kind, user) of the audit log's entries, oldest first."""
+    out = run([LOCALSHOP, "-c", shop.ini, "audit", "--json"], env=shop.process_env()).stdout
+    return [(e["kind"], e["user"]) for e in map(json.loads, out.splitlines())]
+
+
 def install(shop: LocalshopServer, requirements, target, env):
     """A fresh ``pip install --target`` of the requirements from the running server, as admin."""
     index = f"http://admin:{shop.admin_password}@127.0.0.1:{shop.port}/repo/default/"
@@ -87,6 +95,9 @@ def test_prefetch_stores_a_project_and_its_dependency_for_an_install_with_upstre
     assert fetched == {f"/files/{name}{suffix}": 1 for name in files
                        for suffix in ("", ".metadata")}, fetched
     assert credentials(shop) == "", "the temporary credential was left behind"
+    # ... and the audit log says who made it, and that it was deleted.
+    assert [(kind, user.endswith("(command line)")) for kind, user in audited(shop)] == [
+        ("credential-created", True), ("credential-deleted", True)]
     assert "****" in first.stdout and "@127.0.0.1" in first.stdout  # pip's lines, redacted
 
     second = prefetch(shop, requirements)

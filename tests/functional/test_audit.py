@@ -301,4 +301,4 @@ def test_a_command_that_fails_after_its_change_was_recorded_leaves_no_entry(tmp_
     code, out = localshop("audit", "--json")
     (entry,) = [json.loads(line) for line in out.splitlines()]
     assert (entry["kind"], entry["repository"], entry["address"]) == (events.REPOSITORY, "team", "local")
-    assert entry["user"] == cli.command_line_actor().user
+    assert entry["user"] == events.command_line().user
