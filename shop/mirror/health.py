@@ -8,10 +8,11 @@ its upstream index's origin's, and hosts that serve upstream's files have their 
 from __future__ import annotations
 
 import datetime
-import re
 import threading
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+
+from shop.model.folders import utcnow
+from shop.model.names import origin_of, without_credentials, without_paths
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,8 @@ class UpstreamHealth:
                 since, last_ok = utcnow(), state.last_ok if state is not None else None
             else:
                 since, last_ok = state.since, state.last_ok
-            self._states[origin] = UpstreamState(False, since, without_credentials(error), last_ok)
+            self._states[origin] = UpstreamState(False, since, without_paths(without_credentials(error)),
+                                                 last_ok)
 
     def state(self, url: str) -> UpstreamState | None:
         """What was last heard from ``url``'s origin; None when this process never asked it."""
@@ -60,26 +62,3 @@ class UpstreamHealth:
             return dict(self._states)
 
 
-def without_credentials(text: str) -> str:
-    """``text`` with the userinfo (``user:secret@``) of every URL in it left out."""
-    return _USERINFO.sub(r"\1", text)
-
-
-_USERINFO = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://)[^/@\s]*@")
-
-
-def origin_of(url: str) -> str:
-    """``scheme://host[:port]`` of ``url``: no credentials, no path."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    if ":" in host:  # an IPv6 address
-        host = f"[{host}]"
-    try:
-        port = parts.port
-    except ValueError:
-        port = None
-    return f"{parts.scheme}://{host}" + (f":{port}" if port else "")
-
-
-def utcnow() -> datetime.datetime:
-    return datetime.datetime.now(datetime.timezone.utc)

@@ -15,7 +15,8 @@ from pypi_simple import ACCEPT_JSON_PREFERRED, DistributionPackage, ProjectPage
 from requests.adapters import HTTPAdapter
 
 from shop.meters import UPSTREAM, UPSTREAM_BYTES, Meters
-from shop.mirror.health import UpstreamHealth, without_credentials
+from shop.mirror.health import UpstreamHealth
+from shop.model.names import without_credentials
 from shop.model import names
 from shop.model.listings import Entry
 

@@ -1,11 +1,12 @@
 """The audit log: every change somebody made, with who, when, from where and what.
 
-``write`` is a sink of ``shop.model.events``: the events of a transaction are written into the
-log in that same transaction, so an entry exists exactly when its change was committed.
+``write`` is a record of ``shop.model.events``: the events of a committed transaction are
+written into the log by the process's writer once it has committed (from the command line, in
+that same transaction), so an entry exists only when its change was committed.
 
 The entries are an ``LOBTree`` keyed by the time in microseconds times ``TICKS`` plus a
 random tie-breaker: ordered by time, and writers committing at once insert different keys,
-which BTrees' conflict resolution merges (a clash pyramid_retry retries). Each filter value
+which BTrees' conflict resolution merges (a clash the writer retries). Each filter value
 (user, repository, project, kind) has an ``LOTreeSet`` of the keys of its entries, so a page
 of one filter walks only its own entries, newest first, by ``maxKey`` (log n each); several
 filters leapfrog between their sets. A page examines at most ``MAX_STEPS`` keys: past that
@@ -15,7 +16,7 @@ than a bounded amount of work with any number of entries.
 from __future__ import annotations
 
 import datetime
-import random
+import secrets
 from dataclasses import dataclass
 from itertools import islice
 from typing import Iterable, Iterator
@@ -103,7 +104,8 @@ class AuditLog(Persistent):
 
     def add(self, entry: Entry) -> int:
         """Store ``entry``; its key."""
-        key = key_of(entry.time) + random.randrange(TICKS)
+        # secrets, not random: the writer's thread leaves the random module's state alone
+        key = key_of(entry.time) + secrets.randbelow(TICKS)
         while key in self.entries:  # two entries of one microsecond in one transaction
             key += 1
         self.entries[key] = entry

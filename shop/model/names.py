@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import functools
+import hashlib
 import ipaddress
 import re
 from dataclasses import dataclass
@@ -170,3 +171,42 @@ def project_urls(values) -> list[tuple[str, str]]:
         label, _, url = str(value).partition(",")
         pairs.append((label.strip(), url.strip()))
     return pairs
+
+
+def without_credentials(text: str) -> str:
+    """``text`` with the userinfo (``user:secret@``) of every URL in it left out."""
+    return _USERINFO.sub(r"\1", text)
+
+
+_USERINFO = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://)[^/@\s]*@")
+
+
+def credentials_hidden(url: str) -> str:
+    """``url`` without its credentials, but saying it has some, and which (a 16-bit digest:
+    enough to see that they changed, far too little to tell anything of them)."""
+    userinfo = urlsplit(url).netloc.rpartition("@")[0]
+    if not userinfo:
+        return url
+    digest = hashlib.sha256(userinfo.encode("utf-8", "replace")).hexdigest()[:4]
+    return f"{without_credentials(url)} (with credentials #{digest})"
+
+
+def without_paths(text: str) -> str:
+    """``text`` with every URL in it cut to its origin: paths name projects and may carry tokens."""
+    return _PATH.sub(r"\1/...", text)
+
+
+_PATH = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://[^/\s'\"]+)/[^\s'\"]*")
+
+
+def origin_of(url: str) -> str:
+    """``scheme://host[:port]`` of ``url``: no credentials, no path."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if ":" in host:  # an IPv6 address
+        host = f"[{host}]"
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    return f"{parts.scheme}://{host}" + (f":{port}" if port else "")

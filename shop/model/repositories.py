@@ -34,7 +34,7 @@ def add_repository(root: Root, name: str, *, title: str = "", upstream: str | No
         raise RepositoryError(f"Repository {name!r} already exists.")
     repository = root.repositories.add(name, Repository(title or name, upstream=_upstream(upstream)))
     events.record(root, events.REPOSITORY, repository=name, action="created",
-                  upstream=repository.upstream or "none")
+                  upstream=names.credentials_hidden(repository.upstream or "none"))
     return repository
 
 
@@ -57,6 +57,8 @@ def _settings_of(repository: Repository) -> dict[str, str]:
     values = {name: getattr(repository, name, None) for name in SETTINGS}
     values["read_networks"] = " ".join(str(n) for n in values["read_networks"] or ())
     values["merge_allowed"] = " ".join(sorted(values["merge_allowed"] or ()))
+    if values["upstream"]:  # the events say the URL, never its credentials
+        values["upstream"] = names.credentials_hidden(values["upstream"])
     return {name: "none" if value is None else str(value) for name, value in values.items()}
 
 
@@ -212,7 +214,7 @@ def add_webhook(repository: Repository, url: str, secret: str | None = None) -> 
     except webhooks.WebhookError as e:
         raise RepositoryError(str(e)) from None
     events.record(repository, events.REPOSITORY, repository=repository.__name__,
-                  action="webhook-added", hook=hook.__name__, url=hook.url)
+                  action="webhook-added", hook=hook.__name__, url=names.origin_of(hook.url))
     return hook
 
 
@@ -223,7 +225,7 @@ def remove_webhook(root: Root, repository: Repository, hook_id: str) -> webhooks
     except webhooks.WebhookError as e:
         raise RepositoryError(str(e)) from None
     events.record(root, events.REPOSITORY, repository=repository.__name__,
-                  action="webhook-removed", hook=hook.__name__, url=hook.url)
+                  action="webhook-removed", hook=hook.__name__, url=names.origin_of(hook.url))
     return hook
 
 

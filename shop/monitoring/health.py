@@ -10,14 +10,16 @@ from __future__ import annotations
 import datetime
 import shutil
 
-from shop.mirror.health import UpstreamHealth, UpstreamState, origin_of
+from shop.mirror.health import UpstreamHealth, UpstreamState
+from shop.model.names import origin_of
 from shop.monitoring.probe import Probe, RepositoryCounts
 from shop.storage import StorageUnavailable, temporary_directory
 
 
 def health(probe: Probe, upstreams: UpstreamHealth, low_disk: int, version: str,
-           process: str) -> tuple[dict, bool]:
-    """The health report, and whether the database answered."""
+           process: str, *, detailed: bool = True) -> tuple[dict, bool]:
+    """The health report, and whether the database answered; ``detailed``: with each
+    repository (for admins and watchers: a private repository's name is not for anyone)."""
     try:
         repositories, error = probe.repositories(), None
     except StorageUnavailable as e:
@@ -36,6 +38,8 @@ def health(probe: Probe, upstreams: UpstreamHealth, low_disk: int, version: str,
                         for origin, state in sorted(upstreams.states().items())},
         },
     }
+    if not detailed:
+        del report["repositories"]
     return report, error is None
 
 

@@ -31,7 +31,7 @@ from ZODB.POSException import ConflictError
 
 from shop.meters import MIRROR_EVICT
 from shop.mirror.storing import FileKey
-from shop.model import audit, mirrored, repositories
+from shop.model import audit, events, mirrored, repositories
 from shop.model.folders import utcnow
 from shop.model.root import Root
 from shop.model.tree import Package, ReleaseFile, Repository
@@ -145,10 +145,18 @@ def report(deletions: list[Deletion], dry_run: bool) -> str:
     return "\n".join([d.line() for d in deletions] + [summary])
 
 
+# Who deletes in the server's periodic run, as the audit log and the webhooks' bodies say.
+RETENTION = events.Actor("retention (shop.cleanup_interval)", "local")
+
+
 def cleanup(db) -> list[Deletion]:
     """Plan and apply retention in a transaction of its own (the server's periodic run),
     planned again after a conflict with a concurrent writer."""
-    return _retried(db, lambda root: apply(root, plan(root)))
+    def work(root: Root) -> list[Deletion]:
+        events.act_on(root, RETENTION)
+        return apply(root, plan(root))
+
+    return _retried(db, work)
 
 
 def _retried(db, work):

@@ -121,11 +121,12 @@ class Deliverer:
         db = self._db()
         if db is None:
             return []
-        now = time.time() if now is None else now
-        jobs = self._claim(db, now)
+        jobs = self._claim(db, time.time() if now is None else now)
         if not jobs:
             return []
         sent = list(self._pool.map(post, jobs))
+        # The outcome's time is when the posts ended (a slow receiver's back-off counts from
+        # then, not from the claim), unless the caller keeps the clock (``now``).
         self._record(db, sent, time.time() if now is None else now)
         return sent
 

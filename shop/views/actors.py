@@ -4,11 +4,14 @@ request's failed logins, recorded after it in a transaction of their own."""
 from __future__ import annotations
 
 import functools
+import logging
 
 from pyramid.events import NewRequest, subscriber
 
 from shop.access import failures
 from shop.model import events
+
+log = logging.getLogger(__name__)
 
 FAILED_LOGINS = ("audit", events.LOGIN_FAILED)  # the writer's key of their jobs (wait_for)
 RECORDS = ("audit", "changes")  # ... and of the records of committed changes
@@ -42,12 +45,22 @@ def record_failed_logins(request) -> None:
         detail = services.failed_logins.admit(failure)
         if detail is not None:
             actor = events.Actor(failure.user, failure.address, failure.via)
-            services.writer.submit(functools.partial(_record, actor, detail), key=FAILED_LOGINS)
+            future = services.writer.submit(functools.partial(_record, actor, detail),
+                                            key=FAILED_LOGINS)
+            future.add_done_callback(_said_if_lost)
 
 
 def _write_later(writer, apply) -> None:
     """The records of a request's committed changes (the audit log), written by the writer."""
-    writer.submit(apply, key=RECORDS)
+    writer.submit(apply, key=RECORDS).add_done_callback(_said_if_lost)
+
+
+def _said_if_lost(future) -> None:
+    """A record the writer could not write (the database stayed busy, or failed) is logged:
+    the change is committed, its audit entry is not."""
+    error = future.exception()
+    if error is not None:
+        log.error("audit log: a record of committed changes was lost: %s", error)
 
 
 def _record(actor: events.Actor, detail: dict[str, str], root) -> None:

@@ -22,7 +22,7 @@ NOT_STORED = "no-store"  # each answer is of its moment: no cache keeps it
 def health_view(context: Root, request) -> Response:
     shop = request.shop
     report, ok = health(shop.probe, shop.upstream.health, shop.settings.health_low_disk,
-                        __version__, shop.metrics.process)
+                        __version__, shop.metrics.process, detailed=may_watch(request))
     body = json.dumps(report, indent=2) + "\n"
     if not ok:
         raise http_error(HTTPServiceUnavailable, f"Service unavailable: {report['storage']['error']}",
@@ -34,8 +34,7 @@ def health_view(context: Root, request) -> Response:
 @view_config(context=Root, name="+metrics", request_method=READ)
 def metrics_view(context: Root, request) -> Response:
     shop = request.shop
-    if not (in_networks(request.remote_addr, shop.settings.metrics_networks)
-            or request.has_permission(Permission.ADMIN, context)):
+    if not may_watch(request):
         raise http_error(HTTPForbidden, "Forbidden: the metrics are for admins (log in, or send"
                          " an admin's HTTP Basic credentials) and for clients on the networks of"
                          f" shop.metrics.networks; {request.remote_addr or 'this client'} is"
@@ -44,3 +43,10 @@ def metrics_view(context: Root, request) -> Response:
     response = Response(body, cache_control=NOT_STORED, vary=("Accept",))
     response.headers["Content-Type"] = content_type
     return response
+
+
+def may_watch(request) -> bool:
+    """Whether the client sees what is inside: admins, and clients on shop.metrics.networks
+    (the metrics; the repositories' part of /+health, whose names private ones may not show)."""
+    return (in_networks(request.remote_addr, request.shop.settings.metrics_networks)
+            or bool(request.has_permission(Permission.ADMIN, request.root)))

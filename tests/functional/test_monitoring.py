@@ -104,8 +104,11 @@ def test_health_says_the_storage_answers_the_disk_and_the_version(hosted):
     assert report["ok"] is True and report["storage"] == {"ok": True, "error": None}
     assert report["version"] and ":" in report["process"]
     assert report["disk"]["free_bytes"] > 0 and report["disk"]["low"] is False
-    assert report["repositories"] == {"default": {"upstream": None, "upstream_state": None}}
     assert report["upstreams"] == {"per_process": True, "origins": {}}
+    # The repositories' names (private ones' too) only for admins and shop.metrics.networks.
+    assert "repositories" not in report
+    watched = hosted.get("/+health", extra_environ=LOOPBACK).json
+    assert watched["repositories"] == {"default": {"upstream": None, "upstream_state": None}}
 
 
 def test_health_flags_a_low_disk_below_the_setting(make_app):
@@ -121,17 +124,18 @@ def test_health_shows_a_stopped_upstream_failing_since_with_its_last_error(mirro
     origin = upstream.url.rsplit("/simple/", 1)[0]
     upstream.index.add("known", make_wheel("known", "1.0"))
     app.get("/repo/default/known/", headers={"Accept": JSON})
-    state = app.get("/+health").json["repositories"]["default"]
+    state = app.get("/+health", extra_environ=LOOPBACK).json["repositories"]["default"]
     assert state["upstream"] == origin and state["upstream_state"]["state"] == "ok"
     upstream.stop()
     refused = app.get("/repo/default/unknown/", headers={"Accept": JSON}, status=502)
     assert "s3cret-token" not in refused.text and "cannot reach upstream" in refused.status
-    report = app.get("/+health").json
+    report = app.get("/+health", extra_environ=LOOPBACK).json
     assert report["ok"] is True  # the database answers: upstream's trouble is reported, not 503
     failing = report["repositories"]["default"]["upstream_state"]
     assert failing["state"] == "failing" and failing["since"].endswith("Z")
     assert failing["last_ok"] <= failing["since"]
     assert "cannot reach upstream http://127.0.0.1:" in failing["last_error"]
+    assert "unknown" not in failing["last_error"]  # URLs cut to their origin: no project names
     assert report["upstreams"]["origins"][origin] == failing
     text = app.get("/+health").text
     assert "s3cret-token" not in text and "mirror-user" not in text

@@ -45,3 +45,14 @@ def test_a_rolled_back_transaction_takes_its_events_with_it(root, tm, passwords)
     assert events.recorded(root) == []
     tm.commit()  # a new transaction: nothing carried over
     assert events.recorded(root) == []
+
+
+def test_an_upstreams_credentials_are_never_in_an_event_but_their_change_is(root):
+    repository = repositories.add_repository(root, "team", upstream="https://bob:s3cret@mirror.test/simple/")
+    repositories.configure(repository, upstream="https://bob:other-s3cret@mirror.test/simple/")
+    repositories.configure(repository, upstream="https://mirror.test/simple/")
+    created, rotated, dropped = events.recorded(root)
+    assert "s3cret" not in repr(events.recorded(root)) and "bob" not in repr(events.recorded(root))
+    assert created.detail["upstream"].startswith("https://mirror.test/simple/ (with credentials #")
+    assert rotated.detail["upstream"] != created.detail["upstream"]  # the change is recorded
+    assert dropped.detail["upstream"] == "https://mirror.test/simple/"

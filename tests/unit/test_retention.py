@@ -8,7 +8,7 @@ import datetime
 import pytest
 from ZODB.blob import Blob
 
-from shop.model import repositories
+from shop.model import audit, events, repositories
 from shop.model.root import app_root
 from shop.operations import retention
 
@@ -152,3 +152,18 @@ def test_a_malformed_cache_size_is_refused_saying_how_to_write_one(text, reposit
 def test_a_malformed_dev_release_count_is_refused(text, repository):
     with pytest.raises(repositories.RepositoryError, match="Invalid keep dev releases.*whole number"):
         repositories.configure(repository, keep_dev_releases=text)
+
+
+def test_the_servers_cleanup_deletes_as_retention_in_the_audit_log(db, repository, tm):
+    for version in ("1.0a1", "1.0b1", "1.0"):
+        add_file(repository, "app", version, origin="upload")
+    repositories.configure(repository, keep_dev_releases="1")
+    tm.commit()
+    assert [d.version for d in retention.cleanup(db)] == ["1.0a1"]
+    conn = other_connection(db)
+    try:
+        deletes = [e for e in audit.log_of(app_root(conn)).since() if e.kind == events.DELETE]
+        assert [(e.version, e.user, e.address) for e in deletes] == [
+            ("1.0a1", "retention (shop.cleanup_interval)", "local")]
+    finally:
+        conn.close()
