@@ -92,7 +92,9 @@ class Download:
                 raise OSError(errno.ENOSPC, "the disk filled up while it downloaded")
             final_path = store(self, digest.hexdigest())
         except Exception as e:  # any failure: readers abort (unless verified), nothing is stored
-            self._finish("failed", error=self._failure(e))
+            level, message = self._failure(e)
+            self._finish("failed", error=message)
+            log.log(level, "mirror: %s", message)  # said once the temporary file is gone
         else:
             self._finish("done", final_path=final_path)
 
@@ -145,19 +147,16 @@ class Download:
             start = offset - self.on_disk
             return bytes(self._spilled[start:start + size])
 
-    def _failure(self, error: Exception) -> str:
-        """What went wrong, logged: an error for a full disk, a warning for upstream's faults."""
+    def _failure(self, error: Exception) -> tuple[int, str]:
+        """What went wrong, and how loudly to log it: an error for a full disk, a warning for
+        upstream's faults."""
         if is_disk_full(error):
             served = " (its clients got the verified file)" if self.verified else ""
-            message = (f"the disk is full: {self.key.filename} was not stored{served}; it is"
-                       f" fetched again when asked once there is room ({error})")
-            log.error("mirror: %s", message)
-            return message
-        message = str(error) if isinstance(error, (DownloadFailed, UpstreamError)) else (
+            return logging.ERROR, (f"the disk is full: {self.key.filename} was not stored{served};"
+                                   f" it is fetched again when asked once there is room ({error})")
+        return logging.WARNING, str(error) if isinstance(error, (DownloadFailed, UpstreamError)) else (
             f"download of {self.url} failed: {error.__class__.__name__}: {error}"
         )
-        log.warning("mirror: %s", message)
-        return message
 
     def _check_room(self, more: int) -> None:
         """Refuse bytes past the expected size (or, unknown, the cap) before writing them."""
