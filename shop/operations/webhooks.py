@@ -15,13 +15,16 @@ import atexit
 import logging
 import math
 import secrets
+import socket
 import threading
 import time
 import weakref
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 
 import requests
+import requests.adapters
 import transaction
 from ZODB.POSException import ConflictError
 
@@ -33,6 +36,10 @@ log = logging.getLogger(__name__)
 
 SENDERS = 4  # deliveries posted at once by one process (claimed together)
 TIMEOUT = (5.0, 10.0)  # seconds to connect, and between bytes of the answer
+# Seconds a whole send may take: the timeouts above bound each wait, not a receiver that
+# trickles its answer a byte at a time. Below the claim's CLAIM, so that no other process
+# sends a delivery while this one still may.
+DEADLINE = 30.0
 ANSWER_BYTES = 1024  # of a refusal's body, kept for the error shown
 POLL = 0.5  # seconds between looks at whether the database changed
 LOOK = 5.0  # seconds between looks at the queue all the same (RelStorage tells of no commit)
@@ -69,18 +76,63 @@ class Sent:
         return self.status is not None and 200 <= self.status < 300
 
 
-def post(job: Job) -> Sent:
-    """POST the job's body; never raises (what went wrong is the error)."""
-    try:
-        with requests.post(job.url, data=job.body, headers=job.headers(), timeout=TIMEOUT,
-                           allow_redirects=False, stream=True) as answer:
-            if 200 <= answer.status_code < 300:
-                return Sent(job.delivery, answer.status_code, "")
-            text = answer.raw.read(ANSWER_BYTES, decode_content=False).decode("utf-8", "replace")
-            return Sent(job.delivery, answer.status_code,
-                        f"HTTP {answer.status_code} {answer.reason or ''}: {text}".strip(": "))
-    except Exception as e:  # refused, timed out, TLS, a bad answer: tried again later
-        return Sent(job.delivery, None, reason(e))
+def post(job: Job, deadline: float = DEADLINE) -> Sent:
+    """POST the job's body, all of it done within ``deadline`` seconds (a watchdog cuts the
+    connection then); never raises (what went wrong is the error)."""
+    adapter = Watched()
+    with requests.Session() as session:
+        session.mount("http://", adapter)
+        session.mount("https://", adapter)
+        watchdog = threading.Timer(deadline, adapter.cut)
+        watchdog.daemon = True
+        watchdog.start()
+        try:
+            with session.post(job.url, data=job.body, headers=job.headers(), timeout=TIMEOUT,
+                              allow_redirects=False, stream=True) as answer:
+                if 200 <= answer.status_code < 300:
+                    return Sent(job.delivery, answer.status_code, "")
+                text = answer.raw.read(ANSWER_BYTES, decode_content=False).decode("utf-8", "replace")
+                return Sent(job.delivery, answer.status_code,
+                            f"HTTP {answer.status_code} {answer.reason or ''}: {text}".strip(": "))
+        except Exception as e:  # refused, timed out, TLS, a bad answer: tried again later
+            if adapter.was_cut:
+                return Sent(job.delivery, None, f"no whole answer within {deadline:g} s")
+            return Sent(job.delivery, None, reason(e))
+        finally:
+            watchdog.cancel()
+
+
+class Watched(requests.adapters.HTTPAdapter):
+    """requests' adapter, keeping the connections it opens so that a watchdog can cut them
+    (``cut``): a socket shut down from another thread ends the read blocked on it at once."""
+
+    def __init__(self) -> None:
+        super().__init__(max_retries=0)
+        self._connections: list = []
+        self.was_cut = False
+
+    def get_connection_with_tls_context(self, *args, **kwargs):
+        pool = super().get_connection_with_tls_context(*args, **kwargs)
+        if not getattr(pool, "_shop_watched", False):
+            new_conn = pool._new_conn
+
+            def watched_connection():
+                connection = new_conn()
+                self._connections.append(connection)
+                return connection
+
+            pool._new_conn, pool._shop_watched = watched_connection, True
+        return pool
+
+    def cut(self) -> None:
+        self.was_cut = True
+        for connection in self._connections:
+            sock = getattr(connection, "sock", None)
+            if sock is not None:
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                except OSError:  # closed already
+                    pass
 
 
 def reason(error: Exception) -> str:
@@ -97,8 +149,10 @@ def reason(error: Exception) -> str:
 class Deliverer:
     """The process's webhook deliveries: ``run_once`` does one round, the thread keeps at it."""
 
-    def __init__(self, db, *, senders: int = SENDERS, poll: float = POLL) -> None:
+    def __init__(self, db, *, senders: int = SENDERS, poll: float = POLL,
+                 deadline: float = DEADLINE) -> None:
         self._db = weakref.ref(db)  # the thread ends with the database (tests make many)
+        self.deadline = deadline
         self.claimant = secrets.token_hex(8)  # this process, as its claims name it
         self.senders = senders
         self.poll = poll
@@ -124,7 +178,7 @@ class Deliverer:
         jobs = self._claim(db, time.time() if now is None else now)
         if not jobs:
             return []
-        sent = list(self._pool.map(post, jobs))
+        sent = list(self._pool.map(partial(post, deadline=self.deadline), jobs))
         # The outcome's time is when the posts ended (a slow receiver's back-off counts from
         # then, not from the claim), unless the caller keeps the clock (``now``).
         self._record(db, sent, time.time() if now is None else now)

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import json
+import socket
+import threading
 from urllib.parse import urlsplit
 
 import pytest
@@ -12,7 +14,7 @@ from ZODB.POSException import ConflictError
 from shop.model import events, repositories, webhooks
 from shop.model.bootstrap import bootstrap
 from shop.model.root import app_root
-from shop.operations.webhooks import Deliverer
+from shop.operations.webhooks import Deliverer, Job, post
 from tests.factories import make_wheel
 from tests.receiver import Receiver
 from tests.unit.conftest import other_connection, publish_as, upload_form
@@ -218,3 +220,37 @@ def test_a_hook_queues_at_most_max_pending_and_counts_what_it_dropped(root, repo
     tm.commit()
     assert (hook.pending(), hook.dropped()) == (webhooks.MAX_PENDING, 1)
     assert len(root.webhooks) == webhooks.MAX_PENDING
+
+
+def trickling_receiver() -> tuple[str, threading.Event]:
+    """A receiver that answers a byte every 0.2 s for ever (each within any read timeout)."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    done = threading.Event()
+
+    def serve() -> None:
+        connection, _ = listener.accept()
+        connection.recv(65536)
+        try:
+            for byte in iter(lambda: b"HTTP/1.1 200 OK\r\nX-Slow: yes\r\n", None):
+                for i in range(len(byte)):
+                    if done.wait(0.2):
+                        return
+                    connection.sendall(byte[i:i + 1])
+        except OSError:  # cut off by the sender: what the test wants
+            pass
+        finally:
+            connection.close()
+            listener.close()
+
+    threading.Thread(target=serve, daemon=True).start()
+    return f"http://127.0.0.1:{listener.getsockname()[1]}/hook", done
+
+
+def test_a_receiver_that_trickles_its_answer_is_cut_off_at_the_deadline():
+    url, done = trickling_receiver()
+    job = Job("d1", "h1", events.UPLOAD, url, "s" * 32, b"{}")
+    try:
+        sent = post(job, deadline=1.5)
+    finally:
+        done.set()
+    assert (sent.status, sent.error) == (None, "no whole answer within 1.5 s")
