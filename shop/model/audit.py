@@ -89,13 +89,21 @@ class Entry:
                 "version": self.version, "filename": self.filename, "detail": dict(self.detail)}
 
 
+class Entries(LOBTree):
+    """The entries by key. Buckets of 16 entries, not BTrees' 60: a bucket is written whole
+    at each change, and entries are written one commit at a time (measured: 9.6 KB of
+    ``Data.fs`` per entry with 60, 4.6 KB with 16)."""
+
+    max_leaf_size = 16
+
+
 class AuditLog(Persistent):
     """The entries by time, their indexes, and their count."""
 
     __name__ = "+audit"
 
     def __init__(self) -> None:
-        self.entries = LOBTree()
+        self.entries = Entries()
         self.indexes = OOBTree()  # (filter, value) -> LOTreeSet of entry keys
         self.count = Length()
 

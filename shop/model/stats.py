@@ -63,13 +63,19 @@ class UploadNote:
                    event.version, event.detail.get("uploader", event.actor.user))
 
 
+class Uploads(OOBTree):
+    """The latest uploads by (moment, ...): small buckets, as each upload rewrites one whole."""
+
+    max_leaf_size = 8
+
+
 class Stats(Persistent):
     """Daily counts and levels of the whole index, and its latest uploads."""
 
     def __init__(self) -> None:
         self.counts = OOBTree()  # (ISO day, series) -> Length
         self.levels = OOBTree()  # (ISO day, series) -> int
-        self.uploads = OOBTree()  # (ISO moment, repository, project, version, filename) -> tuple
+        self.uploads = Uploads()  # (ISO moment, repository, project, version, filename) -> tuple
 
     def add(self, day: datetime.date, series: str, amount: int) -> None:
         """Add ``amount`` to a day's count of ``series``."""
