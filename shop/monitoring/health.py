@@ -13,6 +13,7 @@ import shutil
 from shop.mirror.health import UpstreamHealth, UpstreamState
 from shop.model.names import origin_of
 from shop.monitoring.probe import Probe, RepositoryCounts
+from shop.pages.simple import iso_time
 from shop.storage import StorageUnavailable, temporary_directory
 
 
@@ -73,4 +74,4 @@ def disk(db, low: int) -> dict:
 
 
 def _iso(when: datetime.datetime | None) -> str | None:
-    return when.isoformat().replace("+00:00", "Z") if when is not None else None
+    return iso_time(when) if when is not None else None
