@@ -28,6 +28,7 @@ from persistent import Persistent
 
 from shop.model import names
 
+EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
 TICKS = 1000  # keys per microsecond: time in microseconds * TICKS + a tie-breaker
 FILTERS = ("user", "repository", "project", "kind")  # what the log is indexed by
 PAGE_SIZE = 50
@@ -144,7 +145,12 @@ class AuditLog(Persistent):
 def key_of(moment: float) -> int:
     """The smallest key of an entry made at ``moment`` (UTC seconds), to the microsecond
     rounded as ``datetime`` rounds it: an entry is found from the time it is shown with."""
-    return min(LAST_KEY, max(0, round(moment * 1_000_000)) * TICKS)  # BTrees' keys: 64 bits
+    try:  # datetime's own rounding: ``round(moment * 1e6)`` differs from it for 1 time in 8
+        when = datetime.datetime.fromtimestamp(moment, datetime.timezone.utc)
+    except (OverflowError, OSError, ValueError):  # before the year 1 or after 9999
+        return 0 if moment < 0 else LAST_KEY
+    micros = (when - EPOCH) // datetime.timedelta(microseconds=1)
+    return min(LAST_KEY, max(0, micros) * TICKS)  # BTrees' keys: 64 bits
 
 
 def log_of(root) -> AuditLog | None:

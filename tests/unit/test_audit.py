@@ -160,3 +160,14 @@ def test_cursors_and_moments_past_what_a_key_holds_find_nothing_rather_than_fail
     assert audit.page(log, {}, after=10**30).entries == []
     assert list(log.since(32503680000.0)) == []  # the year 3000
     assert len(list(log.since(-1.0))) == 3
+
+
+def test_an_entry_is_found_from_the_time_it_is_shown_with(root):
+    """``--since`` with an entry's shown time finds it: 1764624883.7487526 is shown as
+    .748753 (datetime rounds it up) while ``round(t * 1e6)`` gives .748752."""
+    from shop.scripts.audit import parse_since
+    log = audit.log_of(root)
+    for moment in (1_700_000_000.0, 1764624883.702199, 1764624883.7487526):  # oldest first
+        log.add(entry(moment, user=str(moment)))
+        newest = log.since(parse_since(entry(moment).as_dict()["time"]))
+        assert [e.user for e in newest] == [str(moment)]
