@@ -16,17 +16,20 @@ test: $(VENV)/.installed-test browser
 
 NGINX ?= /usr/sbin/nginx
 
-# End-to-end tests drive Debian's Chromium (the admin) and nginx (shop.sendfile): installed
-# here when we are root, otherwise those tests are skipped with the reason. The tests start
-# nginx themselves: Debian would start the installed service on port 80 for good, so a
+# End-to-end tests drive Debian's Chromium (the admin), nginx (shop.sendfile, several
+# processes behind one address) and PostgreSQL (RelStorage): installed here when we are root,
+# otherwise those tests are skipped with the reason. The tests start nginx and throwaway
+# PostgreSQL clusters themselves: Debian would start the installed services for good, so a
 # policy-rc.d that answers 101 forbids that during the install (only if there is none, and
 # removed again however apt ends), and a newly installed service that started anyway is
 # stopped and disabled (failures ignored: there may be no init system at all).
 POLICY_RC = /usr/sbin/policy-rc.d
-SERVICES = nginx
+SERVICES = nginx postgresql
+# Debian keeps the server's programs off the PATH, under its major version.
+INITDB = $(firstword $(wildcard /usr/lib/postgresql/*/bin/initdb))
 
 browser:
-	@if [ -x $(CHROMIUM) ] && [ -x $(NGINX) ]; then :; \
+	@if [ -x $(CHROMIUM) ] && [ -x $(NGINX) ] && [ -n "$(INITDB)" ]; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 		new=; for s in $(SERVICES); do [ -e /etc/init.d/$$s ] || new="$$new $$s"; done; \
 		if [ ! -e $(POLICY_RC) ]; then \
@@ -34,7 +37,7 @@ browser:
 			printf '#!/bin/sh\n# written by localshop make browser: no service starts now\nexit 101\n' \
 				> $(POLICY_RC) && chmod 755 $(POLICY_RC); \
 		fi; \
-		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium nginx; \
+		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium nginx postgresql; \
 		status=$$?; \
 		for s in $$new; do \
 			service $$s stop >/dev/null 2>&1 || true; \
@@ -42,7 +45,7 @@ browser:
 		done; \
 		exit $$status; \
 	else \
-		echo "No Chromium at $(CHROMIUM) or nginx at $(NGINX): run 'sudo apt-get install -y chromium nginx' for those tests (skipped now)."; \
+		echo "No Chromium at $(CHROMIUM), nginx at $(NGINX) or PostgreSQL's initdb: run 'sudo apt-get install -y chromium nginx postgresql' for those tests (skipped now)."; \
 	fi
 
 bench: $(VENV)/.installed-test

@@ -29,7 +29,15 @@ requires = [
     "zope.interface",  # IProject, what project views are registered for (Pyramid's own dependency)
 ]
 
-tests_require = [
+# Scale-out on PostgreSQL (`pip install localshop[postgresql]`, README "Several processes on
+# PostgreSQL"): RelStorage, ZODB's own storage on a relational database (maintained by the ZODB
+# developers; 4.1 is the first for Python 3.11+ wheels), and psycopg2, the driver RelStorage
+# prefers and tests with. The -binary wheel: no compiler, libpq-dev or pg_config needed
+# (the same `psycopg2` module; install plain psycopg2 instead to build it against the
+# system's libpq).
+postgresql_require = ["relstorage>=4.1", "psycopg2-binary>=2.9"]
+
+tests_require = postgresql_require + [
     "build",
     "hypothesis",  # property-based tests at the trust boundaries (upload form, URLs)
     # `make test` checks the layering in .importlinter (acyclic_siblings and
@@ -67,7 +75,7 @@ setup(
     package_data={"shop.templates": ["*.pt"], "shop.static": ["*"]},
     zip_safe=False,
     install_requires=requires,
-    extras_require={"test": tests_require},
+    extras_require={"test": tests_require, "postgresql": postgresql_require},
     entry_points={
         "paste.app_factory": ["main = shop:main"],
         # The inis say `use = call:shop.accesslog:filter_factory` (no reinstall needed);

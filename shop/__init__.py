@@ -36,6 +36,7 @@ def main(global_config, **settings):
         config.include(".access")
         # The database guarded, the tree made on first start, closed at exit; retry back-off.
         config.include(".storage")
+        config.include(".postgresql")  # RelStorage on PostgreSQL: commit notices, download claims
         config.include(".pages")  # simple pages, rendered once per change, shared by all threads
         # The upstream client; mirrored files downloaded once and streamed to every client.
         config.include(".mirror")

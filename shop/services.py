@@ -2,7 +2,8 @@
 
 ``main()`` makes it with the settings; each include that owns a service fills its field, in
 the order ``main()`` includes them, each using what the ones before it set: ``shop.access``
-the password checks, ``shop.storage`` the database, ``shop.pages`` the page and description
+the password checks, ``shop.storage`` the database, ``shop.postgresql`` what processes on
+PostgreSQL share, ``shop.pages`` the page and description
 caches, ``shop.mirror`` the upstream client and the downloads, ``shop.operations.daily`` the
 dashboard's counts, ``shop.operations.pack`` the packer, ``shop.operations.webhooks`` the
 webhooks' deliverer, ``shop.monitoring`` the probe and the metrics; the WSGI pipeline sets the
@@ -38,6 +39,7 @@ if TYPE_CHECKING:  # the services' own modules import nothing from here
     from shop.pages.cache import PageCache
     from shop.pages.description import Descriptions
     from shop.pages.replay import Replay
+    from shop.postgresql import Changes, Claims, NoClaims
 
 
 @dataclass(eq=False)
@@ -48,6 +50,10 @@ class Services:
     db: DB = field(init=False)  # the database named by zodbconn.uri
     pages: PageCache = field(init=False)  # rendered simple pages, shared by all threads
     descriptions: Descriptions = field(init=False)  # rendered project descriptions, likewise
+    # RelStorage on PostgreSQL (else None and NoClaims): every process's commits, as notified,
+    # and the claims that let one process in all fetch a mirrored file.
+    changes: Changes | None = field(init=False)
+    claims: Claims | NoClaims = field(init=False)
     upstream: Upstream = field(init=False)  # the HTTP client for upstream indexes
     mirror_state: MirrorState = field(init=False)  # when each mirrored page was last checked
     writer: Writer = field(init=False)  # commits the mirror's writes in batches

@@ -32,7 +32,7 @@ def includeme(config) -> None:
     services.writer = Writer(services.db)  # one connection, outside requests
     services.downloads = Downloads(services.db, services.upstream, services.writer,
                                    services.pages, max_size=services.settings.max_upload_size,
-                                   meters=services.meters)
+                                   meters=services.meters, claims=services.claims)
     # A request's look for stored metadata opens a connection of its own: bounded.
     services.metadata_fetches = MetadataFetches(services.db, services.upstream, services.writer,
                                                 storing_slots())

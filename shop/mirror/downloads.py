@@ -25,13 +25,14 @@ from shop.mirror.storing import DownloadFailed, FileKey, store_blob
 from shop.mirror.upstream import Upstream, UpstreamError
 from shop.mirror.writer import Writer
 from shop.pages.cache import PageCache
+from shop.postgresql import Claims, NoClaims
 from shop.pages.simple import render_ahead
 from shop.model.blobs import blob_from_file
 from shop.model.tree import ReleaseFile
 from shop.model.wheels import read_metadata
 from shop.settings import GiB
 from shop.scratch import ScratchFile, is_disk_full
-from shop.storage import temporary_directory
+from shop.storage import read_transaction, temporary_directory
 
 log = logging.getLogger(__name__)
 
@@ -75,14 +76,21 @@ class Download:
 
     # --- the downloading thread ---------------------------------------------------------
 
-    def run(self, upstream: Upstream, store: Callable[["Download", str], str]) -> None:
+    def run(self, upstream: Upstream, store: Callable[["Download", str], str],
+            stored: str | None = None) -> None:
+        """Fetch the file from upstream, or (``stored``: the path of the copy another
+        process stored meanwhile) read that copy, verified the same way."""
         try:
             digest = hashlib.sha256()
-            try:
-                with upstream.get(self.url, stream=True, headers=IDENTITY) as response:
+            if stored is not None:
+                with StoredCopy(stored) as response:
                     self._receive(response, digest)
-            finally:
-                upstream.meters.note(UPSTREAM_BYTES, self.written)
+            else:
+                try:
+                    with upstream.get(self.url, stream=True, headers=IDENTITY) as response:
+                        self._receive(response, digest)
+                finally:
+                    upstream.meters.note(UPSTREAM_BYTES, self.written)
             self._write.close()
             self._verify(digest.hexdigest())
             with self.cond:  # the clients finish now; storing is for the next ones
@@ -224,6 +232,26 @@ class Download:
         return follower
 
 
+class StoredCopy:
+    """A stored blob's file, read as a download reads upstream's answer."""
+
+    status_code, reason = 200, "OK"
+
+    def __init__(self, path: str) -> None:
+        self._file = open(path, "rb")
+        self.headers = {"Content-Length": str(os.fstat(self._file.fileno()).st_size)}
+
+    def __enter__(self) -> "StoredCopy":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._file.close()
+
+    def iter_content(self, size: int) -> Iterator[bytes]:
+        while chunk := self._file.read(size):
+            yield chunk
+
+
 class _Follower:
     """Reads a download's temporary file behind the writer; holds the last byte until verified."""
 
@@ -293,8 +321,11 @@ class Downloads:
 
     def __init__(self, db, upstream: Upstream, writer: Writer, pages: PageCache,
                  background_workers: int = 4, *, max_size: int = GiB,
-                 meters: Meters | None = None) -> None:
+                 meters: Meters | None = None, claims: Claims | None = None) -> None:
         self.db = db
+        # The processes on one PostgreSQL database claim each first download: one of them
+        # fetches it, the others wait and read the copy it stored (shop.postgresql).
+        self.claims = claims if claims is not None else NoClaims()
         self.meters = meters if meters is not None else Meters()
         self.writer = writer  # stores what was fetched, with the mirror's other writes
         self.pages = pages  # pages a stored file changed are rendered again for
@@ -330,11 +361,20 @@ class Downloads:
 
     def _run(self, download: Download) -> None:
         try:
-            download.run(self.upstream, self._store)
+            key = download.key
+            with self.claims.hold((key.repository, key.project, key.release, key.filename)) as claim:
+                stored = self._stored_elsewhere(key) if claim.waited else None
+                download.run(self.upstream, self._store, stored)
         finally:
             with self._lock:
                 if self._running.get(download.key) is download:  # not a successor's
                     del self._running[download.key]
+
+    def _stored_elsewhere(self, key: FileKey) -> str | None:
+        """The committed blob file of ``key`` if another process stored it, else None."""
+        with read_transaction(self.db) as root:
+            file = key.locate(root)
+            return file.blob.committed() if file is not None and file.blob is not None else None
 
     def _store(self, download: Download, sha256: str) -> str:
         """Hand the verified file to the writer (the next group commit); return its blob path.

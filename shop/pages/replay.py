@@ -13,15 +13,17 @@ path again, and its answer is kept in turn.
 Kept are only answers that their view offers (``offer()``: the simple pages), with status
 200, to a GET with no Authorization, Cookie, Range or conditional header, made while no
 transaction committed. A mirrored project's page also expires when its upstream listing is
-due to be checked again. Storages that do not push invalidations (RelStorage polls for them
-per connection) get no replays.
+due to be checked again. RelStorage pushes no invalidations (each connection polls for them
+as its transaction begins): on PostgreSQL the token is instead the count of commits that
+PostgreSQL notified to this process (``shop.postgresql.Changes``), and replays stop while it
+is not listening; on other databases RelStorage gets no replays.
 """
 from __future__ import annotations
 
 import io
 import logging
 import time
-from typing import Iterable, NamedTuple
+from typing import Callable, Hashable, Iterable, NamedTuple
 
 from ZODB.interfaces import IMVCCStorage
 
@@ -48,7 +50,7 @@ class Offer(NamedTuple):
 
 
 class Answer(NamedTuple):
-    tid: bytes
+    tid: Hashable  # the token it was made at
     expires: float | None
     status: str
     headers: list[tuple[str, str]]
@@ -87,11 +89,15 @@ def request_key(environ: dict) -> tuple | None:
 class Replay:
     """WSGI middleware: keeps offered answers by request, gives them again while valid."""
 
-    def __init__(self, app, db, max_bytes: int, meters: Meters | None = None) -> None:
+    def __init__(self, app, db, max_bytes: int, meters: Meters | None = None,
+                 token: Callable[[], Hashable] | None = None) -> None:
         self.app = app
         self.meters = meters if meters is not None else Meters()
         self.registry = app.registry  # tests and scripts reach the registry through the app
         self.db = db
+        # What changes at every commit, asked before and after each answer: the storage's
+        # last transaction id, unless ``token`` says otherwise.
+        self.token = token if token is not None else db.lastTransaction
         self.answers: BoundedLRU[Answer] = BoundedLRU(max_bytes, lambda a: len(a.body))
         self.hits = 0  # answers given again (not exact under concurrency: a statistic)
 
@@ -99,7 +105,7 @@ class Replay:
         key = request_key(environ)
         if key is None:
             return self.app(environ, start_response)
-        tid = self.db.lastTransaction()
+        tid = self.token()
         answer = self.answers.get(key)
         if answer is not None and answer.tid == tid and (
             answer.expires is None or time.monotonic() < answer.expires
@@ -121,7 +127,7 @@ class Replay:
         offered = environ.pop(OFFER, None)
         if offered is not None and seen and self._keepable(offered, *seen):
             # Kept only if nothing committed meanwhile: then the answer shows the tree at ``tid``.
-            if self.db.lastTransaction() == tid:
+            if self.token() == tid:
                 self.answers.put(key, Answer(tid, offered.expires, seen[0], list(seen[1]), offered.body))
         return result
 
@@ -147,10 +153,12 @@ def replaying(app, services, max_bytes: int):
     services.replay = None
     if max_bytes <= 0:
         return app
-    db = services.db
+    db, token = services.db, None
     if IMVCCStorage.providedBy(db.storage):
-        log.info("%s polls for changes per connection: pages are not replayed",
-                 type(db.storage).__name__)
-        return app
-    services.replay = Replay(app, db, max_bytes, services.meters)
+        if services.changes is None:
+            log.info("%s polls for changes per connection: pages are not replayed",
+                     type(db.storage).__name__)
+            return app
+        token = services.changes.token  # PostgreSQL notifies each commit
+    services.replay = Replay(app, db, max_bytes, services.meters, token)
     return services.replay

@@ -9,6 +9,9 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import shutil
+import subprocess
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -89,3 +92,26 @@ def _build_legacy_clients(marker: Path) -> dict:
     installed = {"requirements": LEGACY_REQUIREMENTS, "versions": versions}
     marker.write_text(json.dumps(installed))
     return installed
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """A real PostgreSQL cluster for the session (tests/e2e/postgres.py), or a skip saying
+    why none can be started here."""
+    from tests.e2e.postgres import PostgresServer, unavailable
+
+    reason = unavailable()
+    if reason:
+        pytest.skip(reason)
+    directory = Path(tempfile.mkdtemp(prefix="localshop-pg-"))  # outside root's private tmp
+    os.chmod(directory, 0o755)
+    server = PostgresServer(directory / "cluster")
+    try:
+        server.start()
+    except subprocess.CalledProcessError as e:
+        pytest.fail(f"PostgreSQL did not start: {e.stderr}\n{server.log()}")
+    try:
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(directory, ignore_errors=True)
