@@ -22,6 +22,7 @@ import requests
 
 from shop.model.names import version_key
 from tests.e2e.clients import make_venv, modern_pip_install, twine_upload, uv_install
+from tests.e2e.postgres import PASSWORD
 from tests.e2e.server import LocalshopServer, free_port
 from tests.e2e.test_cli import localshop
 from tests.e2e.test_nginx import NGINX
@@ -364,3 +365,28 @@ def test_a_file_storage_is_copied_to_postgresql_and_checks(tmp_path, postgres, e
             assert r.status_code == 200 and r.content == dist.data
     finally:
         moved.stop()
+
+
+def test_production_ini_s_postgresql_line_works_once_the_dsn_is_filled_in(tmp_path, postgres):
+    """The commented zodbconn.uri of production.ini, as shipped, with only the role's
+    password, the server and the database filled in."""
+    shipped = re.search(r"^# zodbconn\.uri = (postgres://\S+)$",
+                        (Path(__file__).parents[2] / "production.ini").read_text(), re.M).group(1)
+    database, role = postgres.database()
+    here = tmp_path / "shipped"  # the ini's directory
+    uri = (shipped.replace("localshop:PASSWORD@db.example.internal:5432/localshop",
+                           f"{role}:{PASSWORD}@127.0.0.1:{postgres.port}/{database}")
+           .replace("%(here)s", str(here)))
+    assert uri != shipped and "PASSWORD@" not in uri
+    server = LocalshopServer(here, settings={"zodbconn.uri": uri, "shop.secret": SECRET})
+    try:
+        server.start()
+        dist = make_wheel("shipped", "1.0")
+        r = requests.post(server.url + "/repo/default/", data=upload_fields(dist),
+                          files={"content": (dist.filename, dist.data)},
+                          auth=("admin", server.admin_password), timeout=60)
+        assert r.status_code == 200, r.text
+        assert (server.base_dir / "var" / "blobcache").is_dir()  # the local blob cache
+        assert "Listening for the commits of every process" in server.log()
+    finally:
+        server.stop()
