@@ -64,18 +64,20 @@ def dsn_of(storage) -> str | None:
     return adapter._dsn
 
 
-def connect(dsn: str):
-    """A psycopg2 connection in autocommit."""
+def connect(dsn: str, purpose: str):
+    """A psycopg2 connection in autocommit, named ``localshop-<purpose>`` in
+    ``pg_stat_activity``."""
     import psycopg2  # only where RelStorage on PostgreSQL is in use (localshop[postgresql])
 
-    conn = psycopg2.connect(dsn, connect_timeout=CONNECT_TIMEOUT, **KEEPALIVES)
+    conn = psycopg2.connect(dsn, connect_timeout=CONNECT_TIMEOUT,
+                            application_name=f"localshop-{purpose}", **KEEPALIVES)
     conn.autocommit = True
     return conn
 
 
 def ensure_trigger(dsn: str) -> None:
     """Make the commit trigger unless it is there; raise psycopg2.Error if that fails."""
-    conn = connect(dsn)
+    conn = connect(dsn, "trigger")
     try:
         conn.autocommit = False
         with conn, conn.cursor() as cursor:  # one transaction: committed, or rolled back
@@ -125,7 +127,7 @@ class Changes:
     def _listen(self) -> None:
         while not self._stop.is_set():
             try:
-                self._follow(connect(self._dsn))
+                self._follow(connect(self._dsn, "changes"))
             except Exception as e:  # the server went away, or refused us: try again
                 if self._listening or not self._ready.is_set():
                     log.warning("not listening for commits (%s: %s): pages are not"
@@ -186,7 +188,7 @@ class Claims:
         """Claim ``key`` for the block, after waiting (up to ``wait``) for another's claim."""
         lock = claim_key(key)
         try:
-            conn = connect(self._dsn)
+            conn = connect(self._dsn, "claim")
         except Exception as e:  # no claims without the database: this process fetches
             log.warning("download claims unavailable (%s): fetching without one",
                         str(e).strip())

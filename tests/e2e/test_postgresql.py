@@ -359,6 +359,9 @@ def test_a_file_storage_is_copied_to_postgresql_and_checks(tmp_path, postgres, e
     try:
         moved.start()
         localshop(moved, "check")
+        localshop(moved, "pack")  # history-free: what no record reaches any more goes
+        refused = localshop(moved, "backup", str(tmp_path / "backup"), expect=2)
+        assert "pg_dump" in refused.stderr
         for dist in dists:
             r = requests.get(moved.url + f"/repo/default/moved/{version_key(dist.version)}/"
                              f"{dist.filename}", auth=("admin", embedded.admin_password), timeout=30)

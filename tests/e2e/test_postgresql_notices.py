@@ -1,0 +1,99 @@
+"""shop/postgresql.py against a real PostgreSQL: the commit notices and the download claims,
+driven directly (the processes that use them: tests/e2e/test_postgresql.py)."""
+from __future__ import annotations
+
+import threading
+import time
+
+import psycopg2
+import pytest
+
+from shop.postgresql import CHANNEL, Changes, Claims
+from tests.e2e.postgres import PASSWORD
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture
+def dsn(postgres):
+    database, role = postgres.database()
+    return (f"dbname='{database}' user='{role}' password='{PASSWORD}' host='127.0.0.1'"
+            f" port='{postgres.port}'")
+
+
+def notify(dsn: str) -> None:
+    with psycopg2.connect(dsn) as conn, conn.cursor() as cursor:
+        cursor.execute(f"NOTIFY {CHANNEL}")
+    conn.close()
+
+
+def eventually(check, seconds: float = 10.0):
+    deadline = time.monotonic() + seconds
+    while not check():
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+
+
+def test_the_token_moves_with_every_notice_and_means_nothing_while_not_listening(
+        dsn, postgres):
+    changes = Changes(dsn).start()
+    try:
+        assert changes.listening and changes.token() == changes.token()
+        before = changes.token()
+        notify(dsn)
+        eventually(lambda: changes.token() != before)
+        # The listening connection is cut (a restarted server, a network fault): until it is
+        # back, no two tokens are equal, so nothing is replayed on them.
+        postgres.psql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                      " WHERE application_name = 'localshop-changes'")
+        eventually(lambda: not changes.listening)
+        assert changes.token() != changes.token()
+        eventually(lambda: changes.listening)  # it listens again by itself
+        assert changes.token() == changes.token() != before
+    finally:
+        changes.close()
+
+
+def test_a_claim_held_elsewhere_is_waited_for_and_one_whose_session_died_is_free(dsn, postgres):
+    claims = Claims(dsn, wait=30)
+    key = ("default", "demo", "1.0", "demo-1.0-py3-none-any.whl")
+    held, released = threading.Event(), threading.Event()
+
+    def holder():
+        with claims.hold(key) as claim:
+            assert not claim.waited
+            held.set()
+            released.wait(10)
+
+    thread = threading.Thread(target=holder)
+    thread.start()
+    held.wait(10)
+    began = time.monotonic()
+    threading.Timer(0.5, released.set).start()
+    with claims.hold(key) as claim:  # waits for the holder, then has it
+        assert claim.waited and 0.4 < time.monotonic() - began < 10
+    thread.join(10)
+    with claims.hold(key) as claim:
+        assert not claim.waited
+    # A holder whose session dies (its process killed) leaves the lock free at once.
+    held.clear()
+    released.clear()
+    thread = threading.Thread(target=holder)
+    thread.start()
+    held.wait(10)
+    postgres.psql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                  " WHERE application_name = 'localshop-claim'")
+    began = time.monotonic()
+    with claims.hold(key) as claim:
+        assert time.monotonic() - began < 5
+    released.set()
+    thread.join(10)
+
+
+def test_a_wait_past_its_limit_gives_up(dsn):
+    claims, patient = Claims(dsn, wait=30), Claims(dsn, wait=0.5)
+    key = ("default", "demo", "1.0", "demo-1.0.tar.gz")
+    with claims.hold(key):
+        began = time.monotonic()
+        with patient.hold(key) as claim:
+            assert claim.waited and time.monotonic() - began < 5
