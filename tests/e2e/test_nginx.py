@@ -2,34 +2,17 @@
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
-import time
 
 import pytest
 import requests
 
+from tests.e2e.nginx import NGINX, start_nginx, stop_nginx
 from tests.e2e.server import LocalshopServer, free_port
 from tests.factories import make_wheel, upload_fields
 
 pytestmark = pytest.mark.e2e
 
-NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
-
-CONF = """\
-daemon off;
-worker_processes 1;
-user root;
-pid {root}/nginx.pid;
-error_log {root}/error.log;
-events {{ worker_connections 64; }}
-http {{
-    access_log {root}/access.log;
-    client_body_temp_path {root}/body;
-    proxy_temp_path {root}/proxy;
-    fastcgi_temp_path {root}/fastcgi;
-    uwsgi_temp_path {root}/uwsgi;
-    scgi_temp_path {root}/scgi;
+SERVER = """\
     server {{
         listen 127.0.0.1:{port};
         client_max_body_size 1g;
@@ -41,9 +24,7 @@ http {{
             internal;
             alias {blobs}/;
         }}
-    }}
-}}
-"""
+    }}"""
 
 
 @pytest.fixture
@@ -55,27 +36,11 @@ def behind_nginx(tmp_path):
         "shop.default.anonymous_read": "true",
     })
     shop.start()
-    root = tmp_path / "nginx"
-    root.mkdir()
     port = free_port()
-    (root / "nginx.conf").write_text(CONF.format(
-        root=root, port=port, upstream_port=shop.port, blobs=shop.var_dir / "blobs",
-    ))
-    process = subprocess.Popen([NGINX, "-c", str(root / "nginx.conf"), "-p", str(root)],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 15
-    while True:
-        try:
-            requests.get(url + "/simple/", timeout=1)
-            break
-        except requests.ConnectionError:
-            assert process.poll() is None and time.monotonic() < deadline, (
-                (root / "error.log").read_text() if (root / "error.log").exists() else "nginx died")
-            time.sleep(0.1)
+    process, url = start_nginx(tmp_path / "nginx", port, SERVER.format(
+        port=port, upstream_port=shop.port, blobs=shop.var_dir / "blobs"))
     yield shop, url
-    process.terminate()
-    process.wait(10)
+    stop_nginx(process)
     shop.stop()
 
 

@@ -25,7 +25,7 @@ from tests.e2e.clients import make_venv, modern_pip_install, twine_upload, uv_in
 from tests.e2e.postgres import PASSWORD
 from tests.e2e.server import LocalshopServer, free_port
 from tests.e2e.test_cli import localshop
-from tests.e2e.test_nginx import NGINX
+from tests.e2e.nginx import NGINX, start_nginx, stop_nginx
 from tests.factories import make_wheel, upload_fields
 from tests.upstream import FakeIndex, Fault, UpstreamServer
 
@@ -33,20 +33,7 @@ pytestmark = pytest.mark.e2e
 
 SECRET = "one-secret-for-every-process-of-this-cluster"
 
-NGINX_CONF = """\
-daemon off;
-worker_processes 1;
-user root;
-pid {root}/nginx.pid;
-error_log {root}/error.log;
-events {{ worker_connections 256; }}
-http {{
-    access_log {root}/access.log;
-    client_body_temp_path {root}/body;
-    proxy_temp_path {root}/proxy;
-    fastcgi_temp_path {root}/fastcgi;
-    uwsgi_temp_path {root}/uwsgi;
-    scgi_temp_path {root}/scgi;
+UPSTREAM_BLOCK = """\
     upstream localshop {{
 {servers}
     }}
@@ -59,9 +46,7 @@ http {{
             proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
             proxy_next_upstream error timeout;
         }}
-    }}
-}}
-"""
+    }}"""
 
 
 @dataclass
@@ -82,25 +67,11 @@ class Cluster:
                              auth=("admin", self.admin_password), timeout=timeout)
 
 
-def start_nginx(root: Path, servers: list[LocalshopServer]) -> tuple[subprocess.Popen, str]:
-    root.mkdir()
+def nginx_in_front(root: Path, servers: list[LocalshopServer]) -> tuple[subprocess.Popen, str]:
+    """nginx with an ``upstream`` block of the processes, as the README shows."""
     port = free_port()
-    (root / "nginx.conf").write_text(NGINX_CONF.format(
-        root=root, port=port,
-        servers="\n".join(f"        server 127.0.0.1:{s.port} max_fails=1 fail_timeout=5s;"
-                          for s in servers)))
-    process = subprocess.Popen([NGINX, "-c", str(root / "nginx.conf"), "-p", str(root)],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 15
-    while True:
-        try:
-            requests.get(url + "/simple/", timeout=1)
-            return process, url
-        except requests.ConnectionError:
-            assert process.poll() is None and time.monotonic() < deadline, (
-                (root / "error.log").read_text() if (root / "error.log").exists() else "nginx died")
-            time.sleep(0.1)
+    return start_nginx(root, port, UPSTREAM_BLOCK.format(port=port, servers="\n".join(
+        f"        server 127.0.0.1:{s.port} max_fails=1 fail_timeout=5s;" for s in servers)))
 
 
 @pytest.fixture
@@ -127,14 +98,13 @@ def cluster(tmp_path, postgres):
                         upstream=upstream)
         made.append(found)
         if os.path.exists(NGINX):
-            found.nginx, found.url = start_nginx(tmp_path / "nginx", servers)
+            found.nginx, found.url = nginx_in_front(tmp_path / "nginx", servers)
         return found
 
     yield start
     for found in made:
         if found.nginx is not None:
-            found.nginx.terminate()
-            found.nginx.wait(10)
+            stop_nginx(found.nginx)
         for server in found.servers:
             server.stop()
 
