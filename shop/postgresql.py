@@ -185,25 +185,34 @@ class Claims:
 
     @contextlib.contextmanager
     def hold(self, key: Hashable) -> Iterator[Claim]:
-        """Claim ``key`` for the block, after waiting (up to ``wait``) for another's claim."""
-        lock = claim_key(key)
+        """Claim ``key`` for the block, after waiting (up to ``wait``) for another's claim.
+        Never raises: without PostgreSQL's answer this process fetches without a claim."""
+        conn, waited = self._take(key)
+        try:
+            yield Claim(waited=waited)
+        finally:
+            if conn is not None:
+                conn.close()  # the lock ends with the session
+
+    def _take(self, key: Hashable):
+        """(the connection holding the lock or None, whether another held it first)."""
+        conn, waited = None, False
         try:
             conn = connect(self._dsn, "claim")
-        except Exception as e:  # no claims without the database: this process fetches
-            log.warning("download claims unavailable (%s): fetching without one",
-                        str(e).strip())
-            yield Claim(waited=False)
-            return
-        try:
             with conn.cursor() as cursor:
+                lock = claim_key(key)
                 cursor.execute("SELECT pg_try_advisory_lock(%s)", (lock,))
                 waited = not cursor.fetchone()[0]
                 if waited and not self._wait(cursor, lock):
                     log.warning("another process's download of %r took over %.0f s:"
                                 " fetching it here too", key, self.wait)
-            yield Claim(waited=waited)
-        finally:
-            conn.close()  # the lock, if held, ends with the session
+            return conn, waited
+        except Exception as e:  # no claim without the database: this process fetches
+            log.warning("download claim of %r unavailable (%s): fetching without one",
+                        key, str(e).strip())
+            if conn is not None:
+                conn.close()
+            return None, waited
 
     def _wait(self, cursor, lock: int) -> bool:
         """Wait for the lock, up to ``wait`` seconds; whether it was had."""

@@ -371,10 +371,15 @@ class Downloads:
                     del self._running[download.key]
 
     def _stored_elsewhere(self, key: FileKey) -> str | None:
-        """The committed blob file of ``key`` if another process stored it, else None."""
-        with read_transaction(self.db) as root:
-            file = key.locate(root)
-            return file.blob.committed() if file is not None and file.blob is not None else None
+        """The committed blob file of ``key`` if another process stored it, else None (also
+        when it cannot be read: then this process fetches the file itself)."""
+        try:
+            with read_transaction(self.db) as root:
+                file = key.locate(root)
+                return file.blob.committed() if file is not None and file.blob is not None else None
+        except Exception:
+            log.exception("mirror: reading the copy of %s another process stored", key.filename)
+            return None
 
     def _store(self, download: Download, sha256: str) -> str:
         """Hand the verified file to the writer (the next group commit); return its blob path.

@@ -5,8 +5,9 @@ from __future__ import annotations
 import threading
 import time
 
-import psycopg2
 import pytest
+
+psycopg2 = pytest.importorskip("psycopg2", reason="localshop[postgresql] is not installed")
 
 from shop.postgresql import CHANNEL, Changes, Claims
 from tests.e2e.postgres import PASSWORD
@@ -97,3 +98,11 @@ def test_a_wait_past_its_limit_gives_up(dsn):
         began = time.monotonic()
         with patient.hold(key) as claim:
             assert claim.waited and time.monotonic() - began < 5
+
+
+def test_without_an_answer_from_postgresql_the_download_goes_on_without_a_claim():
+    from tests.e2e.server import free_port
+
+    nobody = f"dbname='x' user='x' password='x' host='127.0.0.1' port='{free_port()}'"
+    with Claims(nobody, wait=30).hold(("default", "demo", "1.0", "demo.whl")) as claim:
+        assert not claim.waited
