@@ -20,6 +20,8 @@ def includeme(config) -> None:
     services.probe = Probe(services.db)
     services.metrics = Metrics(services.probe, __version__)
     services.meters.listen(services.metrics.note)
+    if services.changes is not None:
+        services.metrics.watch_notices(services.changes)
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         # prometheus_client then keeps every value in files of that directory (slower),
         # while this registry still shows only this process's own.

@@ -18,9 +18,10 @@ from shop.storage import StorageUnavailable, temporary_directory
 
 
 def health(probe: Probe, upstreams: UpstreamHealth, low_disk: int, version: str,
-           process: str, *, detailed: bool = True) -> tuple[dict, bool]:
+           process: str, *, detailed: bool = True, notices=None) -> tuple[dict, bool]:
     """The health report, and whether the database answered; ``detailed``: with each
-    repository (for admins and watchers: a private repository's name is not for anyone)."""
+    repository (for admins and watchers: a private repository's name is not for anyone).
+    ``notices``: on PostgreSQL, the commit notices (``shop.postgresql.Changes``)."""
     try:
         repositories, error = probe.repositories(), None
     except StorageUnavailable as e:
@@ -39,6 +40,8 @@ def health(probe: Probe, upstreams: UpstreamHealth, low_disk: int, version: str,
                         for origin, state in sorted(upstreams.states().items())},
         },
     }
+    if notices is not None:  # while not listening, pages are answered in full: slower
+        report["storage"]["commit_notices"] = "listening" if notices.listening else "not listening"
     if not detailed:
         del report["repositories"]
     return report, error is None

@@ -73,6 +73,13 @@ class Metrics:
               registry=registry).labels(self.process, version).set(1)
         registry.register(RepositoryCollector(probe))
         self._notes = self._handlers()
+
+    def watch_notices(self, changes) -> None:
+        """On PostgreSQL: whether this process hears of every commit (``shop.postgresql``)."""
+        Gauge("localshop_commit_notices_listening", "1 while this process listens for"
+              " PostgreSQL's notices of commits (its anonymous pages are replayed), else 0.",
+              ("process",), registry=self.registry).labels(self.process).set_function(
+                  lambda: 1 if changes.listening else 0)
         self._requests: dict[tuple[str, str], tuple] = {}  # (kind, status): their children
 
     def _handlers(self) -> dict[str, Callable[[float, dict], None]]:

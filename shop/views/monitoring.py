@@ -22,7 +22,8 @@ NOT_STORED = "no-store"  # each answer is of its moment: no cache keeps it
 def health_view(context: Root, request) -> Response:
     shop = request.shop
     report, ok = health(shop.probe, shop.upstream.health, shop.settings.health_low_disk,
-                        __version__, shop.metrics.process, detailed=may_watch(request))
+                        __version__, shop.metrics.process, detailed=may_watch(request),
+                        notices=shop.changes)
     body = json.dumps(report, indent=2) + "\n"
     if not ok:
         raise http_error(HTTPServiceUnavailable, f"Service unavailable: {report['storage']['error']}",

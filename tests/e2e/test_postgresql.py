@@ -361,5 +361,9 @@ def test_production_ini_s_postgresql_line_works_once_the_dsn_is_filled_in(tmp_pa
         assert r.status_code == 200, r.text
         assert (server.base_dir / "var" / "blobcache").is_dir()  # the local blob cache
         assert "Listening for the commits of every process" in server.log()
+        health = requests.get(server.url + "/+health", timeout=10).json()
+        assert health["storage"] == {"ok": True, "error": None, "commit_notices": "listening"}
+        metrics = requests.get(server.url + "/+metrics", timeout=10).text
+        assert re.search(r"^localshop_commit_notices_listening\{[^}]*\} 1\.0$", metrics, re.M)
     finally:
         server.stop()
