@@ -90,6 +90,31 @@ def database_busy(uri: str) -> DatabaseBusy:
     )
 
 
+# PostgreSQL's codes of the errors two processes get making one table, type or index at once.
+SCHEMA_RACES = {"23505", "42P07", "42710"}  # unique_violation, duplicate_table, duplicate_object
+
+
+def prepare_schema(uri: str, attempts: int = 5) -> None:
+    """Have RelStorage make its tables in a new database before the application opens it.
+
+    RelStorage makes them as a storage first opens; processes started at once on a new
+    database race to, and the losers fail with a duplicate table or type. Here the storage
+    is opened and closed once, trying again (after a pause) while that is why it failed.
+    Other storages are left as they are."""
+    if urlsplit(uri).scheme not in ("postgres", "mysql"):
+        return
+    for attempt in range(1, attempts + 1):
+        try:
+            factory, _ = resolve_uri(uri)
+            factory().close()
+            return
+        except Exception as e:
+            if getattr(e, "pgcode", None) not in SCHEMA_RACES or attempt == attempts:
+                raise
+            log.info("Another process is making the database's tables: trying again")
+            time.sleep(random.uniform(0.1, 0.5))
+
+
 def database(registry) -> DB:
     """The database of an application (pyramid_zodbconn's, named by ``zodbconn.uri``)."""
     return databases(registry)[0]
@@ -242,29 +267,35 @@ def root_transaction(db: DB) -> Iterator[Root]:
 
 
 RULE = "=" * 78
+# Tries of the first start's transaction (a conflict with another process starting at once).
+START_ATTEMPTS = 5
 
 
 def initialize(db: DB, settings: Settings, passwords: Passwords) -> None:
-    """Create the tree and the first admin account on first start; log a generated password."""
+    """Create the tree and the first admin account on first start; log a generated password.
+
+    Processes started at once on a new shared database (ZEO, RelStorage) all try to create
+    the tree: all but one conflict, and try again, and find it made."""
     tm = transaction.TransactionManager()
     conn = db.open(transaction_manager=tm)
     try:
-        with tm:
-            root, created = bootstrap(
-                conn.root(), settings.upstream,
-                anonymous_read=settings.default_anonymous_read,
-                read_networks=settings.default_read_networks,
-            )
-            default = root.repositories.get(DEFAULT_REPOSITORY)
-            if default is not None and default.upstream != settings.upstream:
-                default.upstream = settings.upstream  # the ini's shop.upstream is the truth
-            ignored = admin_password_ignored(root, settings.admin_password, passwords=passwords)
-            generated = ensure_admin(root, settings.admin_password, passwords=passwords)
-            if ensure_stats(root):
-                log.info("Added the dashboard's history to the database")
-            for repository in root.repositories.values():
-                if ensure_stored_counts(repository):
-                    log.info("Counted the stored files of repository %r", repository.__name__)
+        for attempt in tm.attempts(START_ATTEMPTS):
+            with attempt:
+                root, created = bootstrap(
+                    conn.root(), settings.upstream,
+                    anonymous_read=settings.default_anonymous_read,
+                    read_networks=settings.default_read_networks,
+                )
+                default = root.repositories.get(DEFAULT_REPOSITORY)
+                if default is not None and default.upstream != settings.upstream:
+                    default.upstream = settings.upstream  # the ini's shop.upstream is the truth
+                ignored = admin_password_ignored(root, settings.admin_password, passwords=passwords)
+                generated = ensure_admin(root, settings.admin_password, passwords=passwords)
+                if ensure_stats(root):
+                    log.info("Added the dashboard's history to the database")
+                for repository in root.repositories.values():
+                    if ensure_stored_counts(repository):
+                        log.info("Counted the stored files of repository %r", repository.__name__)
     finally:
         conn.close()
     if created:

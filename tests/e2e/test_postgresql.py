@@ -367,3 +367,25 @@ def test_production_ini_s_postgresql_line_works_once_the_dsn_is_filled_in(tmp_pa
         assert re.search(r"^localshop_commit_notices_listening\{[^}]*\} 1\.0$", metrics, re.M)
     finally:
         server.stop()
+
+
+def test_processes_started_at_once_on_a_new_database_all_start(tmp_path, postgres):
+    """RelStorage makes its tables, and localshop its tree and 'admin', at the first start:
+    processes started at the same moment race to, and every one of them must start."""
+    for round_ in range(2):
+        database, role = postgres.database()
+        servers = [LocalshopServer(tmp_path / f"r{round_}p{i}", settings={
+            "zodbconn.uri": postgres.uri(database, role, tmp_path / f"r{round_}cache{i}"),
+            "shop.secret": SECRET}) for i in range(3)]
+        try:
+            with ThreadPoolExecutor(3) as pool:
+                list(pool.map(lambda s: s.start(timeout=60), servers))
+            made = [s for s in servers if "Created a new localshop database" in s.log()]
+            assert len(made) == 1  # one tree, made once
+            password = made[0].admin_password
+            for server in servers:
+                assert requests.get(server.url + "/repo/default/", auth=("admin", password),
+                                    timeout=10).status_code == 200
+        finally:
+            for server in servers:
+                server.stop()
