@@ -20,7 +20,9 @@ RelStorage configuration gets a copy of that database (``CREATE DATABASE ... TEM
 FileStorage one gets a copy of run.py's cached ``Data.fs``. Measured, in order:
 
 1. (a) the 100-file project page, HTML and JSON, 16 keep-alive clients from two load
-   generators of 8 (on two processes: one generator per process); requests/s.
+   generators of 8 (on two processes: one generator per process); requests/s. Then JSON
+   again with a ``Cookie`` header, which the replay never answers (nor an authenticated
+   request, as every request to a private index is): the full Pyramid path under load.
 2. One hot anonymous page (a filler project's, one file) asked sequentially on one
    keep-alive connection: latency p50 and p99, answered by the replay before Pyramid, and
    the same request with a ``Cookie`` header, which the replay never answers (the full
@@ -92,7 +94,7 @@ class Results:
 
     def set(self, config: Config, metric: str, value) -> None:
         self.values.setdefault(config.name, {})[metric] = value
-        print(f"    {config.name}: {metric}: {value if isinstance(value, str) else f'{value:.4g}'}",
+        print(f"    {config.name}: {metric}: {fmt(value)}",
               flush=True)
 
     def get(self, config: str, metric: str):
@@ -129,6 +131,47 @@ def copy_of(pg, template: str, role: str) -> str:
     return name
 
 
+class Sessions:
+    """The PostgreSQL sessions open on one database (every process's: RelStorage's load and
+    store connections, the LISTEN, claims), sampled every 0.25 s from a session of its own
+    (not counted) while the block runs: ``now()`` and ``peak``."""
+
+    def __init__(self, pg, database: str, role: str) -> None:
+        import psycopg2
+
+        from tests.e2e.postgres import PASSWORD
+
+        self.conn = psycopg2.connect(host="127.0.0.1", port=pg.port, dbname=database,
+                                     user=role, password=PASSWORD)
+        self.conn.autocommit = True
+        self.database = database
+        self.peak = 0
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+
+    def now(self) -> int:
+        with self._lock, self.conn.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = %s"
+                           " AND pid <> pg_backend_pid()", (self.database,))
+            count = cursor.fetchone()[0]
+        self.peak = max(self.peak, count)
+        return count
+
+    def _sample(self) -> None:
+        while not self._stop.wait(0.25):
+            self.now()
+
+    def __enter__(self) -> "Sessions":
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.conn.close()
+
+
 def app_settings(uri: str, upstream: str | None = None) -> dict[str, str]:
     return {**shopdb.settings_dict(Path("/unused"), upstream), "zodbconn.uri": uri}
 
@@ -136,11 +179,13 @@ def app_settings(uri: str, upstream: str | None = None) -> dict[str, str]:
 # --- measurements ------------------------------------------------------------------------------
 
 
-def page_load(servers: list[Server], accept: str, seconds: float) -> load.LoadResult:
+def page_load(servers: list[Server], accept: str, seconds: float,
+              cookie: bool = False) -> load.LoadResult:
     """(a): 16 clients from two generators of 8, one generator per process when there are two."""
     url = [s.project_url(fixtures.PAGE_PROJECT) for s in servers]
     targets = [(url[i % len(url)], CLIENTS // 2) for i in range(2)]
-    return load.measure_many(targets, duration=seconds, headers={"Accept": accept})
+    headers = {"Accept": accept, **({"Cookie": "bench=1"} if cookie else {})}
+    return load.measure_many(targets, duration=seconds, headers=headers)
 
 
 def check_page(server: Server, fixture) -> None:
@@ -224,7 +269,8 @@ def upload_burst(servers: list[Server], prefix: str) -> tuple[float, int, list[i
 
 
 def hosted_run(config: Config, servers: list[Server], fixture, seconds: float,
-               results: Results) -> None:
+               results: Results, connections=None) -> None:
+    """``connections``: the database's PostgreSQL sessions (RelStorage), else None."""
     for server in servers:
         check_page(server, fixture)
     # (a) page throughput.
@@ -235,6 +281,16 @@ def hosted_run(config: Config, servers: list[Server], fixture, seconds: float,
         if result.errors or result.status_errors:
             results.set(config, f"(a) {fmt}: errors",
                         f"{result.errors} errors, {result.status_errors} 4xx/5xx")
+    # The same with a Cookie: the replay never answers it (nor an authenticated client, as
+    # on a private index), so every request takes Pyramid, a transaction and its poll.
+    result = page_load(servers, JSON_V1, seconds, cookie=True)
+    results.set(config, "(a) JSON, Cookie: requests/s", result.rps)
+    results.set(config, "(a) JSON, Cookie: p50 ms", result.p50_ms)
+    if result.errors or result.status_errors:
+        results.set(config, "(a) JSON, Cookie: errors",
+                    f"{result.errors} errors, {result.status_errors} 4xx/5xx")
+    if connections is not None:
+        results.set(config, "PostgreSQL sessions after (a)", connections.now())
     # 2. One hot anonymous page, replayed, then through Pyramid (a Cookie bypasses the replay).
     server = servers[0]
     path = urlsplit(server.project_url(HOT_PAGE)).path
@@ -247,7 +303,7 @@ def hosted_run(config: Config, servers: list[Server], fixture, seconds: float,
         results.set(config, f"hot page, {label}: p50 ms", statistics.median(times))
         results.set(config, f"hot page, {label}: p99 ms", percentile(times, 99))
     if hits_before is not None and hits_after is not None:
-        results.set(config, "hot page: replayed answers", hits_after - hits_before)
+        results.set(config, "hot page: replayed answers", int(hits_after - hits_before))
     # (d) uploads. The first request with a password hashes it (argon2): once per process first.
     for s in servers:
         requests.get(s.simple_url, auth=(s.username, s.password), timeout=60)
@@ -262,6 +318,8 @@ def hosted_run(config: Config, servers: list[Server], fixture, seconds: float,
     elapsed, stored, failed = upload_burst(servers, "burst")
     results.set(config, "(d) burst: uploads/s", stored / elapsed)
     results.set(config, "(d) burst: not stored", ", ".join(map(str, failed)) or "none")
+    if connections is not None:
+        results.set(config, "PostgreSQL sessions after (d)", connections.now())
 
 
 # --- the first download of a mirrored file, on several processes ---------------------------------
@@ -312,6 +370,8 @@ def fmt(value, unit: str = "") -> str:
         return ""
     if isinstance(value, str):
         return value
+    if isinstance(value, int):
+        return f"{value:,}"
     digits = 0 if abs(value) >= 100 else 1 if abs(value) >= 10 else 2
     return f"{value:,.{digits}f}" + (f" {unit}" if unit else "")
 
@@ -319,8 +379,10 @@ def fmt(value, unit: str = "") -> str:
 ROWS = (  # metric, unit, better ("higher"/"lower"/"")
     ("(a) HTML: requests/s", "req/s", "higher"),
     ("(a) JSON: requests/s", "req/s", "higher"),
+    ("(a) JSON, Cookie: requests/s", "req/s", "higher"),
     ("(a) HTML: p50 ms", "ms", "lower"),
     ("(a) JSON: p50 ms", "ms", "lower"),
+    ("(a) JSON, Cookie: p50 ms", "ms", "lower"),
     ("hot page, replayed: p50 ms", "ms", "lower"),
     ("hot page, replayed: p99 ms", "ms", "lower"),
     ("hot page, full path (Cookie): p50 ms", "ms", "lower"),
@@ -329,9 +391,13 @@ ROWS = (  # metric, unit, better ("higher"/"lower"/"")
     ("(d) twine 50 MB: s", "s", "lower"),
     ("(d) burst: uploads/s", "uploads/s", "higher"),
     ("(d) burst: not stored", "", ""),
+    ("PostgreSQL sessions after (a)", "", ""),
+    ("PostgreSQL sessions after (d)", "", ""),
+    ("PostgreSQL sessions: peak", "", ""),
     ("first download: upstream fetches", "", ""),
     ("first download: first served, s", "s", "lower"),
     ("first download: all 8 served, s", "s", "lower"),
+    ("first download: PostgreSQL sessions peak", "", ""),
 )
 LABELS = {
     "(a) HTML: requests/s": "(a) project page, HTML, 16 clients: requests/s",
@@ -346,10 +412,17 @@ LABELS = {
     "(d) twine 50 MB: s": "(d) twine upload of a 50 MB wheel: wall time",
     "(d) burst: uploads/s": f"(d) {BURST} small uploads of new projects, {BURST_CLIENTS} clients: uploads/s",
     "(d) burst: not stored": "(d) burst: answers other than 200",
+    "PostgreSQL sessions after (a)": "PostgreSQL sessions on the database after (a) (pg_stat_activity)",
+    "PostgreSQL sessions after (d)": "PostgreSQL sessions on the database after (d)",
+    "PostgreSQL sessions: peak": "PostgreSQL sessions on the database: peak (sampled every 0.25 s)",
+    "(a) JSON, Cookie: requests/s": "(a) project page, JSON with a Cookie (full Pyramid path), "
+                                    "16 clients: requests/s",
+    "(a) JSON, Cookie: p50 ms": "(a) JSON with a Cookie, 16 clients: p50 latency",
     "first download: upstream fetches": f"first download of a {CLAIM_FILE_MB} MB mirrored file, "
                                         f"{CLAIM_CLIENTS} clients: upstream fetches",
     "first download: first served, s": "first download: first client served",
     "first download: all 8 served, s": f"first download: all {CLAIM_CLIENTS} served",
+    "first download: PostgreSQL sessions peak": "first download: PostgreSQL sessions, peak",
 }
 
 
@@ -412,15 +485,22 @@ def main(argv: list[str] | None = None) -> int:
         for config in CONFIGS:
             print(f"{config.name}: hosted, {config.processes} process(es) ...", flush=True)
             loads.append(float(load_average()))
+            connections = None
             if config.relstorage:
                 database = copy_of(pg, template, role)
                 uri = pg.uri(database, role, tmp / f"blobs-{database}")
+                connections = Sessions(pg, database, role)
             else:
                 var = tmp / "var-filestorage"
                 shopdb.copy_database(var_source, var)
                 uri = shopdb.storage_uri(var)
-            with localshop.processes(uri, None, config.processes) as servers:
-                hosted_run(config, servers, fixture, args.seconds, results)
+            with contextlib.ExitStack() as stack:
+                if connections is not None:
+                    stack.enter_context(connections)
+                servers = stack.enter_context(localshop.processes(uri, None, config.processes))
+                hosted_run(config, servers, fixture, args.seconds, results, connections)
+            if connections is not None:
+                results.set(config, "PostgreSQL sessions: peak", connections.peak)
 
         upstream, filename, sha256, size = claim_upstream()
         try:
@@ -436,8 +516,14 @@ def main(argv: list[str] | None = None) -> int:
                 else:
                     var = tmp / "var-mirror"
                     uri = shopdb.storage_uri(var)
-                with localshop.processes(uri, upstream.url, config.processes) as servers:
+                with contextlib.ExitStack() as stack:
+                    connections = (stack.enter_context(Sessions(pg, database, role2))
+                                   if config.relstorage else None)
+                    servers = stack.enter_context(
+                        localshop.processes(uri, upstream.url, config.processes))
                     first_download(config, servers, upstream, filename, sha256, size, results)
+                if connections is not None:
+                    results.set(config, "first download: PostgreSQL sessions peak", connections.peak)
         finally:
             upstream.stop()
         pg_version = pg.psql("SHOW server_version").strip()
