@@ -448,6 +448,8 @@ def table(results: Results) -> str:
 
 def write_readme(text: str) -> None:
     readme = README.read_text()
+    if BEGIN not in readme or END not in readme:
+        readme = readme.rstrip() + f"\n\n### Scale-out on PostgreSQL (issue 16)\n\n{BEGIN}\n{END}\n"
     before, rest = readme.split(BEGIN, 1)
     after = rest.split(END, 1)[1]
     README.write_text(before + BEGIN + "\n" + text + "\n" + END + after)
