@@ -1,6 +1,6 @@
 """Issue 16: localshop on RelStorage on PostgreSQL, one process and two, beside FileStorage.
 
-    PYTHONPATH=. .venv/bin/python -m benchmarks.scaleout              # about 4 minutes
+    PYTHONPATH=. .venv/bin/python -m benchmarks.scaleout              # about 2 minutes
     PYTHONPATH=. .venv/bin/python -m benchmarks.scaleout --seconds 2  # a smoke run
     PYTHONPATH=. .venv/bin/python -m benchmarks.scaleout --readme     # also record it in README.md
 
