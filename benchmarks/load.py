@@ -89,3 +89,27 @@ def _run(cmd: list[str], duration: float) -> str:
     if proc.returncode != 0:
         raise RuntimeError(f"{cmd[0]} failed ({proc.returncode}): {proc.stderr or proc.stdout}")
     return proc.stdout
+
+
+def measure_many(targets: list[tuple[str, int]], *, duration: float,
+                 headers: dict[str, str]) -> LoadResult:
+    """Several load generators at once, one per ``(url, connections)``, for ``duration``
+    seconds: the load spread over several servers (``scaleout.py``: half the clients on each
+    process). Requests and bytes are summed over the generators; p50 and p99 are the highest
+    of theirs (the generators' latencies are not merged: a bound, not the exact figure)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(len(targets)) as pool:
+        results = list(pool.map(
+            lambda t: measure(t[0], connections=t[1], duration=duration, headers=headers), targets,
+        ))
+    return LoadResult(
+        requests=sum(r.requests for r in results),
+        duration_s=max(r.duration_s for r in results),
+        bytes=sum(r.bytes for r in results),
+        errors=sum(r.errors for r in results),
+        status_errors=sum(r.status_errors for r in results),
+        p50_ms=max(r.p50_ms for r in results),
+        p99_ms=max(r.p99_ms for r in results),
+        generator=results[0].generator,
+    )

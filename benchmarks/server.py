@@ -231,24 +231,39 @@ class Localshop(Peer):
             var = Path(tmp) / "var"
             if setup.fixture is not None:
                 shopdb.copy_database(shopdb.cached_database(setup.fixture), var)
-            port = free_port()
-            ini = Path(tmp) / "bench.ini"
-            max_upload = 2 * GiB
-            ini.write_text(INI.format(
-                uri=shopdb.storage_uri(var), upstream=setup.upstream_url or "none",
-                secret=shopdb.SECRET, port=port, threads=self.threads,
-                max_upload=max_upload, max_body=max_upload + 64 * 1024**2,
-            ))
-            log = Path(tmp) / "server.log"
-            env = dict(self.env(), LOCALSHOP_ADMIN_PASSWORD=shopdb.ADMIN_PASSWORD)
-            proc = spawn([str(BIN / "pserve"), str(ini)], log, cwd=self.source, env=env)
-            base = f"http://127.0.0.1:{port}"
-            try:
+            with self.processes(shopdb.storage_uri(var), setup.upstream_url, 1) as (server,):
+                yield server
+
+    @contextlib.contextmanager
+    def processes(self, uri: str, upstream_url: str | None, count: int) -> Iterator[list[Server]]:
+        """``count`` server processes on the database at ``uri`` (one, unless its storage is
+        shared: RelStorage, ZEO), each on a port of its own; started at once, all up before
+        this yields. ``scaleout.py`` runs several on one PostgreSQL database."""
+        from . import shopdb
+
+        with tempfile.TemporaryDirectory(prefix="localshop-bench-") as tmp, \
+                contextlib.ExitStack() as stack:
+            started = []
+            for i in range(count):
+                port = free_port()
+                ini = Path(tmp) / f"bench-{i}.ini"
+                max_upload = 2 * GiB
+                ini.write_text(INI.format(
+                    uri=uri.replace("%", "%%"), upstream=upstream_url or "none",
+                    secret=shopdb.SECRET, port=port, threads=self.threads,
+                    max_upload=max_upload, max_body=max_upload + 64 * 1024**2,
+                ))
+                log = Path(tmp) / f"server-{i}.log"
+                env = dict(self.env(), LOCALSHOP_ADMIN_PASSWORD=shopdb.ADMIN_PASSWORD)
+                proc = spawn([str(BIN / "pserve"), str(ini)], log, cwd=self.source, env=env)
+                stack.callback(stop, proc)
+                started.append((proc, log, f"http://127.0.0.1:{port}"))
+            servers = []
+            for proc, log, base in started:
                 wait_until_up(base + "/simple/", proc, log)
-                yield Server(
+                servers.append(Server(
                     name=self.name, base_url=base, pid=proc.pid, simple_url=base + "/simple/",
                     upload_url=base + "/simple/", username="admin",
                     password=shopdb.ADMIN_PASSWORD, log=log,
-                )
-            finally:
-                stop(proc)
+                ))
+            yield servers

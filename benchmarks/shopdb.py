@@ -79,6 +79,12 @@ def copy_database(source: Path, target: Path) -> None:
 
 def load(var: Path, files: tuple[WheelFile, ...]) -> None:
     """Create a localshop database in ``var`` and publish ``files`` into repository default."""
+    load_into(settings_dict(var, None), files)
+
+
+def load_into(app_settings: dict[str, str], files: tuple[WheelFile, ...]) -> None:
+    """Create a localshop database at ``app_settings``' ``zodbconn.uri`` (any storage: an
+    embedded FileStorage, RelStorage in ``scaleout.py``) and publish ``files`` into it."""
     # Imported here: the benchmark's other modules must not need localshop's dependencies.
     import transaction
 
@@ -89,8 +95,8 @@ def load(var: Path, files: tuple[WheelFile, ...]) -> None:
     from shop.settings import read_settings
     from shop.storage import initialize, open_database, temporary_directory
 
-    settings = read_settings(settings_dict(var, None), environ={"LOCALSHOP_ADMIN_PASSWORD": ADMIN_PASSWORD})
-    db = open_database(settings_dict(var, None)["zodbconn.uri"])
+    settings = read_settings(app_settings, environ={"LOCALSHOP_ADMIN_PASSWORD": ADMIN_PASSWORD})
+    db = open_database(app_settings["zodbconn.uri"])
     try:
         initialize(db, settings, Passwords(settings.argon2_profile))
         tm = transaction.TransactionManager()
