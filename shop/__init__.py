@@ -29,8 +29,8 @@ def main(global_config, **settings):
         # One transaction per request, aborted when the request fails or answers 4xx/5xx.
         config.include("pyramid_tm")
         config.include("pyramid_retry")  # requests that lost a ConflictError replayed
-        # The ZODB database named by zodbconn.uri; one connection per request. (RelStorage's
-        # tables made first, so processes started at once on a new database all start.)
+        # The ZODB database named by zodbconn.uri (RelStorage's tables made first); one
+        # connection per request.
         prepare_schema(settings.get("zodbconn.uri", ""))
         config.include("pyramid_zodbconn")
         config.include("pyramid_chameleon")  # page templates for the browser pages

@@ -21,7 +21,7 @@ from typing import Callable, Iterator
 from ZODB.blob import Blob
 
 from shop.meters import MIRROR_STORE, UPSTREAM_BYTES, Meters
-from shop.mirror.storing import DownloadFailed, FileKey, store_blob
+from shop.mirror.storing import DownloadFailed, FileKey, StoredCopy, store_blob
 from shop.mirror.upstream import Upstream, UpstreamError
 from shop.mirror.writer import Writer
 from shop.pages.cache import PageCache
@@ -230,26 +230,6 @@ class Download:
             follower.close()
             raise
         return follower
-
-
-class StoredCopy:
-    """A stored blob's file, read as a download reads upstream's answer."""
-
-    status_code, reason = 200, "OK"
-
-    def __init__(self, path: str) -> None:
-        self._file = open(path, "rb")
-        self.headers = {"Content-Length": str(os.fstat(self._file.fileno()).st_size)}
-
-    def __enter__(self) -> "StoredCopy":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._file.close()
-
-    def iter_content(self, size: int) -> Iterator[bytes]:
-        while chunk := self._file.read(size):
-            yield chunk
 
 
 class _Follower:
