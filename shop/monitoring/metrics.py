@@ -73,6 +73,7 @@ class Metrics:
               registry=registry).labels(self.process, version).set(1)
         registry.register(RepositoryCollector(probe))
         self._notes = self._handlers()
+        self._requests: dict[tuple[str, str], tuple] = {}  # (kind, status): their children
 
     def watch_notices(self, changes) -> None:
         """On PostgreSQL: whether this process hears of every commit (``shop.postgresql``)."""
@@ -80,7 +81,6 @@ class Metrics:
               " PostgreSQL's notices of commits (its anonymous pages are replayed), else 0.",
               ("process",), registry=self.registry).labels(self.process).set_function(
                   lambda: 1 if changes.listening else 0)
-        self._requests: dict[tuple[str, str], tuple] = {}  # (kind, status): their children
 
     def _handlers(self) -> dict[str, Callable[[float, dict], None]]:
         """What each event of ``shop.meters`` does to the metrics."""
