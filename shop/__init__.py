@@ -7,7 +7,7 @@ from pyramid_zodbconn import get_connection
 from shop.model.root import app_root
 from shop.services import Services
 from shop.settings import apply_defaults
-from shop.storage import prepare_schema
+from shop.storage import prepare_database
 from shop.version import __version__  # noqa: F401 (the package's version, as before)
 from shop.wsgi import pipeline, server_threads, tune_process
 
@@ -29,9 +29,9 @@ def main(global_config, **settings):
         # One transaction per request, aborted when the request fails or answers 4xx/5xx.
         config.include("pyramid_tm")
         config.include("pyramid_retry")  # requests that lost a ConflictError replayed
-        # The ZODB database named by zodbconn.uri (RelStorage's tables made first); one
+        # The ZODB database named by zodbconn.uri (a new shared one made first); one
         # connection per request.
-        prepare_schema(settings.get("zodbconn.uri", ""))
+        prepare_database(settings.get("zodbconn.uri", ""))
         config.include("pyramid_zodbconn")
         config.include("pyramid_chameleon")  # page templates for the browser pages
         # Who is asking (HTTP Basic, session cookies) and what they may do (ACLs on resources);

@@ -22,10 +22,13 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import itertools
 import logging
+import math
+import secrets
 import select
 import threading
-from dataclasses import dataclass
+import time
 from typing import Hashable, Iterator
 
 log = logging.getLogger(__name__)
@@ -37,13 +40,19 @@ TRIGGER = "localshop_commits"
 TRIGGER_LOCK = 0x10C5
 # What PostgreSQL may take to answer a connection or a check, in seconds.
 CONNECT_TIMEOUT = 5
-# The listening connection is checked this often while no notification arrives, so a
-# connection the network lost is noticed (and replays stop) within about this time.
-CHECK_EVERY = 5.0
+# The listening connection proves itself this often while no notice arrives (a NOTIFY to
+# itself); one that has not for STALE_AFTER seconds is taken as lost: nothing is replayed.
+CHECK_EVERY = 2.0
+STALE_AFTER = 2 * CHECK_EVERY + 1
 RECONNECT_AFTER = 1.0
+# Seconds a process waits for another's download of a file before it fetches its own: its
+# clients get no byte meanwhile, and pip gives up on a silent server after 15 s.
+CLAIM_WAIT = 10.0
 # TCP keepalives on every connection made here: a server that vanished is noticed.
+# tcp_user_timeout: unacknowledged bytes (a network that drops everything) end the
+# connection after 15 s, where the kernel would retransmit for a quarter of an hour.
 KEEPALIVES = {"keepalives": 1, "keepalives_idle": 10, "keepalives_interval": 5,
-              "keepalives_count": 3}
+              "keepalives_count": 3, "tcp_user_timeout": 15000}
 
 MAKE_TRIGGER = f"""
 CREATE OR REPLACE FUNCTION {TRIGGER}() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -93,13 +102,21 @@ def ensure_trigger(dsn: str) -> None:
 
 
 class Changes:
-    """The commits of every process, as notified: ``token()`` changes at each, with no round
-    trip. A token taken while not listening equals no other (nothing is replayed on it)."""
+    """The commits of every process, as notified, and this process's own: ``token()``
+    changes at each, with no round trip. A token taken while not listening, or while the
+    listening connection has not proved itself for ``STALE_AFTER`` seconds, equals no
+    other (nothing is replayed on it)."""
 
     def __init__(self, dsn: str) -> None:
         self._dsn = dsn
         self._count = 0  # written by the listening thread only
+        self._commits = itertools.count(1)  # this process's own commits (any thread's)
+        self._local = 0
         self._listening = False
+        self._alive_at = -math.inf  # time.monotonic() of the connection's last proof of life
+        # A channel of this process alone: a NOTIFY on it that comes back proves the path
+        # (a pooler in transaction mode, or a connection the network lost, would not).
+        self._probe = f"localshop_probe_{secrets.token_hex(8)}"
         self._ready = threading.Event()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._listen, daemon=True,
@@ -117,12 +134,17 @@ class Changes:
 
     @property
     def listening(self) -> bool:
-        return self._listening
+        return self._listening and time.monotonic() - self._alive_at < STALE_AFTER
+
+    def committed_here(self) -> None:
+        """A commit of this process is done: its next requests see it (before PostgreSQL's
+        notice of it arrives)."""
+        self._local = next(self._commits)
 
     def token(self) -> Hashable:
-        if not self._listening:
+        if not self.listening:
             return object()
-        return self._count
+        return self._count, self._local
 
     def _listen(self) -> None:
         while not self._stop.is_set():
@@ -142,31 +164,73 @@ class Changes:
     def _follow(self, conn) -> None:
         try:
             with conn.cursor() as cursor:
-                cursor.execute(f"LISTEN {CHANNEL}")
+                cursor.execute(f"LISTEN {CHANNEL}; LISTEN {self._probe}")
                 self._count += 1
+                self._alive_at = time.monotonic()
                 self._listening = True
                 if not self._ready.is_set():
                     log.info("Listening for the commits of every process on the database")
                 self._ready.set()
                 while not self._stop.is_set():
                     if not select.select([conn], [], [], CHECK_EVERY)[0]:
-                        cursor.execute("SELECT 1")  # quiet for long: is the server there?
+                        cursor.execute(f"NOTIFY {self._probe}")  # quiet: is the path there?
                     conn.poll()
-                    if conn.notifies:
-                        conn.notifies.clear()
-                        self._count += 1
+                    self._take(conn.notifies)
         finally:
             conn.close()
 
+    def _take(self, notices: list) -> None:
+        """Count the commits among ``notices``; any notice proves the connection alive."""
+        if not notices:
+            return
+        now = time.monotonic()
+        if now - self._alive_at >= STALE_AFTER:
+            self._count += 1  # it was stale: what it said meanwhile may be wrong
+        if any(notice.channel == CHANNEL for notice in notices):
+            self._count += 1
+        self._alive_at = now
+        notices.clear()
 
-@dataclass(frozen=True)
+
+def count_commits(storage, changes: Changes) -> None:
+    """Have ``changes`` told of every commit made through ``storage`` in this process.
+
+    RelStorage gives each ZODB connection an instance of its own (``new_instance``), whose
+    ``tpc_finish`` ends each commit; each new instance's is wrapped here. (Connections made
+    before this are let go by the caller.)"""
+    make = storage.new_instance
+
+    def new_instance(*args, **kwargs):
+        instance = make(*args, **kwargs)
+        finish = instance.tpc_finish
+
+        def tpc_finish(*args, **kwargs):
+            result = finish(*args, **kwargs)
+            changes.committed_here()
+            return result
+
+        instance.tpc_finish = tpc_finish
+        return instance
+
+    storage.new_instance = new_instance
+
+
 class Claim:
-    """A download's claim. ``waited``: another process held it first, so it may have stored
-    the file meanwhile. Whatever it says, the holder may fetch the file: when the wait
-    passed (or PostgreSQL could not be asked), this process fetches too, and the copy that
-    is stored first is kept (``shop.mirror.storing``)."""
+    """A download's claim. ``shared``: taken in PostgreSQL, so another process may have
+    stored the file before this one had it; ``waited``: another process held it first.
+    Whatever it says, the holder may fetch the file: when the wait passed (or PostgreSQL
+    could not be asked), this process fetches too, and the copy stored first is kept
+    (``shop.mirror.storing``). ``release()`` lets the next waiting process have it at once
+    (a process that found the stored copy need not hold the others while it reads it)."""
 
-    waited: bool
+    def __init__(self, waited: bool = False, shared: bool = False, conn=None) -> None:
+        self.waited, self.shared = waited, shared
+        self._conn = conn
+
+    def release(self) -> None:
+        if self._conn is not None:
+            conn, self._conn = self._conn, None
+            conn.close()  # the lock ends with the session
 
 
 def claim_key(key: Hashable) -> int:
@@ -187,15 +251,13 @@ class Claims:
     def hold(self, key: Hashable) -> Iterator[Claim]:
         """Claim ``key`` for the block, after waiting (up to ``wait``) for another's claim.
         Never raises: without PostgreSQL's answer this process fetches without a claim."""
-        conn, waited = self._take(key)
+        claim = self._take(key)
         try:
-            yield Claim(waited=waited)
+            yield claim
         finally:
-            if conn is not None:
-                conn.close()  # the lock ends with the session
+            claim.release()
 
-    def _take(self, key: Hashable):
-        """(the connection holding the lock or None, whether another held it first)."""
+    def _take(self, key: Hashable) -> Claim:
         conn, waited = None, False
         try:
             conn = connect(self._dsn, "claim")
@@ -206,13 +268,13 @@ class Claims:
                 if waited and not self._wait(cursor, lock):
                     log.warning("another process's download of %r took over %.0f s:"
                                 " fetching it here too", key, self.wait)
-            return conn, waited
+            return Claim(waited=waited, shared=True, conn=conn)
         except Exception as e:  # no claim without the database: this process fetches
             log.warning("download claim of %r unavailable (%s): fetching without one",
                         key, str(e).strip())
             if conn is not None:
                 conn.close()
-            return None, waited
+            return Claim(waited=waited)
 
     def _wait(self, cursor, lock: int) -> bool:
         """Wait for the lock, up to ``wait`` seconds; whether it was had."""
@@ -235,7 +297,7 @@ class NoClaims:
 
     @contextlib.contextmanager
     def hold(self, key: Hashable) -> Iterator[Claim]:
-        yield Claim(waited=False)
+        yield Claim()
 
 
 def includeme(config) -> None:
@@ -248,7 +310,7 @@ def includeme(config) -> None:
     if dsn is None:
         return
     connect_timeout, read_timeout = services.settings.upstream_timeout
-    services.claims = Claims(dsn, wait=read_timeout)
+    services.claims = Claims(dsn, wait=min(CLAIM_WAIT, read_timeout))
     try:
         ensure_trigger(dsn)
     except Exception as e:
@@ -257,3 +319,8 @@ def includeme(config) -> None:
                     " role TRIGGER on object_state.", str(e).strip())
         return
     services.changes = Changes(dsn).start()
+    db = services.db
+    count_commits(db.storage, services.changes)
+    size = db.getPoolSize()  # connections made before are let go: new ones count commits
+    db.setPoolSize(0)
+    db.setPoolSize(size)

@@ -23,6 +23,7 @@ from zc.lockfile import LockError
 from ZODB import DB
 from ZODB.blob import BlobStorage
 from ZODB.broken import find_global
+from ZODB.POSException import ConflictError
 from zodburi import resolve_uri
 
 from shop.access.accounts import admin_password_ignored, ensure_admin
@@ -92,26 +93,30 @@ def database_busy(uri: str) -> DatabaseBusy:
 
 # PostgreSQL's codes of the errors two processes get making one table, type or index at once.
 SCHEMA_RACES = {"23505", "42P07", "42710"}  # unique_violation, duplicate_table, duplicate_object
+# Storages that several processes open at once.
+SHARED_SCHEMES = ("postgres", "mysql", "zeo")
 
 
-def prepare_schema(uri: str, attempts: int = 5) -> None:
-    """Have RelStorage make its tables in a new database before the application opens it.
+def prepare_database(uri: str, attempts: int = 5) -> None:
+    """Have a new shared database made (RelStorage's tables, ZODB's root object) before the
+    application opens it.
 
-    RelStorage makes them as a storage first opens; processes started at once on a new
-    database race to, and the losers fail with a duplicate table or type. Here the storage
-    is opened and closed once, trying again (after a pause) while that is why it failed.
-    Other storages are left as they are."""
-    if urlsplit(uri).scheme not in ("postgres", "mysql"):
+    Processes started at once on a new database race to make them: RelStorage's losers fail
+    with a duplicate table or type, and ZODB's (``DB()`` makes the root in a transaction of
+    its own) with a conflict. Here the database is opened and closed once, trying again,
+    after a pause, while that is why it failed. The embedded FileStorage is left alone."""
+    if urlsplit(uri).scheme not in SHARED_SCHEMES:
         return
     for attempt in range(1, attempts + 1):
         try:
             factory, _ = resolve_uri(uri)
-            factory().close()
+            DB(factory()).close()
             return
         except Exception as e:
-            if getattr(e, "pgcode", None) not in SCHEMA_RACES or attempt == attempts:
+            race = isinstance(e, ConflictError) or getattr(e, "pgcode", None) in SCHEMA_RACES
+            if not race or attempt == attempts:
                 raise
-            log.info("Another process is making the database's tables: trying again")
+            log.info("Another process is making the new database: trying again")
             time.sleep(random.uniform(0.1, 0.5))
 
 

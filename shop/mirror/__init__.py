@@ -30,12 +30,13 @@ def includeme(config) -> None:
     )
     services.mirror_state = MirrorState()
     services.writer = Writer(services.db)  # one connection, outside requests
+    # A look for a stored copy opens a connection of its own: bounded, by one set of slots.
+    slots = storing_slots()
     services.downloads = Downloads(services.db, services.upstream, services.writer,
                                    services.pages, max_size=services.settings.max_upload_size,
-                                   meters=services.meters, claims=services.claims)
-    # A request's look for stored metadata opens a connection of its own: bounded.
+                                   meters=services.meters, claims=services.claims, slots=slots)
     services.metadata_fetches = MetadataFetches(services.db, services.upstream, services.writer,
-                                                storing_slots())
+                                                slots)
     services.prefetch = None
     if services.settings.prefetch:
         services.prefetch = Prefetch(services.db, services.upstream, services.mirror_state,

@@ -21,7 +21,8 @@ from typing import Callable, Iterator
 from ZODB.blob import Blob
 
 from shop.meters import MIRROR_STORE, UPSTREAM_BYTES, Meters
-from shop.mirror.storing import DownloadFailed, FileKey, StoredCopy, store_blob
+from shop.mirror.storing import (DownloadFailed, FileKey, StoredCopy, slot_or_not, store_blob,
+                                 storing_slots)
 from shop.mirror.upstream import Upstream, UpstreamError
 from shop.mirror.writer import Writer
 from shop.pages.cache import PageCache
@@ -301,8 +302,10 @@ class Downloads:
 
     def __init__(self, db, upstream: Upstream, writer: Writer, pages: PageCache,
                  background_workers: int = 4, *, max_size: int = GiB,
-                 meters: Meters | None = None, claims: Claims | None = None) -> None:
+                 meters: Meters | None = None, claims: Claims | None = None,
+                 slots: threading.BoundedSemaphore | None = None) -> None:
         self.db = db
+        self.slots = slots or storing_slots()  # for the connections opened outside requests
         # The processes on one PostgreSQL database claim each first download: one of them
         # fetches it, the others wait and read the copy it stored (shop.postgresql).
         self.claims = claims if claims is not None else NoClaims()
@@ -343,7 +346,10 @@ class Downloads:
         try:
             key = download.key
             with self.claims.hold((key.repository, key.project, key.release, key.filename)) as claim:
-                stored = self._stored_elsewhere(key) if claim.waited else None
+                # Another process may have stored it since this one's request looked.
+                stored = self._stored_elsewhere(key) if claim.shared else None
+                if stored is not None:
+                    claim.release()  # the next waiting process reads it too, at once
                 download.run(self.upstream, self._store, stored)
         finally:
             with self._lock:
@@ -354,7 +360,7 @@ class Downloads:
         """The committed blob file of ``key`` if another process stored it, else None (also
         when it cannot be read: then this process fetches the file itself)."""
         try:
-            with read_transaction(self.db) as root:
+            with slot_or_not(self.slots), read_transaction(self.db) as root:
                 file = key.locate(root)
                 return file.blob.committed() if file is not None and file.blob is not None else None
         except Exception:

@@ -39,14 +39,19 @@ def start_nginx(root: Path, port: int, blocks: str) -> tuple[subprocess.Popen, s
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 15
-    while True:
-        try:
-            requests.get(url + "/simple/", timeout=1)
-            return process, url
-        except requests.ConnectionError:
-            assert process.poll() is None and time.monotonic() < deadline, (
-                (root / "error.log").read_text() if (root / "error.log").exists() else "nginx died")
-            time.sleep(0.1)
+    try:
+        while True:
+            try:
+                requests.get(url + "/simple/", timeout=5)
+                return process, url
+            except (requests.ConnectionError, requests.Timeout):
+                assert process.poll() is None and time.monotonic() < deadline, (
+                    (root / "error.log").read_text() if (root / "error.log").exists()
+                    else "nginx died")
+                time.sleep(0.1)
+    except BaseException:
+        stop_nginx(process)  # never left running by a test that failed to start it
+        raise
 
 
 def stop_nginx(process: subprocess.Popen) -> None:

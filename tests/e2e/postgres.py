@@ -26,8 +26,11 @@ PASSWORD = "localshop-secret"
 
 def bin_dir() -> Path | None:
     """The directory of ``initdb`` and ``pg_ctl`` (Debian keeps them off the PATH)."""
-    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"),
-                   key=lambda p: int(Path(p).parts[3]) if Path(p).parts[3].isdigit() else 0)
+    def major(path: str) -> float:  # /usr/lib/postgresql/<major>/bin/initdb
+        version = Path(path).parts[4]
+        return float(version) if version.replace(".", "", 1).isdigit() else 0.0
+
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), key=major)
     if found:
         return Path(found[-1]).parent
     initdb = shutil.which("initdb")

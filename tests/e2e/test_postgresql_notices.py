@@ -2,6 +2,7 @@
 driven directly (the processes that use them: tests/e2e/test_postgresql.py)."""
 from __future__ import annotations
 
+import socket
 import threading
 import time
 
@@ -9,7 +10,7 @@ import pytest
 
 psycopg2 = pytest.importorskip("psycopg2", reason="localshop[postgresql] is not installed")
 
-from shop.postgresql import CHANNEL, Changes, Claims
+from shop.postgresql import CHANNEL, STALE_AFTER, Changes, Claims
 from tests.e2e.postgres import PASSWORD
 
 pytestmark = pytest.mark.e2e
@@ -51,8 +52,64 @@ def test_the_token_moves_with_every_notice_and_means_nothing_while_not_listening
         assert changes.token() != changes.token()
         eventually(lambda: changes.listening)  # it listens again by itself
         assert changes.token() == changes.token() != before
+        # This process's own commit counts at once, before PostgreSQL's notice of it.
+        before = changes.token()
+        changes.committed_here()
+        assert changes.token() != before
     finally:
         changes.close()
+
+
+class Freezer:
+    """A TCP relay to PostgreSQL that can stop passing bytes on (a hung server, a network
+    that drops everything) without closing anything."""
+
+    def __init__(self, port: int) -> None:
+        self.frozen = threading.Event()
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self._listener.getsockname()[1]
+        self._target = port
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self._listener.accept()
+            except OSError:
+                return
+            server = socket.create_connection(("127.0.0.1", self._target))
+            for a, b in ((client, server), (server, client)):
+                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+
+    def _pump(self, source: socket.socket, sink: socket.socket) -> None:
+        try:
+            while data := source.recv(65536):
+                while self.frozen.is_set():
+                    time.sleep(0.05)
+                sink.sendall(data)
+        except OSError:
+            pass
+
+    def close(self) -> None:
+        self._listener.close()
+
+
+def test_a_listening_connection_that_stops_answering_stops_the_replays(dsn, postgres):
+    freezer = Freezer(postgres.port)
+    changes = Changes(dsn.replace(f"port='{postgres.port}'", f"port='{freezer.port}'")).start()
+    try:
+        assert changes.listening
+        before = changes.token()
+        freezer.frozen.set()
+        notify(dsn)  # a commit whose notice cannot arrive
+        eventually(lambda: not changes.listening, STALE_AFTER + 5)
+        assert changes.token() != changes.token()
+        freezer.frozen.clear()
+        eventually(lambda: changes.listening, 30)
+        assert changes.token() == changes.token() != before
+    finally:
+        changes.close()
+        freezer.close()
 
 
 def test_a_claim_held_elsewhere_is_waited_for_and_one_whose_session_died_is_free(dsn, postgres):
