@@ -34,23 +34,7 @@ def main(global_config, **settings):
         prepare_database(settings.get("zodbconn.uri", ""))
         config.include("pyramid_zodbconn")
         config.include("pyramid_chameleon")  # page templates for the browser pages
-        # Who is asking (HTTP Basic, session cookies) and what they may do (ACLs on resources);
-        # first, since the first admin's password is hashed with the process's passwords.
-        config.include(".access")
-        # The database guarded, the tree made on first start, closed at exit; retry back-off.
-        config.include(".storage")
-        config.include(".postgresql")  # RelStorage on PostgreSQL: commit notices, download claims
-        config.include(".pages")  # simple pages, rendered once per change, shared by all threads
-        # The upstream client; mirrored files downloaded once and streamed to every client.
-        config.include(".mirror")
-        # Retention: download times written in batches, the policies applied periodically.
-        config.include(".operations.retention")
-        # The dashboard's daily counts: noted in memory, written every shop.stats.interval.
-        config.include(".operations.daily")
-        # Packing the database (POST /+pack), and daily when shop.pack_days is set.
-        config.include(".operations.pack")
-        config.include(".monitoring")  # /+metrics (the meters' notes, counted), /+health's probe
-        config.include(".operations.webhooks")  # webhooks: queued deliveries posted, retried
+        include_services(config)
         # The admin pages' stylesheet, under a reserved segment no project can take.
         config.add_static_view("+static", "shop:static", cache_max_age=3600)
         # Who made each request, noted for the access log (the accesslog filter in the inis).
@@ -60,3 +44,25 @@ def main(global_config, **settings):
         config.scan(".views")
     # Anonymous page requests answered again, before Pyramid, while the database is unchanged.
     return pipeline(config, services)
+
+
+def include_services(config) -> None:
+    """The includes that fill the per-process services, in the order each needs the ones
+    before it."""
+    # Who is asking (HTTP Basic, session cookies) and what they may do (ACLs on resources);
+    # first, since the first admin's password is hashed with the process's passwords.
+    config.include(".access")
+    # The database guarded, the tree made on first start, closed at exit; retry back-off.
+    config.include(".storage")
+    config.include(".postgresql")  # RelStorage on PostgreSQL: commit notices, download claims
+    config.include(".pages")  # simple pages, rendered once per change, shared by all threads
+    # The upstream client; mirrored files downloaded once and streamed to every client.
+    config.include(".mirror")
+    # Retention: download times written in batches, the policies applied periodically.
+    config.include(".operations.retention")
+    # The dashboard's daily counts: noted in memory, written every shop.stats.interval.
+    config.include(".operations.daily")
+    # Packing the database (POST /+pack), and daily when shop.pack_days is set.
+    config.include(".operations.pack")
+    config.include(".monitoring")  # /+metrics (the meters' notes, counted), /+health's probe
+    config.include(".operations.webhooks")  # webhooks: queued deliveries posted, retried

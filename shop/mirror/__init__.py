@@ -1,7 +1,8 @@
 """The caching mirror of an upstream index.
 
 ``upstream`` talks to it; ``lookup`` serves its project pages and keeps them in the tree;
-``downloads`` and ``metadata`` fetch files once and stream them while ``storing`` keeps them;
+``downloads`` and ``metadata`` fetch files once and stream them (``following``: the clients
+reading along) while ``storing`` keeps them;
 ``writer`` commits what they all learnt in few transactions; ``prefetch`` looks up the
 dependencies of every wheel it gets before a client asks; ``serving`` decides how each file
 request is answered.

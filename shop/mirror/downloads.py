@@ -21,6 +21,7 @@ from typing import Callable, Iterator
 from ZODB.blob import Blob
 
 from shop.meters import MIRROR_STORE, UPSTREAM_BYTES, Meters
+from shop.mirror.following import CHUNK, Follower, file_chunks
 from shop.mirror.storing import (DownloadFailed, FileKey, StoredCopy, slot_or_not, store_blob,
                                  storing_slots)
 from shop.mirror.upstream import Upstream, UpstreamError
@@ -37,7 +38,6 @@ from shop.storage import read_transaction, temporary_directory
 
 log = logging.getLogger(__name__)
 
-CHUNK = 256 * 1024
 # A file's bytes as upstream has them: a compressed transfer would make Content-Length the
 # compressed size and let the decoded bytes grow past every check.
 IDENTITY = {"Accept-Encoding": "identity"}
@@ -218,11 +218,11 @@ class Download:
         """An iterator over the file's bytes as they arrive; raises if the download fails."""
         with self.cond:
             if self.state == "done":
-                return _file_chunks(open(self.final_path, "rb"))
+                return file_chunks(open(self.final_path, "rb"))
             if self.state == "failed":
                 raise DownloadFailed(self.error)
             fd = os.dup(self._read_fd)
-        follower = _Follower(self, fd, idle_timeout)
+        follower = Follower(self, fd, idle_timeout)
         try:
             # Wait for the first bytes here, in the view: a download that fails before any
             # byte could be sent is a clear 502, not a server error half-way into a response.
@@ -231,70 +231,6 @@ class Download:
             follower.close()
             raise
         return follower
-
-
-class _Follower:
-    """Reads a download's temporary file behind the writer; holds the last byte until verified."""
-
-    def __init__(self, download: Download, fd: int, idle_timeout: float) -> None:
-        self.download = download
-        self.fd = fd
-        self.offset = 0
-        self.idle_timeout = idle_timeout
-        self._first: list[bytes] = []
-
-    def __iter__(self):
-        return self
-
-    def prime(self) -> None:
-        """Read the first chunk now (it is returned first); raises if the download failed."""
-        try:
-            self._first.append(self._read())
-        except StopIteration:  # an empty file
-            pass
-
-    def _available(self) -> int | None:
-        d = self.download
-        if d.verified:  # good bytes, even if storing them fails afterwards
-            return d.written
-        if d.state == "failed":
-            raise DownloadFailed(d.error)
-        if d.state == "done":
-            return d.written
-        if d.size is not None:
-            return min(d.written, d.size - 1)
-        return d.written
-
-    def __next__(self) -> bytes:
-        if self._first:
-            return self._first.pop()
-        return self._read()
-
-    def _read(self) -> bytes:
-        d = self.download
-        with d.cond:
-            while True:
-                available = self._available()
-                if self.offset < available:
-                    break
-                if d.verified or d.state == "done":
-                    raise StopIteration
-                if not d.cond.wait(self.idle_timeout):
-                    raise DownloadFailed(f"no bytes from upstream for {self.idle_timeout:.0f} s")
-        data = d.read_at(self.fd, self.offset, min(CHUNK, available - self.offset))
-        self.offset += len(data)
-        return data
-
-    def close(self) -> None:
-        if self.fd is not None:
-            os.close(self.fd)
-            self.fd = None
-
-
-def _file_chunks(f) -> Iterator[bytes]:
-    with f:
-        while chunk := f.read(CHUNK):
-            yield chunk
 
 
 class Downloads:

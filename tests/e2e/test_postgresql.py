@@ -139,13 +139,14 @@ def test_an_upload_through_one_process_is_installable_through_every_other_at_onc
         assert page.status_code == 200 and "spread-1.0-py3-none-any.whl" in page.text
     # A page given again from memory (before Pyramid) changes as soon as another process
     # commits: PostgreSQL's notification reached every process.
-    before = [replay_hits(reader) for reader in readers]
-    for reader in readers:
+    before = [replay_hits(server) for server in found.servers]
+    for server in found.servers:
         for _ in range(3):
-            assert "spread-1.0-" in requests.get(reader.url + "/simple/spread/", timeout=10).text
-    assert all(replay_hits(r) > b for r, b in zip(readers, before)), "pages are replayed"
+            assert "spread-1.0-" in requests.get(server.url + "/simple/spread/", timeout=10).text
+    assert all(replay_hits(s) > b for s, b in zip(found.servers, before)), "pages are replayed"
     assert found.upload(writer, make_wheel("spread", "1.1")).status_code == 200
-    for reader in readers:
+    # The process that committed sees its own commit at once, before PostgreSQL's notice.
+    for reader in found.servers:
         assert "spread-1.1-py3-none-any.whl" in requests.get(
             reader.url + "/simple/spread/", timeout=10).text
     python = make_venv(tmp_path / "venv")
