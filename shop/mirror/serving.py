@@ -16,7 +16,7 @@ from shop.mirror.downloads import Downloads
 from shop.mirror.metadata import MetadataFetches
 from shop.mirror.storing import DownloadFailed
 from shop.mirror.upstream import UpstreamError
-from shop.model.offers import is_visible
+from shop.model.offers import Rules, awaiting_approval, is_visible, refused_approval
 from shop.model.tree import ReleaseFile, repository_of
 
 WHEEL_CONTENT = "application/octet-stream"
@@ -24,7 +24,8 @@ METADATA_CONTENT = "text/plain; charset=utf-8"
 
 
 class Unavailable(Exception):
-    """The file is not served here; ``status`` is 404 (not offered, not cached) or 502."""
+    """The file is not served here; ``status`` is 404 (not offered, not cached, held back),
+    403 (blocked), 410 (removed upstream) or 502 (upstream failed)."""
 
     def __init__(self, message: str, status: int = 404) -> None:
         super().__init__(message)
@@ -99,8 +100,15 @@ def serve_metadata(file: ReleaseFile, fetches: MetadataFetches) -> FromBlob | Fr
 
 
 def _offered(file: ReleaseFile, name: str):
-    """The file's repository, if it offers the file; Unavailable saying why otherwise."""
+    """The file's repository, if it offers the file; Unavailable saying why otherwise (the
+    rules, ``offers.Rules``, first: a blocked file is refused even when it is cached)."""
     repository = repository_of(file)
+    package = file.__parent__.__parent__
+    if awaiting_approval(package):
+        raise Unavailable(refused_approval(package), 404)
+    refusal = Rules(package).file_refusal(file)
+    if refusal is not None:
+        raise Unavailable(refusal.reason.replace(file.filename, name, 1), refusal.status)
     if is_visible(file, repository):
         return repository
     if repository.offline and file.blob is None:

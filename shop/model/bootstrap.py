@@ -5,6 +5,7 @@ from __future__ import annotations
 from BTrees.Length import Length
 
 from shop.model.audit import AuditLog
+from shop.model.blocks import Blocklist
 from shop.model.root import APP_ROOT_KEY, DEFAULT_REPOSITORY, Root
 from shop.model.stats import Stats
 from shop.model.tree import Repository, stored_in
@@ -18,6 +19,7 @@ def bootstrap(zodb_root, default_upstream: str | None, *, anonymous_read: bool =
     if root is not None:
         ensure_audit_log(root)
         ensure_webhook_queue(root)
+        ensure_blocklist(root)
         return root, False
     root = zodb_root[APP_ROOT_KEY] = Root()
     if zodb_root._p_jar is not None:  # in its connection at once: changes recorded in this
@@ -64,4 +66,12 @@ def ensure_webhook_queue(root: Root) -> bool:
     if root.webhooks is not None:
         return False
     root.webhooks = Deliveries()
+    return True
+
+
+def ensure_blocklist(root: Root) -> bool:
+    """Give a root made before blocks existed its (empty) block list."""
+    if root.blocklist is not None:
+        return False
+    root.blocklist = Blocklist()
     return True

@@ -46,6 +46,10 @@ def new_token() -> str:
 class UpstreamListing(Persistent):
     """What upstream last said about a project: its files, in page order, as one record."""
 
+    # Upstream's PEP 792 status of the project (None: upstream said none) and its reason.
+    status: str | None = None
+    status_reason = ""
+
     def __init__(self, entries: tuple[tuple, ...], etag: str | None = None,
                  last_modified: str | None = None, token: str = "") -> None:
         self.entries = entries  # sorted: ``sort_entries``

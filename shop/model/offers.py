@@ -5,8 +5,17 @@ simple pages, the JSON API, the admin pages and the file downloads.
 """
 from __future__ import annotations
 
+import datetime
+from dataclasses import dataclass
+
 from shop.model import names
+from shop.model.blocks import Block, blocklist_of
+from shop.model.cooldown import cooldown_of, format_exclude_newer, format_min_age
+from shop.model.folders import utcnow
 from shop.model.tree import Package, Release, ReleaseFile, Repository
+
+# PEP 792's project statuses; the first is every project's until said otherwise.
+STATUSES = ("active", "archived", "quarantined", "deprecated")
 
 
 def hides_upstream(package: Package, repository: Repository) -> bool:
@@ -60,22 +69,27 @@ def listed_only(package: Package) -> tuple[tuple, ...] | None:
     return package.listing.entries
 
 
-def visible_files(package: Package) -> list[ReleaseFile]:
+def visible_files(package: Package, rules: "Rules | None" = None) -> list[ReleaseFile]:
     """The files a project page lists, sorted by version then filename (``is_visible``, for
-    all of a project's files at once: a mirrored project may have 15,000)."""
+    all of a project's files at once: a mirrored project may have 15,000), that the rules
+    (``Rules``: blocks, cooldown, status) do not refuse."""
     repository = package.__parent__
+    rules = rules if rules is not None else Rules(package)
     hidden, offline = hides_upstream(package, repository), repository.offline
     files = [f for f in package.files()
-             if f.origin != "mirror" or not hidden and not (offline and f.blob is None)]
+             if (f.origin != "mirror" or not hidden and not (offline and f.blob is None))
+             and rules.file_refusal(f) is None]
     if any(f.stored for f in files):  # listed files alone come in the listing's order
         files.sort(key=lambda f: (names.sort_key(f.__parent__.version), f.filename))
     return files
 
 
-def release_files(release: Release) -> list[ReleaseFile]:
-    """The files of one release that its repository offers."""
-    repository = release.__parent__.__parent__
-    return [f for f in release.files() if is_visible(f, repository)]
+def release_files(release: Release, rules: "Rules | None" = None) -> list[ReleaseFile]:
+    """The files of one release that its repository offers, and its rules do not refuse."""
+    package = release.__parent__
+    rules = rules if rules is not None else Rules(package)
+    return [f for f in release.files()
+            if is_visible(f, package.__parent__) and rules.file_refusal(f) is None]
 
 
 def latest_release(package: Package) -> Release | None:
@@ -84,12 +98,126 @@ def latest_release(package: Package) -> Release | None:
     Newest first, stopping at the first final one: a project of a thousand versions loads
     only the few it looks at.
     """
-    releases = package.releases()
+    releases, rules = package.releases(), Rules(package)
     fallback = None
     for release in releases:
-        if release.yanked or not release_files(release):
+        if release.yanked or not release_files(release, rules):
             continue
         if not names.parse_version(release.version).is_prerelease:
             return release
         fallback = fallback or release
     return fallback or (releases[0] if releases else None)
+
+
+# --- the supply-chain rules: blocks, cooldown, project status, upstream's deletions ------
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why a file is not offered: ``status`` 403 (blocked), 404 (held back by the cooldown,
+    quarantined, awaiting approval) or 410 (removed upstream), and the reason clients see."""
+
+    status: int
+    reason: str
+
+
+class Rules:
+    """What a repository's rules say of one project's files at one moment (``now``): the
+    one place that decides which files are blocked, held back or gone. Asked per file, it
+    also keeps ``expires``: the first moment a file it held back is offered by itself (a
+    page rendered now is out of date then)."""
+
+    def __init__(self, package: Package, now: datetime.datetime | None = None) -> None:
+        repository = package.__parent__
+        self.project, self.repository = package.__name__, repository
+        self.cooldown = cooldown_of(repository, now or utcnow())
+        blocklist = blocklist_of(repository)
+        self.blocks: tuple[Block, ...] = (
+            blocklist.for_project(package.__name__, repository.__name__) if blocklist else ())
+        self.status, self.status_reason = project_status(package, self.blocks)
+        self.follow_deletions = getattr(repository, "upstream_deletions", "follow") != "keep"
+        self.expires: datetime.datetime | None = None
+
+    def file_refusal(self, file: ReleaseFile) -> Refusal | None:
+        release = file.__parent__
+        return self.refusal(file.origin, release.__name__, release.version, file.filename,
+                            file.upload_time, getattr(file, "removed_upstream", None))
+
+    def refusal(self, origin: str, release_key: str, version: str, filename: str,
+                uploaded: datetime.datetime | None,
+                removed: datetime.datetime | None = None) -> Refusal | None:
+        """Why the file is not offered (None: it is), first reason first: a block, the
+        project's quarantine, upstream's deletion, the cooldown (upstream's files only)."""
+        for block in self.blocks:
+            if block.matches(version):
+                return Refusal(403, f"Forbidden: {filename} is blocked ({block.spec}): "
+                                    f"{block.reason}")
+        if self.status == "quarantined":
+            reason = f": {self.status_reason}" if self.status_reason else ""
+            return Refusal(404, f"Not found: project {self.project} is quarantined{reason}; "
+                                "none of its files are offered.")
+        if origin != "mirror":
+            return None
+        if removed is not None and self.follow_deletions:
+            return Refusal(410, f"Gone: {filename} was removed upstream (noticed "
+                                f"{removed:%Y-%m-%d %H:%M} UTC); it is no longer served.")
+        if self.cooldown.holds(self.project, release_key, uploaded):
+            self._held_until(self.cooldown.released_at(uploaded))
+            when = "of unknown upload time" if uploaded is None else \
+                f"uploaded upstream at {uploaded:%Y-%m-%d %H:%M} UTC"
+            return Refusal(404, f"Not found: {filename} is held back by the repository's "
+                                f"cooldown ({when}; files {self.cooldown.describe()} are not "
+                                "offered).")
+        return None
+
+    def _held_until(self, released: datetime.datetime | None) -> None:
+        if released is not None and (self.expires is None or released < self.expires):
+            self.expires = released
+
+
+def project_status(package: Package, blocks: tuple[Block, ...] = ()) -> tuple[str, str]:
+    """The project's PEP 792 status and its reason: ``quarantined`` when blocked as a whole;
+    a hosted project's own; a mirrored one's as upstream says; else ``active``."""
+    for block in blocks:
+        if block.whole_project:
+            return "quarantined", f"blocked: {block.reason}"
+    if package.hosted:
+        return package.status, package.status_reason
+    listing = package.listing
+    status = getattr(listing, "status", None) if listing is not None else None
+    if status in STATUSES:
+        return status, getattr(listing, "status_reason", "") or ""
+    return "active", ""
+
+
+def rules_version(repository: Repository) -> tuple:
+    """What else than a project's own changes the pages depend on: the cooldown's settings,
+    whether upstream's deletions are followed, and the block list's change counter."""
+    blocklist = blocklist_of(repository)
+    return (
+        format_min_age(getattr(repository, "min_age", None)),
+        format_exclude_newer(getattr(repository, "exclude_newer", None)),
+        tuple(getattr(repository, "cooldown_exempt", ())),
+        getattr(repository, "upstream_deletions", "follow"),
+        blocklist.serial() if blocklist is not None else 0,
+    )
+
+
+def awaiting_approval(package: Package) -> bool:
+    """Whether an upstream project is not served until an admin approves it: its repository
+    approves new projects, and this one is pending (or not stored yet: nobody approved it)."""
+    repository = package.__parent__
+    if not getattr(repository, "approve_new_projects", False) or package.hosted:
+        return False
+    pending = getattr(repository, "pending_projects", None)
+    if pending is not None and package.__name__ in pending:
+        return True
+    return package.__name__ not in repository  # upstream's answer, not stored yet
+
+
+def refused_approval(package: Package) -> str:
+    """What a client asking for a project awaiting approval is told."""
+    repository = package.__parent__
+    return (f"Not found: project {package.__name__} is awaiting approval: repository "
+            f"{repository.__name__} serves upstream projects only once an admin approves "
+            f"them (/repo/{repository.__name__}/+pending).")

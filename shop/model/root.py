@@ -9,6 +9,7 @@ from pyramid.authorization import ALL_PERMISSIONS, DENY_ALL, Allow, Authenticate
 
 from shop.model import names
 from shop.model.audit import AuditLog
+from shop.model.blocks import Blocklist
 from shop.model.folders import Folder
 from shop.model.people import Credentials, Users
 from shop.model.permissions import ADMIN_PRINCIPAL, Permission
@@ -28,6 +29,8 @@ class Root(Persistent):
     stats: Stats | None = None
     # The webhooks' delivery queue (``shop.model.webhooks.Deliveries``), made by bootstrap.
     webhooks = None
+    # The block list (``shop.model.blocks.Blocklist``), made by bootstrap.
+    blocklist = None
     # Site-wide: admins may do everything; everybody logged in has an account page.
     __acl__ = [
         (Allow, ADMIN_PRINCIPAL, ALL_PERMISSIONS),
@@ -48,6 +51,7 @@ class Root(Persistent):
         self.stats = Stats()
         self.audit = AuditLog()  # every change somebody made (shop.model.audit)
         self.audit.__parent__ = self
+        self.blocklist = Blocklist()
 
     def __getitem__(self, key: str):
         if key == "repo":

@@ -41,6 +41,16 @@ class Repository(TreeFolder):
     mirror_cache_size: int | None = None
     # Its webhooks (``shop.model.webhooks.Hooks``), made with the first one.
     webhooks = None
+    # Supply-chain rules (``shop.model.offers.Rules``): the cooldown (a minimum age, a fixed
+    # date, the projects and versions exempt), whether files removed upstream are still
+    # served ("follow": no; "keep": yes), and whether new upstream projects wait for an
+    # admin's approval (``pending_projects``: name -> ``shop.model.approval.Request``).
+    min_age: datetime.timedelta | None = None
+    exclude_newer: datetime.datetime | None = None
+    cooldown_exempt: tuple[str, ...] = ()
+    upstream_deletions = "follow"
+    approve_new_projects = False
+    pending_projects = None
 
     def __init__(self, title: str = "", upstream: str | None = None) -> None:
         super().__init__()
@@ -112,6 +122,9 @@ class Package(TreeFolder):
     # began to hide them (its first upload, or leaving the merge allow-list); None: not counted
     # (projects hosted before the count was kept), and then counted when asked.
     hidden_upstream: int | None = None
+    # Its PEP 792 status (hosted projects; a mirrored one's is upstream's, in its listing).
+    status = "active"
+    status_reason = ""
 
     def __init__(self, name: str) -> None:
         super().__init__()
@@ -286,6 +299,9 @@ class ReleaseFile(Persistent):
     core_metadata_size: int | None = None
     yanked = False
     yanked_reason = ""
+    # When a re-check of upstream found this mirrored file gone from its listing (None:
+    # listed); it is not served then, unless its repository keeps upstream's deletions.
+    removed_upstream: datetime.datetime | None = None
     # When a client last downloaded a mirrored file, as far as retention knows (recorded in
     # batches, not per download): the least recently downloaded are evicted first.
     last_downloaded: datetime.datetime | None = None

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import gzip
+import time
 from dataclasses import dataclass
 from typing import Callable, Hashable
 
@@ -24,6 +25,13 @@ class Page:
     body: bytes
     content_type: str
     etag: str
+    # When (``time.time()``) what it shows goes out of date by itself: a file the cooldown
+    # holds back becomes old enough. None: only a change makes it out of date.
+    expires: float | None = None
+
+    @property
+    def current(self) -> bool:
+        return self.expires is None or time.time() < self.expires
 
     @functools.cached_property
     def gzipped(self) -> bytes:
@@ -53,12 +61,12 @@ class PageCache:
 
     def get(self, obj, content_type: str, version: Hashable, render: Callable[[], Page]) -> Page:
         if getattr(obj, "pending_token", None) is not None:  # not in the tree at all
-            return _transient_page(obj, content_type, render)
+            return _transient_page(obj, content_type, version, render)
         counter = obj.serial
         committed = obj._p_oid is not None and counter._p_oid is not None and not counter._p_changed
         if committed:
             hit = self._pages.get((obj._p_oid, content_type))
-            if hit is not None and hit[0] == version:
+            if hit is not None and hit[0] == version and hit[1].current:
                 self.meters.note(PAGE_CACHE, outcome="hit")
                 return hit[1]
         self.meters.note(PAGE_CACHE, outcome="miss")
@@ -95,16 +103,18 @@ class PageCache:
         return self._pages.max_bytes
 
 
-def _transient_page(obj, content_type: str, render: Callable[[], Page]) -> Page:
+def _transient_page(obj, content_type: str, version: Hashable,
+                    render: Callable[[], Page]) -> Page:
     """The page of a transient object (an answer of upstream's not stored yet), kept in its
-    ``_v_pages`` (shared by every request's view of that answer); never cached by oid."""
+    ``_v_pages`` (shared by every request's view of that answer, by content type: the
+    version it was rendered from, and the page); never cached by oid."""
     pages = getattr(obj, "_v_pages", None)
     if pages is None:
         pages = obj._v_pages = {}
-    page = pages.get(content_type)
-    if page is None:
-        page = pages[content_type] = render()
-    return page
+    kept = pages.get(content_type)
+    if kept is None or kept[0] != version or not kept[1].current:
+        kept = pages[content_type] = (version, render())
+    return kept[1]
 
 
 def _jar(obj):

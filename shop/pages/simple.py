@@ -17,7 +17,7 @@ from typing import Iterable, NamedTuple
 
 from webob.acceptparse import create_accept_encoding_header, create_accept_header
 
-from shop.model.offers import listed_only, visible_files
+from shop.model.offers import Rules, listed_only, rules_version, visible_files
 from shop.pages.cache import Page, PageCache
 from shop.model.tree import Package, ReleaseFile, Repository
 
@@ -30,7 +30,7 @@ LATEST = {
 }
 # Server preference when the client has none: HTML, as pip before 22.2 expects.
 OFFERS = [TEXT_HTML, HTML_V1, JSON_V1, *LATEST]
-API_VERSION = "1.1"
+API_VERSION = "1.4"  # PEP 792's project status markers
 
 
 # Pages smaller than this are sent as they are: compressing them saves less than it costs.
@@ -68,11 +68,11 @@ def _takes_gzip(accept_encoding: str | None) -> bool:
     return bool(create_accept_encoding_header(accept_encoding).acceptable_offers(["gzip"]))
 
 
-def _page(body: str | bytes, content_type: str) -> Page:
+def _page(body: str | bytes, content_type: str, expires: float | None = None) -> Page:
     data = body.encode("utf-8") if isinstance(body, str) else body
     if content_type == TEXT_HTML:
         content_type = "text/html; charset=utf-8"
-    return Page(data, content_type, hashlib.sha256(data).hexdigest()[:32])
+    return Page(data, content_type, hashlib.sha256(data).hexdigest()[:32], expires)
 
 
 def upload_time(file: ReleaseFile) -> str | None:
@@ -102,9 +102,12 @@ def project_page(package: Package, content_type: str, cache: PageCache) -> Page:
 
 
 def page_version(package: Package) -> tuple:
-    """What a project page is rendered from: its change counter, and (offline, a repository
-    offers only cached files: the same counter shows another page) the repository's mode."""
-    return (package.serial(), package.__parent__.offline)
+    """What a project page is rendered from: its change counter, (offline, a repository
+    offers only cached files: the same counter shows another page) the repository's mode,
+    and its rules (``offers.rules_version``: cooldown, blocks). A page whose cooldown holds a
+    file back also expires when that file is old enough (``Page.expires``)."""
+    repository = package.__parent__
+    return (package.serial(), repository.offline, rules_version(repository))
 
 
 def render_ahead(package: Package, cache: PageCache) -> None:
@@ -122,8 +125,9 @@ def adopt_pages(package: Package, rendered: dict[str, Page], cache: PageCache) -
     as the pages of ``package``, the stored project showing the same, once the transaction
     that stores it commits: nothing is rendered twice."""
     version = page_version(package)
-    for content_type, page in dict(rendered).items():
-        cache.get(package, content_type, version, lambda page=page: page)
+    for content_type, (rendered_at, page) in dict(rendered).items():
+        if rendered_at[1:] == version[1:] and page.current:  # the same rules: the same page
+            cache.get(package, content_type, version, lambda page=page: page)
 
 
 class Row(NamedTuple):
@@ -141,35 +145,40 @@ class Row(NamedTuple):
     metadata_sha256: str | None
 
 
-def _rows(package: Package) -> list[Row]:
+def _rows(package: Package, rules: Rules) -> list[Row]:
     """The page's files: straight from upstream's listing when it shows that alone (a
-    mirrored project of 15,000 files makes no object per file), else from its files."""
+    mirrored project of 15,000 files makes no object per file), else from its files; those
+    the rules refuse left out."""
     entries = listed_only(package)
     if entries is not None:
+        refusal = rules.refusal
         return [Row(e[3], e[0], f"{e[2]}/{e[0]}", e[5], e[8], e[6], e[7], e[9], e[10], e[11])
-                for e in entries]
+                for e in entries if refusal("mirror", e[2], e[3], e[0], e[7]) is None]
     return [Row(f.__parent__.version, f.filename, file_url(f), f.sha256, f.requires_python,
                 f.size, f.upload_time, f.yanked, f.yanked_reason, f.core_metadata_sha256)
-            for f in visible_files(package)]
+            for f in visible_files(package, rules)]
 
 
 def _render_project(package: Package, content_type: str) -> Page:
-    rows = _rows(package)
+    rules = Rules(package)
+    rows = _rows(package, rules)
+    expires = rules.expires.timestamp() if rules.expires is not None else None
+    status = (rules.status, rules.status_reason)
     if content_type == JSON_V1:
-        return _page(_project_json(package, rows), JSON_V1)
-    return _page(_project_html(package, rows), content_type)
+        return _page(_project_json(package, rows, status), JSON_V1, expires)
+    return _page(_project_html(package, rows, status), content_type, expires)
 
 
-def _project_json(package: Package, rows: list[Row]) -> str:
-    return json.dumps(
-        {
-            "meta": {"api-version": API_VERSION},
-            "name": package.__name__,
-            "versions": list(dict.fromkeys(row.version for row in rows)),
-            "files": [_file_json(row) for row in rows],
-        },
-        separators=(",", ":"),
-    )
+def _project_json(package: Package, rows: list[Row], status: tuple[str, str]) -> str:
+    page = {
+        "meta": {"api-version": API_VERSION},
+        "name": package.__name__,
+        "versions": list(dict.fromkeys(row.version for row in rows)),
+        "files": [_file_json(row) for row in rows],
+    }
+    if status[0] != "active" or status[1]:  # PEP 792: absent means active
+        page["project-status"] = {"status": status[0], **({"reason": status[1]} if status[1] else {})}
+    return json.dumps(page, separators=(",", ":"))
 
 
 def _file_json(row: Row) -> dict:
@@ -190,13 +199,19 @@ def _file_json(row: Row) -> dict:
     return entry
 
 
-def _project_html(package: Package, rows: list[Row]) -> str:
+def _project_html(package: Package, rows: list[Row], status: tuple[str, str]) -> str:
     name = html.escape(package.__name__)
     lines = [
         "<!DOCTYPE html>",
         "<html>",
         "  <head>",
         f'    <meta name="pypi:repository-version" content="{API_VERSION}">',
+    ]
+    if status[0] != "active" or status[1]:
+        lines.append(f'    <meta name="pypi:project-status" content="{status[0]}">')
+    if status[1]:
+        lines.append(f'    <meta name="pypi:project-status-reason" content="{html.escape(status[1])}">')
+    lines += [
         f"    <title>Links for {name}</title>",
         "  </head>",
         "  <body>",
@@ -228,6 +243,9 @@ def root_page(repository: Repository, content_type: str, cache: PageCache) -> Pa
 
 def _render_root(repository: Repository, content_type: str) -> Page:
     keys = list(repository.keys())  # normalized names: no package object is loaded
+    pending = repository.pending_projects  # awaiting approval: not offered yet
+    if pending:
+        keys = [key for key in keys if key not in pending]
     if content_type == JSON_V1:
         return _page(_root_json(keys), JSON_V1)
     return _page(_root_html(keys), content_type)

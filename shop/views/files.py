@@ -6,7 +6,8 @@ served is a 404 or 502 that says why.
 """
 from __future__ import annotations
 
-from pyramid.httpexceptions import HTTPBadGateway, HTTPFound, HTTPNotFound
+from pyramid.httpexceptions import (HTTPBadGateway, HTTPForbidden, HTTPFound, HTTPGone,
+                                    HTTPNotFound)
 from pyramid.response import Response
 from pyramid.view import view_config
 
@@ -42,11 +43,15 @@ def core_metadata(context: CoreMetadata, request) -> Response:
 
 
 def _decide(decide, *args):
-    """What ``decide`` (a ``shop.mirror.serving`` function) says, or its reason as a 404/502."""
+    """What ``decide`` (a ``shop.mirror.serving`` function) says, or its reason as a
+    403/404/410/502."""
     try:
         return decide(*args)
     except serving.Unavailable as e:
-        raise http_error(HTTPBadGateway if e.status == 502 else HTTPNotFound, e.message) from None
+        raise http_error(REFUSALS.get(e.status, HTTPNotFound), e.message) from None
+
+
+REFUSALS = {403: HTTPForbidden, 410: HTTPGone, 502: HTTPBadGateway}
 
 
 def _response(request, how) -> Response:

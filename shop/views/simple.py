@@ -6,6 +6,8 @@ permission check, and the mirror's look-up decides what the page shows.
 """
 from __future__ import annotations
 
+import time
+
 from pyramid.events import ContextFound, subscriber
 from pyramid.httpexceptions import (
     HTTPBadGateway,
@@ -19,6 +21,7 @@ from pyramid_retry import RetryableException, is_last_attempt
 
 from shop.mirror.lookup import fresh_until, lookup
 from shop.mirror.upstream import UpstreamError
+from shop.model.offers import awaiting_approval, refused_approval
 from shop.model.permissions import Permission
 from shop.model.transient import IProject
 from shop.model.tree import Package, Repository
@@ -78,6 +81,8 @@ def current_package(request, project) -> Package:
     if package is None:
         where = " nor upstream" if repository.mirrors(None) else ""
         raise http_error(HTTPNotFound, f"Not found: project {name} is not in this repository{where}.")
+    if awaiting_approval(package):
+        raise http_error(HTTPNotFound, refused_approval(package))
     return package
 
 
@@ -137,4 +142,7 @@ def project_index(context, request) -> Response:
     page = simple.project_page(package, content_type, request.shop.pages)
     shop = request.shop
     expires = fresh_until(shop.mirror_state, shop.settings.index_ttl, package.__parent__, package)
+    if page.expires is not None:  # a file the cooldown holds back is offered then
+        until = time.monotonic() + (page.expires - time.time())
+        expires = until if expires is None else min(expires, until)
     return page_response(request, page, expires)

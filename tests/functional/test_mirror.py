@@ -641,7 +641,7 @@ def test_a_page_a_stored_file_changed_is_rendered_before_the_next_client_asks(mi
     with opened(app) as root:
         package = root.repositories["default"]["app-one"]
         kept = services_of(app.app.registry).pages.get(
-            package, simple.JSON_V1, (package.serial(), False), rendered_at_request_time
+            package, simple.JSON_V1, simple.page_version(package), rendered_at_request_time
         )
     metadata = stored(app, wheel.filename).metadata_sha256
     assert json.loads(kept.body)["files"][0]["core-metadata"] == {"sha256": metadata}
