@@ -43,10 +43,12 @@ CREDENTIAL_DISABLED = "credential-disabled"
 CREDENTIAL_ENABLED = "credential-enabled"
 CREDENTIAL_DELETED = "credential-deleted"
 LOGIN_FAILED = "login-failed"
+BLOCK = "block"  # a block added or removed (``shop.model.blocks``)
+APPROVAL = "approval"  # a new upstream project approved or denied
 
 KINDS = (UPLOAD, YANK, UNYANK, DELETE, PROJECT_STATUS, OWNERS, REPOSITORY, ROLE, USER, PASSWORD,
          LOGOUT, CREDENTIAL_CREATED, CREDENTIAL_DISABLED, CREDENTIAL_ENABLED, CREDENTIAL_DELETED,
-         LOGIN_FAILED)
+         LOGIN_FAILED, BLOCK, APPROVAL)
 # The events a repository's webhooks are told of.
 HOOKED = (UPLOAD, YANK, UNYANK, DELETE, PROJECT_STATUS)
 
