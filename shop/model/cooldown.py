@@ -44,7 +44,7 @@ def format_min_age(age: datetime.timedelta | None) -> str:
     if not age:
         return "0"
     seconds = int(age.total_seconds())
-    for unit in ("w", "d", "h", "m"):
+    for unit in ("d", "h", "m"):
         if seconds % UNITS[unit] == 0:
             return f"{seconds // UNITS[unit]}{unit}"
     return f"{seconds}s"

@@ -3,13 +3,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from shop.model import events, names, offers, webhooks
+from BTrees.OOBTree import OOBTree
+
+from shop.model import cooldown, events, names, offers, webhooks
 from shop.model.permissions import Role, group_principal, user_principal
 from shop.model.people import User
 from shop.model.root import Root
 from shop.model.tree import Package, Release, ReleaseFile, Repository
 
 MIRROR_MODES = ("stream", "redirect")
+UPSTREAM_DELETIONS = ("follow", "keep")
 
 
 class RepositoryError(ValueError):
@@ -50,13 +53,17 @@ def _upstream(value: str | None) -> str | None:
 
 # The settings ``configure`` changes, as the events recording a change name them.
 SETTINGS = ("title", "upstream", "mirror_mode", "offline", "anonymous_read", "read_networks",
-            "merge_allowed", "keep_dev_releases", "mirror_cache_size")
+            "merge_allowed", "keep_dev_releases", "mirror_cache_size", "min_age",
+            "exclude_newer", "cooldown_exempt", "upstream_deletions", "approve_new_projects")
 
 
 def _settings_of(repository: Repository) -> dict[str, str]:
     values = {name: getattr(repository, name, None) for name in SETTINGS}
     values["read_networks"] = " ".join(str(n) for n in values["read_networks"] or ())
     values["merge_allowed"] = " ".join(sorted(values["merge_allowed"] or ()))
+    values["min_age"] = cooldown.format_min_age(values["min_age"])
+    values["exclude_newer"] = cooldown.format_exclude_newer(values["exclude_newer"])
+    values["cooldown_exempt"] = " ".join(values["cooldown_exempt"])
     if values["upstream"]:  # the events say the URL, never its credentials
         values["upstream"] = names.credentials_hidden(values["upstream"])
     return {name: "none" if value is None else str(value) for name, value in values.items()}
@@ -67,6 +74,7 @@ def configure(repository: Repository, **settings) -> None:
     that depend on them are rendered anew. Retention limits are given as people write them
     (``5``; ``500M``; ``none``). What changed is recorded, with its new value."""
     before = _settings_of(repository)
+    _configure_rules(repository, settings)
     _configure(repository, **settings)
     after = _settings_of(repository)
     changed = {name: value for name, value in after.items() if before[name] != value}
@@ -109,6 +117,31 @@ def _configure(repository: Repository, *, title: str | None = None, upstream: st
             if package is not None and package.hosted:
                 offers.count_hidden_upstream(package)
         _pages_changed(repository, changed)
+
+
+def _configure_rules(repository: Repository, settings: dict) -> None:
+    """The supply-chain settings (taken out of ``settings``), all checked before any is set:
+    ``min_age`` (``7d``), ``exclude_newer`` (ISO 8601), ``cooldown_exempt`` ("NAME
+    NAME==VERSION"), ``upstream_deletions`` (follow, keep), ``approve_new_projects``."""
+    given = {name: settings.pop(name, None) for name in
+             ("min_age", "exclude_newer", "cooldown_exempt", "upstream_deletions",
+              "approve_new_projects")}
+    wanted = {name: value for name, value in given.items() if value is not None}
+    parsers = {"min_age": cooldown.parse_min_age, "exclude_newer": cooldown.parse_exclude_newer,
+               "cooldown_exempt": cooldown.parse_exempt}
+    checked = {}
+    for name, value in wanted.items():
+        try:
+            checked[name] = parsers[name](value) if name in parsers else value
+        except cooldown.CooldownError as e:
+            raise RepositoryError(str(e)) from None
+    if checked.get("upstream_deletions", "follow") not in UPSTREAM_DELETIONS:
+        raise RepositoryError(f"Invalid upstream deletions {checked['upstream_deletions']!r}:"
+                              " use follow (stop serving them) or keep.")
+    if checked.get("approve_new_projects") and repository.pending_projects is None:
+        repository.pending_projects = OOBTree()  # what is stored now stays approved
+    for name, value in checked.items():
+        setattr(repository, name, value)
 
 
 def _set_retention(repository: Repository, keep_dev_releases: str | None,

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import argparse
 
-from shop.model import repositories
+from shop.model import cooldown, repositories
 from shop.model.root import Root
 from shop.model.tree import Repository
 from shop.scripts import webhooks
@@ -39,6 +39,11 @@ def _configure(repository: Repository, args: argparse.Namespace) -> None:
         merge_allowed=args.merge_allowed.replace(",", " ").split() if args.merge_allowed is not None else None,
         keep_dev_releases=args.keep_dev_releases,
         mirror_cache_size=args.mirror_cache_size,
+        min_age=args.min_age,
+        exclude_newer=args.exclude_newer,
+        cooldown_exempt=args.cooldown_exempt,
+        upstream_deletions=args.upstream_deletions,
+        approve_new_projects=args.approve_new_projects,
     )
     for spec in args.role or ():
         who, _, role = spec.partition("=")
@@ -59,8 +64,25 @@ def repository_list(root: Root, args: argparse.Namespace, services: Services) ->
             f"{', offline' if r.offline else ''}){merged}  read: {access}  {roles}"
             f"  keep-dev-releases {r.keep_dev_releases or 'none'}"
             f"  mirror-cache-size {repositories.format_size(r.mirror_cache_size)}"
+            f"{_rules_of(r)}"
         )
     return "\n".join(rows)
+
+
+def _rules_of(r: Repository) -> str:
+    """The supply-chain settings that are not off, as ``repository list`` shows them."""
+    shown = []
+    if r.min_age:
+        shown.append(f"min-age {cooldown.format_min_age(r.min_age)}")
+    if r.exclude_newer is not None:
+        shown.append(f"exclude-newer {cooldown.format_exclude_newer(r.exclude_newer)}")
+    if r.cooldown_exempt:
+        shown.append(f"cooldown-exempt {' '.join(r.cooldown_exempt)!r}")
+    if r.upstream_deletions != "follow":
+        shown.append(f"upstream-deletions {r.upstream_deletions}")
+    if r.approve_new_projects:
+        shown.append(f"approve-new-projects ({len(r.pending_projects or ())} pending)")
+    return "".join("  " + s for s in shown)
 
 
 # --- releases -----------------------------------------------------------------------------
@@ -117,10 +139,29 @@ def add_repository_parser(commands) -> None:
         sub.add_argument("--mirror-cache-size", metavar="BYTES",
                          help="mirrored bytes kept (K, M, G, T: 500M); past it cleanup evicts the "
                               "least recently downloaded files; 0 or none: no limit")
+        _add_rules_arguments(sub)
         sub.set_defaults(func=func)
     repo.add_parser("list", help="list repositories").set_defaults(func=repository_list,
                                                                    writes=False)
     webhooks.add_hook_parser(repo)
+
+
+def _add_rules_arguments(sub) -> None:
+    """The supply-chain settings of ``repository add|set``."""
+    sub.add_argument("--min-age", metavar="DURATION",
+                     help="cooldown: upstream files younger than this (7d, 36h) are not "
+                          "offered; 0: off")
+    sub.add_argument("--exclude-newer", metavar="DATETIME",
+                     help="cooldown: upstream files uploaded after this ISO 8601 date or time "
+                          "are not offered; none: off")
+    sub.add_argument("--cooldown-exempt", metavar='"NAME NAME==VERSION"',
+                     help="projects and versions the cooldown lets through, space-separated; "
+                          '"" to clear')
+    sub.add_argument("--upstream-deletions", choices=repositories.UPSTREAM_DELETIONS,
+                     help="files removed upstream: follow (no longer served, the default) "
+                          "or keep (still served)")
+    sub.add_argument("--approve-new-projects", type=parse_bool, metavar="BOOL",
+                     help="upstream projects not served before wait for an admin's approval")
 
 
 def add_project_parser(commands) -> None:
