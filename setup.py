@@ -5,7 +5,7 @@ with open("README.rst", encoding="utf-8") as f:
 
 requires = [
     "argon2-cffi",
-    "packaging>=24",
+    "packaging>=26",  # core metadata 2.5 (Import-Name) parsed and validated; SPDX from 24.2
     "pypi-simple>=1.5",
     # /+metrics: Prometheus's registry, counters and text format, written as Prometheus reads
     # them (and as OpenMetrics for a scraper that asks), rather than formatted by hand here.

@@ -45,8 +45,11 @@ class Dist:
 
 def metadata_text(name: str, version: str, *, requires_python: str | None = None,
                   requires_dist: tuple[str, ...] = (), summary: str = "A test project",
-                  description: str = "") -> str:
-    lines = ["Metadata-Version: 2.1", f"Name: {name}", f"Version: {version}", f"Summary: {summary}"]
+                  description: str = "", metadata_version: str = "2.1",
+                  headers: tuple[str, ...] = ()) -> str:
+    """A METADATA (or PKG-INFO); ``headers`` are further lines (``"License-File: LICENSE"``)."""
+    lines = [f"Metadata-Version: {metadata_version}", f"Name: {name}", f"Version: {version}",
+             f"Summary: {summary}", *headers]
     if requires_python:
         lines.append(f"Requires-Python: {requires_python}")
     lines += [f"Requires-Dist: {r}" for r in requires_dist]

@@ -11,8 +11,12 @@ from shop.hosting.receiving import FIELD_LIMIT, ReceivedFile
 MULTI_FIELDS = (
     "classifiers", "platform", "supported_platform", "requires_dist", "provides_dist",
     "obsoletes_dist", "requires_external", "project_urls", "provides_extra", "dynamic",
-    "license_files", "requires", "provides", "obsoletes",
+    "license_files", "requires", "provides", "obsoletes", "import_names", "import_namespaces",
 )
+# Other names clients send them under: twine and uv send ``license_file``, uv
+# ``import_names``; the singular forms are the headers' own (``Import-Name``).
+ALIASES = {"license_file": "license_files", "import_name": "import_names",
+           "import_namespace": "import_namespaces"}
 SINGLE_FIELDS = (
     "metadata_version", "summary", "description", "description_content_type", "keywords",
     "home_page", "download_url", "author", "author_email", "maintainer", "maintainer_email",
@@ -20,12 +24,18 @@ SINGLE_FIELDS = (
 )
 # Characters a field may hold. Warehouse caps ``summary`` at 512; a README (``description``)
 # may be as long as a form field may be (``receiving.FIELD_LIMIT`` bytes), a license text
-# 64 KiB; every other metadata value (one ``Requires-Dist``, an author list) 4 KiB.
-FIELD_LENGTHS = {"summary": 512, "description": FIELD_LIMIT, "license": 64 * 1024}
+# 64 KiB; every other metadata value (one ``Requires-Dist``, an author list) 4 KiB. An SPDX
+# expression, a license file's path within the wheel, a dotted import name: far less.
+FIELD_LENGTHS = {"summary": 512, "description": FIELD_LIMIT, "license": 64 * 1024,
+                 "metadata_version": 32, "license_expression": 1024, "license_files": 1024,
+                 "import_names": 256, "import_namespaces": 256}
 FIELD_LENGTH = 4096
 # The protocol's own short fields: an action, a file type, a digest (128 hex digits at most).
 SHORT_LENGTH = 128
 MAX_VALUES = 1000  # values of one multiple-use field (real projects have tens of classifiers)
+# Fewer of these: a wheel with its vendored projects' licenses has tens of license files, a
+# distribution rarely more than a few top-level import names.
+FIELD_COUNTS = {"license_files": 256, "import_names": 256, "import_namespaces": 256}
 # All metadata values together (the description's 1 MiB and as much again for the rest): each
 # field within its limit could still add up to tens of MB in the one release record.
 METADATA_LENGTH = 2 * 1024 * 1024
@@ -52,6 +62,9 @@ class UploadForm:
         """Read an upload from what ``receiving.receive_form`` yields: the fields (the query's
         too, for ``:action``) and the received file, the only place the file comes from."""
         metadata: dict = {key: fields.getall(key) for key in MULTI_FIELDS if key in fields}
+        for alias, key in ALIASES.items():
+            if alias in fields:
+                metadata[key] = metadata.get(key, []) + fields.getall(alias)
         metadata.update({key: fields[key] for key in SINGLE_FIELDS if fields.get(key)})
         return cls(
             action=fields.get(":action"),

@@ -13,7 +13,7 @@ from typing import Callable
 
 from ZODB.blob import Blob
 
-from shop.hosting import validation
+from shop.hosting import coremetadata, validation
 from shop.hosting.forms import UploadForm
 from shop.hosting.receiving import ReceivedFile
 from shop.model import events, names, offers
@@ -71,14 +71,15 @@ def publish(repository: Repository, form: UploadForm, uploader: str,
         if validation.check_existing(place.existing, dist, received.hashes["sha256"]):
             return UploadResult(place.existing, False, f"{dist.filename} is already stored with these bytes.")
         core_metadata = validation.check_contents(received.path, dist)
-        return _store(place, received, uploader, core_metadata)
+        metadata = coremetadata.release_metadata(form.metadata, core_metadata)
+        return _store(place, received, uploader, core_metadata, metadata)
     finally:
         form.discard()  # a no-op once the blob has consumed the file
 
 
 def _store(place: Placement, received: ReceivedFile, uploader: str,
-           core_metadata: bytes | None) -> UploadResult:
-    """Add the file, creating its package and release if they are new."""
+           core_metadata: bytes | None, metadata: dict) -> UploadResult:
+    """Add the file, creating its package and release (with ``metadata``) if they are new."""
     repository, form, dist = place.repository, place.form, place.dist
     message = f"Stored {dist.filename} in {repository.__name__}."
     package = place.package
@@ -87,7 +88,7 @@ def _store(place: Placement, received: ReceivedFile, uploader: str,
     hiding = not package.hosted and dist.project not in repository.merge_allowed
     release = place.release
     if release is None:
-        release = package.add(place.key, Release(form.version, metadata=_release_metadata(form)))
+        release = package.add(place.key, Release(form.version, metadata=_release_metadata(form, metadata)))
     file = _release_file(place, received, uploader, core_metadata)
     release.add(dist.filename, file)
     if not package.hosted:
@@ -141,8 +142,8 @@ def _release_file(place: Placement, received: ReceivedFile, uploader: str,
     return file
 
 
-def _release_metadata(form: UploadForm) -> dict:
-    metadata = dict(form.metadata)
+def _release_metadata(form: UploadForm, metadata: dict) -> dict:
+    metadata = dict(metadata)
     metadata["name"] = form.name
     metadata["version"] = form.version
     return metadata

@@ -63,10 +63,9 @@ def check_limits(form: UploadForm) -> None:
     total = 0
     for key, value in form.metadata.items():
         values = value if isinstance(value, list) else [value]
-        if len(values) > forms.MAX_VALUES:
-            raise UploadError(
-                f"Too many values of {key!r}: {len(values)}, more than {forms.MAX_VALUES}."
-            )
+        most = forms.FIELD_COUNTS.get(key, forms.MAX_VALUES)
+        if len(values) > most:
+            raise UploadError(f"Too many values of {key!r}: {len(values)}, more than {most}.")
         for one in values:
             _check_length(key, one, forms.FIELD_LENGTHS.get(key, forms.FIELD_LENGTH))
             total += len(one or "")

@@ -16,7 +16,7 @@ from shop.views.simple import current_package
 
 INFO_FIELDS = (
     "author", "author_email", "classifiers", "description", "description_content_type",
-    "download_url", "home_page", "keywords", "license", "license_expression", "maintainer",
+    "download_url", "home_page", "keywords", "license", "license_expression", "license_files", "maintainer",
     "maintainer_email", "platform", "provides_extra", "requires_dist", "requires_python",
     "summary",
 )

@@ -26,3 +26,11 @@ def test_from_fields_reads_plural_metadata_fields_and_the_file():
 def test_a_content_field_is_not_a_file():
     form = UploadForm.from_fields(MultiDict({"content": "not a file"}), None)
     assert (form.content, form.filename) == (None, None)
+
+
+def test_license_file_and_import_name_are_read_under_every_name_clients_send():
+    params = MultiDict([("license_file", "LICENSE"), ("license_files", "NOTICE"),
+                        ("import_name", "a"), ("import_names", "b"), ("import_namespace", "c")])
+    form = UploadForm.from_fields(params, None)
+    assert form.metadata == {"license_files": ["NOTICE", "LICENSE"], "import_names": ["b", "a"],
+                             "import_namespaces": ["c"]}

@@ -98,6 +98,16 @@ def web_links(metadata: dict) -> list[tuple[str, str]]:
             if isinstance(url, str) and urlsplit(url).scheme in ("http", "https")]
 
 
+def licensing(metadata: dict) -> list[tuple[str, str]]:
+    """(label, text) of the latest release's license and import names (core metadata 2.4, 2.5)."""
+    rows = [("License", metadata.get("license_expression")),
+            ("License files", metadata.get("license_files")),
+            ("Import names", metadata.get("import_names")),
+            ("Import namespaces", metadata.get("import_namespaces"))]
+    return [(label, ", ".join(value) if isinstance(value, list) else value)
+            for label, value in rows if value]
+
+
 @dataclass(frozen=True)
 class FileRow:
     file: object
@@ -119,6 +129,7 @@ def project_page(context: Package, request) -> dict:
         "latest": latest,
         "summary": metadata.get("summary") or "",
         "requires_python": metadata.get("requires_python") or "",
+        "licensing": licensing(metadata),
         "links": web_links(metadata),
         "description": request.shop.descriptions.get(latest) if latest is not None else None,
         "releases": [release_rows(request, release) for release in versions.releases],
