@@ -30,7 +30,7 @@ LATEST = {
 }
 # Server preference when the client has none: HTML, as pip before 22.2 expects.
 OFFERS = [TEXT_HTML, HTML_V1, JSON_V1, *LATEST]
-API_VERSION = "1.1"
+API_VERSION = "1.3"  # 1.3: provenance (PEP 740)
 
 
 # Pages smaller than this are sent as they are: compressing them saves less than it costs.
@@ -139,6 +139,7 @@ class Row(NamedTuple):
     yanked: bool
     yanked_reason: str
     metadata_sha256: str | None
+    provenance: str | None  # its URL relative to the project page (PEP 740)
 
 
 def _rows(package: Package) -> list[Row]:
@@ -146,10 +147,12 @@ def _rows(package: Package) -> list[Row]:
     mirrored project of 15,000 files makes no object per file), else from its files."""
     entries = listed_only(package)
     if entries is not None:
-        return [Row(e[3], e[0], f"{e[2]}/{e[0]}", e[5], e[8], e[6], e[7], e[9], e[10], e[11])
+        # A file only listed has no provenance here yet: it comes with the file's bytes.
+        return [Row(e[3], e[0], f"{e[2]}/{e[0]}", e[5], e[8], e[6], e[7], e[9], e[10], e[11], None)
                 for e in entries]
     return [Row(f.__parent__.version, f.filename, file_url(f), f.sha256, f.requires_python,
-                f.size, f.upload_time, f.yanked, f.yanked_reason, f.core_metadata_sha256)
+                f.size, f.upload_time, f.yanked, f.yanked_reason, f.core_metadata_sha256,
+                file_url(f) + ".provenance" if f.provenance is not None else None)
             for f in visible_files(package)]
 
 
@@ -187,6 +190,8 @@ def _file_json(row: Row) -> dict:
         entry["upload-time"] = iso_time(row.upload_time)
     entry["yanked"] = (row.yanked_reason or True) if row.yanked else False
     entry["core-metadata"] = entry["dist-info-metadata"] = metadata
+    if row.provenance is not None:  # PEP 740: absent (or null) for a file without
+        entry["provenance"] = row.provenance
     return entry
 
 
@@ -212,6 +217,8 @@ def _project_html(package: Package, rows: list[Row]) -> str:
         if file.metadata_sha256:
             value = f"sha256={file.metadata_sha256}"
             attrs.append(f'data-core-metadata="{value}" data-dist-info-metadata="{value}"')
+        if file.provenance is not None:
+            attrs.append(f'data-provenance="{html.escape(file.provenance)}"')
         lines.append(f"    <a {' '.join(attrs)}>{html.escape(file.filename)}</a><br>")
     lines += ["  </body>", "</html>", ""]
     return "\n".join(lines)

@@ -89,11 +89,11 @@ def test_head_answers_like_get_without_a_body(demo, path):
 def test_root_page_lists_projects_by_normalized_name_in_both_formats(app):
     uploaded(app, make_sdist("Foo_Bar", "1.0"), make_sdist("demo", "1.0"))
     assert json_page(app, "/simple/").json == {
-        "meta": {"api-version": "1.1"},
+        "meta": {"api-version": "1.3"},
         "projects": [{"name": "demo"}, {"name": "foo-bar"}],
     }
     html = app.get("/repo/default/").text
-    assert '<meta name="pypi:repository-version" content="1.1">' in html
+    assert '<meta name="pypi:repository-version" content="1.3">' in html
     assert re.findall(r'<a href="([^"]+)">([^<]+)</a>', html) == [("demo/", "demo"), ("foo-bar/", "foo-bar")]
 
 
@@ -104,7 +104,7 @@ def test_an_empty_index_has_an_empty_root_page(app):
 def test_project_json_has_meta_name_versions_and_files(app):
     uploaded(app, make_sdist("Foo_Bar", "1.0"), make_wheel("Foo_Bar", "1.0.0"), make_sdist("Foo_Bar", "2.0"))
     page = json_page(app, "/simple/foo-bar/").json
-    assert page["meta"] == {"api-version": "1.1"}
+    assert page["meta"] == {"api-version": "1.3"}
     assert page["name"] == "foo-bar"
     assert page["versions"] == ["1.0", "2.0"]  # 1.0 and 1.0.0 are one release, listed once
     assert len(page["files"]) == 3
@@ -112,7 +112,7 @@ def test_project_json_has_meta_name_versions_and_files(app):
 
 def test_project_html_has_the_version_meta_and_one_link_per_file(demo):
     html = demo.get("/simple/demo/").text
-    assert '<meta name="pypi:repository-version" content="1.1">' in html
+    assert '<meta name="pypi:repository-version" content="1.3">' in html
     anchors = re.findall(r'<a href="([^"#]+)#sha256=([0-9a-f]{64})"[^>]*>([^<]+)</a>', html)
     assert sorted(text for _, _, text in anchors) == ["demo-1.0-py3-none-any.whl", "demo-1.0.tar.gz"]
     for href, _, text in anchors:

@@ -87,7 +87,7 @@ def package(repository):
 
 def test_project_json_lists_versions_once_in_pep_440_order(package, pages):
     page = json.loads(simple.project_page(package, simple.JSON_V1, pages).body)
-    assert page["meta"] == {"api-version": "1.1"} and page["name"] == "demo"
+    assert page["meta"] == {"api-version": "1.3"} and page["name"] == "demo"
     assert page["versions"] == ["1.0", "1.9", "1.10"]
     assert [f["filename"] for f in page["files"]] == [
         "demo-1.0-py3-none-any.whl", "demo-1.0.tar.gz", "demo-1.9.tar.gz", "demo-1.10.tar.gz"]
@@ -120,7 +120,7 @@ def test_upload_time_has_microseconds_and_a_z():
 def test_project_html_links_carry_hash_and_escaped_attributes(package, pages):
     body = simple.project_page(package, simple.TEXT_HTML, pages).body.decode()
     wheel = package["1"]["demo-1.0-py3-none-any.whl"]
-    assert '<meta name="pypi:repository-version" content="1.1">' in body
+    assert '<meta name="pypi:repository-version" content="1.3">' in body
     assert (
         f'<a href="1/demo-1.0-py3-none-any.whl#sha256={wheel.sha256}" '
         'data-requires-python="&gt;=3.8,&lt;4" '
@@ -150,9 +150,9 @@ def test_html_pages_say_their_charset_and_v1_types_are_exact(package, pages):
 
 def test_root_page_lists_normalized_names_in_both_formats(package, repository, pages):
     page = json.loads(simple.root_page(repository, simple.JSON_V1, pages).body)
-    assert page == {"meta": {"api-version": "1.1"}, "projects": [{"name": "demo"}]}
+    assert page == {"meta": {"api-version": "1.3"}, "projects": [{"name": "demo"}]}
     body = simple.root_page(repository, simple.TEXT_HTML, pages).body.decode()
-    assert '<meta name="pypi:repository-version" content="1.1">' in body
+    assert '<meta name="pypi:repository-version" content="1.3">' in body
     assert '<a href="demo/">demo</a>' in body
 
 
