@@ -17,6 +17,7 @@ statement checks, the bytes kept as upstream sent them.
 from __future__ import annotations
 
 import functools
+import hashlib
 import importlib.resources
 import json
 from dataclasses import dataclass
@@ -26,8 +27,10 @@ from pydantic import ValidationError
 from pypi_attestations import Attestation, AttestationType, Distribution
 from sigstore.models import TrustedRoot
 from sigstore.verify import Verifier
+from ZODB.blob import Blob
 
 from shop.hosting.errors import UploadError
+from shop.model.tree import ReleaseFile
 
 FIELD = "attestations"
 FIELD_LIMIT = 256 * 1024  # bytes of the field: one attestation is a few KiB
@@ -72,6 +75,14 @@ def check_upload(field: str | None, filename: str, sha256: str) -> Attested | No
     signers = check_attestations(raw, filename, sha256)
     provenance = {"version": 1, "attestation_bundles": [{"publisher": PUBLISHER, "attestations": raw}]}
     return Attested(json.dumps(provenance, separators=(",", ":")).encode("utf-8"), signers)
+
+
+def keep(file: ReleaseFile, provenance: bytes, signers: tuple) -> None:
+    """Store a checked provenance object with ``file``, and what it says of its signers."""
+    file.provenance = Blob(provenance)
+    file.provenance_sha256 = hashlib.sha256(provenance).hexdigest()
+    file.provenance_size = len(provenance)
+    file.signers = signers
 
 
 def check_attestations(raw: list, filename: str, sha256: str) -> tuple[tuple, ...]:

@@ -141,10 +141,7 @@ def _release_file(place: Placement, received: ReceivedFile, uploader: str,
         file.core_metadata_sha256 = hashlib.sha256(core_metadata).hexdigest()
         file.core_metadata_size = len(core_metadata)
     if attested is not None:
-        file.provenance = Blob(attested.provenance)
-        file.provenance_sha256 = hashlib.sha256(attested.provenance).hexdigest()
-        file.provenance_size = len(attested.provenance)
-        file.signers = attested.signers
+        attestations.keep(file, attested.provenance, attested.signers)
     return file
 
 
