@@ -21,9 +21,8 @@ from typing import Callable, Iterator
 from ZODB.blob import Blob
 
 from shop.meters import MIRROR_STORE, UPSTREAM_BYTES, Meters
-from shop.hosting.attestations import keep
 from shop.mirror.following import CHUNK, Follower, file_chunks
-from shop.mirror.provenance import fetch_provenance
+from shop.mirror.provenance import fetch_provenance, kept
 from shop.mirror.storing import (DownloadFailed, FileKey, StoredCopy, slot_or_not, store_blob,
                                  storing_slots)
 from shop.mirror.upstream import Upstream, UpstreamError
@@ -318,8 +317,7 @@ class Downloads:
         metadata = read_metadata(download.tmp_path) if download.key.filename.endswith(".whl") else None
         if metadata is not None and self.on_metadata is not None:
             self.on_metadata(download.key.repository, metadata)  # its dependencies, looked up
-        provenance = fetch_provenance(self.upstream, download.provenance_url, download.key.filename,
-                                      sha256) if download.provenance_url else None
+        provenance = fetch_provenance(self.upstream, download, sha256)
         page_changed = stored = False
 
         def attach(file: ReleaseFile, path: str) -> None:
@@ -334,9 +332,7 @@ class Downloads:
                 file.core_metadata_sha256 = hashlib.sha256(metadata).hexdigest()
                 file.core_metadata_size = len(metadata)
                 changed = True
-            if provenance is not None and file.provenance is None:
-                keep(file, *provenance)
-                changed = True  # the pages advertise it from now on
+            changed |= kept(file, provenance)  # the pages advertise it from now on
             if changed:
                 file.__parent__.changed()
             page_changed = changed

@@ -10,18 +10,22 @@ from __future__ import annotations
 
 import logging
 
-from shop.hosting.attestations import PROVENANCE_LIMIT, AttestationRefused, check_provenance
+from shop.hosting.attestations import PROVENANCE_LIMIT, AttestationRefused, check_provenance, keep
 from shop.meters import UPSTREAM_BYTES
 from shop.mirror.upstream import Upstream, UpstreamError
+from shop.model.tree import ReleaseFile
 
 log = logging.getLogger(__name__)
 
 
-def fetch_provenance(upstream: Upstream, url: str, filename: str,
-                     sha256: str) -> tuple[bytes, tuple] | None:
-    """Upstream's provenance object at ``url`` of the verified file ``filename`` and what its
-    attestations say of their signers; None (a warning logged) when it cannot be had or is
-    not about this file."""
+def fetch_provenance(upstream: Upstream, download, sha256: str) -> tuple[bytes, tuple] | None:
+    """Upstream's provenance object of the file ``download`` (a ``Download``) just fetched
+    and verified (``sha256``), and what its attestations say of their signers; None when
+    upstream advertises none, or (a warning logged) it cannot be had or is not about this
+    file."""
+    url, filename = download.provenance_url, download.key.filename
+    if url is None:
+        return None
     try:
         with upstream.get(url, stream=True) as response:
             if response.status_code != 200:
@@ -44,3 +48,12 @@ def fetch_provenance(upstream: Upstream, url: str, filename: str,
     except AttestationRefused as e:
         log.warning("mirror: upstream's provenance of %s dropped (%s): %s", filename, url, e)
         return None
+
+
+def kept(file: ReleaseFile, fetched: tuple[bytes, tuple] | None) -> bool:
+    """Keep what ``fetch_provenance`` fetched with ``file``, unless it has a provenance
+    already (another process's copy); whether it was kept."""
+    if fetched is None or file.provenance is not None:
+        return False
+    keep(file, *fetched)
+    return True
