@@ -6,7 +6,11 @@ with open("README.rst", encoding="utf-8") as f:
 requires = [
     "argon2-cffi",
     "packaging>=26",  # core metadata 2.5 (Import-Name) parsed and validated; SPDX from 24.2
-    "pypi-simple>=1.5",
+    # PEP 740 attestations: the models of PyPI's own implementation (maintained by PyPI's
+    # admins with Trail of Bits), the checks of their statements, and sigstore's offline
+    # verification of their signatures. 0.0.31: sigstore 4.5+ (Rekor v2 entries).
+    "pypi-attestations>=0.0.31",
+    "pypi-simple>=1.8",  # 1.8: a file's provenance URL (PEP 740) on upstream's pages
     # /+metrics: Prometheus's registry, counters and text format, written as Prometheus reads
     # them (and as OpenMetrics for a scraper that asks), rather than formatted by hand here.
     "prometheus_client>=0.20",

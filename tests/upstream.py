@@ -32,6 +32,7 @@ class UpstreamFile:
     yanked: bool | str = False
     upload_time: str = "2024-01-02T03:04:05.000000Z"
     metadata: bytes | None = None  # a wheel's METADATA, advertised as core-metadata
+    provenance: bytes | None = None  # a provenance object (PEP 740), advertised (relative)
 
     @property
     def sha256(self) -> str:
@@ -230,6 +231,11 @@ def _handler(upstream: UpstreamServer):
             self._send(200, body, content_type, etag=etag)
 
         def _file(self, name: str, fault: Fault | None):
+            if name.endswith(".provenance"):
+                f = upstream.index.file(name[: -len(".provenance")])
+                if f is None or f.provenance is None:
+                    return self._send(404, b"no such provenance\n", "text/plain")
+                return self._send(200, f.provenance, "application/json")
             metadata = name.endswith(".metadata")
             f = upstream.index.file(name[: -len(".metadata")] if metadata else name)
             if f is None or (metadata and f.metadata is None):
@@ -308,6 +314,7 @@ def _json_page(project: str, files: list[UpstreamFile]) -> tuple[bytes, str]:
                 "core-metadata": (
                     {"sha256": hashlib.sha256(f.metadata).hexdigest()} if f.metadata else False
                 ),
+                **({"provenance": f"../../files/{f.filename}.provenance"} if f.provenance else {}),
             }
             for f in files
         ],
@@ -326,6 +333,8 @@ def _html_page(project: str, files: list[UpstreamFile]) -> tuple[bytes, str]:
             attrs += f' data-yanked="{html.escape(reason)}"'
         if f.metadata:
             attrs += f' data-core-metadata="sha256={hashlib.sha256(f.metadata).hexdigest()}"'
+        if f.provenance:
+            attrs += f' data-provenance="../../files/{f.filename}.provenance"'
         links.append(f"<a {attrs}>{f.filename}</a><br>")
     body = (
         "<!DOCTYPE html><html><head>"

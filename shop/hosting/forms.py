@@ -56,6 +56,7 @@ class UploadForm:
     content: ReceivedFile | None
     digests: dict[str, str] = field(default_factory=dict)
     metadata: dict = field(default_factory=dict)
+    attestations: str | None = None  # PEP 740: a JSON array (``shop.hosting.attestations``)
 
     @classmethod
     def from_fields(cls, fields: MultiDict, received: ReceivedFile | None) -> "UploadForm":
@@ -79,6 +80,7 @@ class UploadForm:
                 algo: fields[key].strip().lower() for algo, key in DIGEST_FIELDS if fields.get(key)
             },
             metadata=metadata,
+            attestations=fields.get("attestations"),
         )
 
     def discard(self) -> None:

@@ -13,7 +13,8 @@ from typing import Callable
 
 from ZODB.blob import Blob
 
-from shop.hosting import coremetadata, validation
+from shop.hosting import attestations, coremetadata, validation
+from shop.hosting.attestations import Attested
 from shop.hosting.forms import UploadForm
 from shop.hosting.receiving import ReceivedFile
 from shop.model import events, names, offers
@@ -68,18 +69,21 @@ def publish(repository: Repository, form: UploadForm, uploader: str,
         validation.check_may_release(place.package, uploader, may_release)
         received = form.content
         validation.check_received(form.digests, received)
+        attested = attestations.check_upload(form.attestations, dist.filename, received.hashes["sha256"])
         if validation.check_existing(place.existing, dist, received.hashes["sha256"]):
             return UploadResult(place.existing, False, f"{dist.filename} is already stored with these bytes.")
         core_metadata = validation.check_contents(received.path, dist)
         metadata = coremetadata.release_metadata(form.metadata, core_metadata)
-        return _store(place, received, uploader, core_metadata, metadata)
+        return _store(place, received, uploader, core_metadata, metadata, attested)
     finally:
         form.discard()  # a no-op once the blob has consumed the file
 
 
 def _store(place: Placement, received: ReceivedFile, uploader: str,
-           core_metadata: bytes | None, metadata: dict) -> UploadResult:
-    """Add the file, creating its package and release (with ``metadata``) if they are new."""
+           core_metadata: bytes | None, metadata: dict,
+           attested: Attested | None) -> UploadResult:
+    """Add the file (with its attestations, if any), creating its package and release (with
+    ``metadata``) if they are new."""
     repository, form, dist = place.repository, place.form, place.dist
     message = f"Stored {dist.filename} in {repository.__name__}."
     package = place.package
@@ -89,7 +93,7 @@ def _store(place: Placement, received: ReceivedFile, uploader: str,
     release = place.release
     if release is None:
         release = package.add(place.key, Release(form.version, metadata=_release_metadata(form, metadata)))
-    file = _release_file(place, received, uploader, core_metadata)
+    file = _release_file(place, received, uploader, core_metadata, attested)
     release.add(dist.filename, file)
     if not package.hosted:
         package.owners.add(uploader)  # the first uploader owns the project
@@ -119,8 +123,8 @@ def _hides_upstream(package: Package, uploader: str) -> str:
 
 
 def _release_file(place: Placement, received: ReceivedFile, uploader: str,
-                  core_metadata: bytes | None) -> ReleaseFile:
-    """The file record, its blob taking over the received file."""
+                  core_metadata: bytes | None, attested: Attested | None) -> ReleaseFile:
+    """The file record, its blob taking over the received file; its METADATA and provenance."""
     form, dist, hashes = place.form, place.dist, received.hashes
     file = ReleaseFile(
         dist.filename,
@@ -139,6 +143,8 @@ def _release_file(place: Placement, received: ReceivedFile, uploader: str,
         file.core_metadata = Blob(core_metadata)
         file.core_metadata_sha256 = hashlib.sha256(core_metadata).hexdigest()
         file.core_metadata_size = len(core_metadata)
+    if attested is not None:
+        attestations.keep(file, attested.provenance, attested.signers)
     return file
 
 

@@ -22,6 +22,7 @@ from ZODB.blob import Blob
 
 from shop.meters import MIRROR_STORE, UPSTREAM_BYTES, Meters
 from shop.mirror.following import CHUNK, Follower, file_chunks
+from shop.mirror.provenance import fetch_provenance, kept
 from shop.mirror.storing import (DownloadFailed, FileKey, StoredCopy, slot_or_not, store_blob,
                                  storing_slots)
 from shop.mirror.upstream import Upstream, UpstreamError
@@ -51,6 +52,8 @@ PASS_THROUGH_LIMIT = 256 * 1024 * 1024
 
 class Download:
     """One upstream download in progress, and what readers need to follow it."""
+
+    provenance_url: str | None = None  # upstream's provenance of the file (PEP 740)
 
     def __init__(self, key: FileKey, url: str, sha256: str | None, size: int | None, tmp_dir: str,
                  max_size: int = GiB):
@@ -265,6 +268,7 @@ class Downloads:
                 return download  # a failed one is leaving: the next request starts anew
             download = Download(key, file.upstream_url, file.sha256, file.size,
                                 temporary_directory(self.db), self.max_size)
+            download.provenance_url = file.upstream_provenance_url  # fetched with it
             self._running[key] = download
         if background:  # redirect mode: a bounded pool, nobody waits for it
             self._pool.submit(self._run, download)
@@ -313,6 +317,7 @@ class Downloads:
         metadata = read_metadata(download.tmp_path) if download.key.filename.endswith(".whl") else None
         if metadata is not None and self.on_metadata is not None:
             self.on_metadata(download.key.repository, metadata)  # its dependencies, looked up
+        provenance = fetch_provenance(self.upstream, download, sha256)
         page_changed = stored = False
 
         def attach(file: ReleaseFile, path: str) -> None:
@@ -327,6 +332,7 @@ class Downloads:
                 file.core_metadata_sha256 = hashlib.sha256(metadata).hexdigest()
                 file.core_metadata_size = len(metadata)
                 changed = True
+            changed |= kept(file, provenance)  # the pages advertise it from now on
             if changed:
                 file.__parent__.changed()
             page_changed = changed

@@ -21,6 +21,7 @@ from shop.model.tree import ReleaseFile, repository_of
 
 WHEEL_CONTENT = "application/octet-stream"
 METADATA_CONTENT = "text/plain; charset=utf-8"
+PROVENANCE_CONTENT = "application/json"  # PEP 740's provenance object, as a JSON document
 
 
 class Unavailable(Exception):
@@ -97,6 +98,19 @@ def serve_metadata(file: ReleaseFile, fetches: MetadataFetches) -> FromBlob | Fr
         raise Unavailable(f"Upstream metadata fetch failed: {e}", 502) from None
     return FromUpstream([data], len(data), file.core_metadata_sha256, METADATA_CONTENT,
                         immutable=True)
+
+
+def serve_provenance(file: ReleaseFile) -> FromBlob:
+    """How to serve a file's provenance object (PEP 740); raise Unavailable saying why not.
+
+    A mirrored file's is fetched with the file (``shop.mirror.provenance``), never alone."""
+    name = file.filename + ".provenance"
+    _offered(file, name)
+    if file.provenance is None:
+        raise Unavailable(f"Not found: {file.filename} has no provenance here (it was uploaded "
+                          "without attestations, or upstream offers none for it).")
+    return FromBlob(file.provenance, file.provenance_sha256, file.provenance_size,
+                    PROVENANCE_CONTENT)
 
 
 def _offered(file: ReleaseFile, name: str):

@@ -25,6 +25,7 @@ PACKAGE_TYPES = {"wheel": "bdist_wheel", "sdist": "sdist"}
 PAGE_LIMIT = 64 * 1024 * 1024
 # Strings of one file taken from upstream's listing, shown on pages and kept in the database.
 URL_LIMIT = 8 * 1024  # longer: the file is dropped (it could not be fetched as it is)
+PROVENANCE_URL_LIMIT = 2083  # pypi-simple's (pydantic's HttpUrl's); longer: left out
 # (A digest that is not 64 hex digits drops the file too: its bytes could not be verified.)
 REQUIRES_PYTHON_LIMIT = 1024  # longer: dropped, as if upstream gave none
 YANKED_REASON_LIMIT = 1024  # longer: truncated to this many characters
@@ -38,10 +39,11 @@ class UpstreamNotFound(Exception):
     """Upstream does not know the project."""
 
 
-def listed_entry(pkg: DistributionPackage, base: str | None = None) -> Entry | None:
+def listed_entry(pkg: DistributionPackage, base: str | None = None,
+                 page: str | None = None) -> Entry | None:
     """What pypi-simple parsed of one file, as an entry of the project's listing (URLs
-    relative to ``base``, if given: pypi-simple resolved them otherwise); None for files an
-    installer could not use."""
+    relative to ``base``, if given: pypi-simple resolved them otherwise; a provenance URL
+    relative to ``page``, the page's own URL); None for files an installer could not use."""
     packagetype = PACKAGE_TYPES.get(pkg.package_type or "")
     if packagetype is None or not pkg.version:
         return None
@@ -71,7 +73,17 @@ def listed_entry(pkg: DistributionPackage, base: str | None = None) -> Entry | N
         yanked=yanked,
         yanked_reason=(pkg.yanked_reason or "")[:YANKED_REASON_LIMIT] if yanked else "",
         metadata_sha256=metadata_sha256,
+        provenance_url=_provenance_url(pkg.provenance_url, base or page),
     )
+
+
+def _provenance_url(url: str | None, base: str | None) -> str | None:
+    """A file's provenance URL (PEP 740), absolute; None if there is none, or it is too long
+    or not HTTP(S): the file is served all the same, without it."""
+    url = _resolved(base, url) if url else None
+    if url is None or len(url) > PROVENANCE_URL_LIMIT or not url.startswith(("http://", "https://")):
+        return None
+    return url
 
 
 @dataclass(frozen=True)
@@ -144,7 +156,8 @@ class Upstream:
             page, base = _parse(response, project)
         except Exception as e:  # pypi-simple raises several kinds for unreadable pages
             raise UpstreamError(f"upstream {url} sent a page that cannot be read: {e}") from None
-        files = tuple(f for f in (listed_entry(p, base) for p in page.packages) if f is not None)
+        files = tuple(f for f in (listed_entry(p, base, response.url) for p in page.packages)
+                      if f is not None)
         return UpstreamPage(
             name=_display_name(page.project, project),
             files=files,
@@ -159,8 +172,26 @@ def _parse(response: requests.Response, project: str) -> tuple[ProjectPage, str 
     ``_resolved``, only where relative (a big project lists 15,000 absolute ones)."""
     content_type = response.headers.get("Content-Type", "").split(";", 1)[0].strip().lower()
     if content_type == JSON_PAGE:
-        return ProjectPage.from_json_data(response.json(), None), response.url
+        data = response.json()
+        return ProjectPage.from_json_data(_absolute_provenance(data, response.url), None), response.url
     return ProjectPage.from_response(response, project), None
+
+
+def _absolute_provenance(data, base: str):
+    """``data`` (a JSON page) with its files' relative provenance URLs made absolute (as
+    this index's own pages give them): pypi-simple takes only absolute ones, and refuses the
+    whole page otherwise."""
+    files = data.get("files") if isinstance(data, dict) else None
+    for file in files if isinstance(files, list) else ():
+        url = file.get("provenance") if isinstance(file, dict) else None
+        if url is None:
+            continue
+        url = urljoin(base, url) if isinstance(url, str) else ""
+        if url.startswith(("http://", "https://")) and len(url) <= PROVENANCE_URL_LIMIT:
+            file["provenance"] = url
+        else:  # what pypi-simple would refuse the page for: the file goes without it
+            del file["provenance"]
+    return data
 
 
 def _resolved(base: str | None, url: str) -> str:

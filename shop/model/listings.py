@@ -32,6 +32,8 @@ class Entry(NamedTuple):
     yanked: bool
     yanked_reason: str
     metadata_sha256: str | None
+    # Upstream's provenance (PEP 740); last, with a default: stored 12-tuples load as before.
+    provenance_url: str | None = None
 
 
 _tokens = itertools.count()

@@ -30,6 +30,8 @@ def record_for(package: Package, release_key: str, filename: str) -> ReleaseFile
                          core_metadata_sha256=entry.metadata_sha256)
     record.origin, record.upstream_url = "mirror", entry.url
     record.upload_time = entry.upload_time  # unknown (None) stays unknown: never invented
+    if entry.provenance_url is not None:  # fetched with the file (shop.mirror.provenance)
+        record.upstream_provenance_url = entry.provenance_url
     if entry.yanked:
         record.yanked, record.yanked_reason = True, entry.yanked_reason
     return release.add(filename, record, quiet=True)
@@ -75,6 +77,7 @@ def _follow(record: ReleaseFile, entry: Entry) -> bool:
         "yanked_reason": entry.yanked_reason if entry.yanked else "",
         "requires_python": entry.requires_python,
         "upstream_url": entry.url,
+        "upstream_provenance_url": entry.provenance_url,
     }
     if record.core_metadata is None:
         wanted["core_metadata_sha256"] = entry.metadata_sha256

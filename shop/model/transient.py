@@ -1,8 +1,9 @@
 """Resources that traversal yields but the database does not store.
 
-A project the mirror may know before it is stored, another spelling of a version, and a
-wheel's ``.metadata`` file: each stands in for something in (or about to be in) the tree, so
-that URLs for them go through the views and permission checks of what they stand for.
+A project the mirror may know before it is stored, another spelling of a version, a
+wheel's ``.metadata`` file, a file's ``.provenance``: each stands in for something in (or
+about to be in) the tree, so that URLs for them go through the views and permission checks
+of what they stand for.
 """
 from __future__ import annotations
 
@@ -41,6 +42,27 @@ class CoreMetadata:
         self.file = file
         self.__name__ = file.filename + ".metadata"
         self.__parent__ = file.__parent__
+
+
+class Provenance:
+    """``<file>.provenance``: a transient resource for a file's provenance object (PEP 740)."""
+
+    def __init__(self, file: ReleaseFile) -> None:
+        self.file = file
+        self.__name__ = file.filename + ".provenance"
+        self.__parent__ = file.__parent__
+
+
+def beside(release: Release, key: str) -> CoreMetadata | Provenance:
+    """The file beside one of ``release``'s named ``key``: a wheel's METADATA (``.metadata``,
+    if it has one), its provenance object (``.provenance``); KeyError otherwise."""
+    filename, dot, suffix = key.rpartition(".")
+    file = release.file(filename) if dot and suffix in ("metadata", "provenance") else None
+    if file is not None and suffix == "metadata" and file.core_metadata_sha256:
+        return CoreMetadata(file)
+    if file is not None and suffix == "provenance":  # its view says why, if there is none
+        return Provenance(file)
+    raise KeyError(key)
 
 
 class VersionSpelling:

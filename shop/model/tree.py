@@ -14,7 +14,7 @@ from zope.interface import implementer
 from shop.model import names
 from shop.model.folders import Folder, utcnow
 from shop.model.listings import Entry, UpstreamListing
-from shop.model.transient import CoreMetadata, IProject, UpstreamProject, VersionSpelling
+from shop.model.transient import IProject, UpstreamProject, VersionSpelling, beside
 from shop.model.permissions import (
     ADMIN_PRINCIPAL,
     NETWORK_PRINCIPAL,
@@ -226,15 +226,10 @@ class Release(TreeFolder):
         return names.check_filename(super().check_key(key, obj))
 
     def __getitem__(self, key: str):
-        """A file (stored, or listed upstream), or the core metadata file beside a wheel
-        (``<filename>.metadata``)."""
+        """A file (stored, or listed upstream), or a file beside it (``transient.beside``:
+        ``<filename>.metadata``, ``<filename>.provenance``)."""
         file = self.file(key)
-        if file is not None:
-            return file
-        file = self.file(key[: -len(".metadata")]) if key.endswith(".metadata") else None
-        if file is None or not file.core_metadata_sha256:
-            raise KeyError(key)
-        return CoreMetadata(file)
+        return file if file is not None else beside(self, key)
 
     def file(self, filename: str) -> "ReleaseFile | None":
         """The file ``filename``: its record, or a ``ListedFile`` for one only listed."""
@@ -297,6 +292,14 @@ class ReleaseFile(Persistent):
     core_metadata: Blob | None = None
     core_metadata_sha256: str | None = None
     core_metadata_size: int | None = None
+    # PEP 740: the provenance object served at <file>.provenance (a blob, as the METADATA:
+    # pages load every file's record, which stays small), and what each attestation's
+    # certificate says of its signer, (identity, issuer, signature verified) tuples.
+    provenance: Blob | None = None
+    provenance_sha256: str | None = None
+    provenance_size: int | None = None
+    signers: tuple = ()
+    upstream_provenance_url: str | None = None  # a mirrored file's, from upstream's listing
     yanked = False
     yanked_reason = ""
     # When a re-check of upstream found this mirrored file gone from its listing (None:
@@ -377,6 +380,7 @@ class ListedFile(ReleaseFile):
         self.packagetype, self.sha256, self.size = entry.packagetype, entry.sha256, entry.size
         self.upload_time, self.requires_python = entry.upload_time, entry.requires_python
         self.core_metadata_sha256 = entry.metadata_sha256
+        self.upstream_provenance_url = entry.provenance_url
         if entry.yanked:
             self.yanked, self.yanked_reason = True, entry.yanked_reason
 

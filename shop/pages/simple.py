@@ -30,7 +30,7 @@ LATEST = {
 }
 # Server preference when the client has none: HTML, as pip before 22.2 expects.
 OFFERS = [TEXT_HTML, HTML_V1, JSON_V1, *LATEST]
-API_VERSION = "1.4"  # PEP 792's project status markers
+API_VERSION = "1.4"  # 1.3: provenance (PEP 740); 1.4: project status markers (PEP 792)
 
 
 # Pages smaller than this are sent as they are: compressing them saves less than it costs.
@@ -143,6 +143,7 @@ class Row(NamedTuple):
     yanked: bool
     yanked_reason: str
     metadata_sha256: str | None
+    provenance: str | None  # its URL relative to the project page (PEP 740)
 
 
 def _rows(package: Package, rules: Rules) -> list[Row]:
@@ -151,11 +152,13 @@ def _rows(package: Package, rules: Rules) -> list[Row]:
     the rules refuse left out."""
     entries = listed_only(package)
     if entries is not None:
+        # A file only listed has no provenance here yet: it comes with the file's bytes.
         refusal = rules.refusal
-        return [Row(e[3], e[0], f"{e[2]}/{e[0]}", e[5], e[8], e[6], e[7], e[9], e[10], e[11])
+        return [Row(e[3], e[0], f"{e[2]}/{e[0]}", e[5], e[8], e[6], e[7], e[9], e[10], e[11], None)
                 for e in entries if refusal("mirror", e[2], e[3], e[0], e[7]) is None]
     return [Row(f.__parent__.version, f.filename, file_url(f), f.sha256, f.requires_python,
-                f.size, f.upload_time, f.yanked, f.yanked_reason, f.core_metadata_sha256)
+                f.size, f.upload_time, f.yanked, f.yanked_reason, f.core_metadata_sha256,
+                file_url(f) + ".provenance" if f.provenance is not None else None)
             for f in visible_files(package, rules)]
 
 
@@ -196,6 +199,8 @@ def _file_json(row: Row) -> dict:
         entry["upload-time"] = iso_time(row.upload_time)
     entry["yanked"] = (row.yanked_reason or True) if row.yanked else False
     entry["core-metadata"] = entry["dist-info-metadata"] = metadata
+    if row.provenance is not None:  # PEP 740: absent (or null) for a file without
+        entry["provenance"] = row.provenance
     return entry
 
 
@@ -227,6 +232,8 @@ def _project_html(package: Package, rows: list[Row], status: tuple[str, str]) ->
         if file.metadata_sha256:
             value = f"sha256={file.metadata_sha256}"
             attrs.append(f'data-core-metadata="{value}" data-dist-info-metadata="{value}"')
+        if file.provenance is not None:
+            attrs.append(f'data-provenance="{html.escape(file.provenance)}"')
         lines.append(f"    <a {' '.join(attrs)}>{html.escape(file.filename)}</a><br>")
     lines += ["  </body>", "</html>", ""]
     return "\n".join(lines)

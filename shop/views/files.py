@@ -1,4 +1,4 @@
-"""Downloads: distribution files and their core metadata, as ``shop.mirror.serving`` decides.
+"""Downloads: files, their core metadata and provenance, as ``shop.mirror.serving`` decides.
 
 A stored file is sent from its blob (``shop.views.sending``); a mirrored file not cached yet
 is streamed while upstream sends it, or the client is redirected upstream; what cannot be
@@ -14,7 +14,7 @@ from pyramid.view import view_config
 from shop.meters import DOWNLOAD
 from shop.mirror import serving
 from shop.model.permissions import Permission
-from shop.model.transient import CoreMetadata
+from shop.model.transient import CoreMetadata, Provenance
 from shop.model.tree import ReleaseFile, repository_of
 from shop.views import READ, http_error
 from shop.views.sending import IMMUTABLE, blob_response
@@ -40,6 +40,11 @@ def download(context: ReleaseFile, request) -> Response:
 def core_metadata(context: CoreMetadata, request) -> Response:
     return _response(request, _decide(serving.serve_metadata, context.file,
                                       request.shop.metadata_fetches))
+
+
+@view_config(context=Provenance, request_method=READ, permission=Permission.VIEW)
+def provenance(context: Provenance, request) -> Response:
+    return _response(request, _decide(serving.serve_provenance, context.file))
 
 
 def _decide(decide, *args):

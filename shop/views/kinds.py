@@ -6,7 +6,7 @@ from pyramid.events import ContextFound, subscriber
 
 from shop.meters import KIND
 from shop.model.root import Root
-from shop.model.transient import CoreMetadata, IProject
+from shop.model.transient import CoreMetadata, IProject, Provenance
 from shop.model.tree import Release, ReleaseFile, Repository
 
 MONITORING = ("+health", "+metrics")  # what watches the server is not its work
@@ -20,7 +20,7 @@ def kind_of(context, view_name: str, method: str) -> str:
         return "admin"
     if isinstance(context, ReleaseFile):
         return "file"
-    if isinstance(context, CoreMetadata):
+    if isinstance(context, (CoreMetadata, Provenance)):  # files beside a file
         return "metadata"
     if view_name == "json":
         return "api"
