@@ -67,6 +67,7 @@ def publish(repository: Repository, form: UploadForm, uploader: str,
         dist = validation.check_form(form)
         place = Placement.find(repository, form, dist)
         validation.check_may_release(place.package, uploader, may_release)
+        validation.check_not_blocked(repository, dist)
         received = form.content
         validation.check_received(form.digests, received)
         attested = attestations.check_upload(form.attestations, dist.filename, received.hashes["sha256"])

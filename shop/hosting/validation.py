@@ -22,7 +22,8 @@ from shop.hosting.errors import UploadError
 from shop.hosting import forms
 from shop.hosting.forms import UploadForm
 from shop.hosting.receiving import ReceivedFile
-from shop.model import names, wheels
+from shop.model import names, status, wheels
+from shop.model.blocks import blocklist_of
 from shop.model.tree import Package, ReleaseFile
 
 # Multipart framing around the file: the limit applies to the file, not to the form.
@@ -118,7 +119,8 @@ def check_form(form: UploadForm) -> names.DistFilename:
 
 def check_may_release(package: Package | None, uploader: str,
                       may_release: Callable[[Package], bool]) -> None:
-    """Refuse (403) an upload to a project hosted here that ``may_release`` does not allow."""
+    """Refuse (403) an upload to a project hosted here that ``may_release`` does not allow;
+    (400) one to a project whose status takes none (archived, quarantined)."""
     if package is not None and package.hosted and not may_release(package):
         owners = ", ".join(package.owners) or "nobody"
         raise UploadError(
@@ -126,6 +128,18 @@ def check_may_release(package: Package | None, uploader: str,
             f"{owners}. Ask one of them (or a repository owner) to add you as an owner.",
             403,
         )
+    closed = status.refuses_uploads(package)
+    if closed is not None:
+        raise UploadError(f"Bad request: {closed}")
+
+
+def check_not_blocked(repository, dist: names.DistFilename) -> None:
+    """Refuse (403) an upload of a version the block list covers: it would never be served."""
+    blocklist = blocklist_of(repository)
+    for block in blocklist.for_project(dist.project, repository.__name__) if blocklist else ():
+        if block.matches(str(dist.version)):
+            raise UploadError(f"Forbidden: {dist.filename} is blocked ({block.spec}): "
+                              f"{block.reason}. It would never be served here.", 403)
 
 
 def check_received(digests: dict[str, str], received: ReceivedFile) -> None:

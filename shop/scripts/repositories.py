@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import argparse
 
-from shop.model import cooldown, repositories
+from shop.model import cooldown, repositories, status
+from shop.model.offers import STATUSES
 from shop.model.root import Root
 from shop.model.tree import Repository
 from shop.scripts import webhooks
@@ -116,6 +117,17 @@ def project_owners(root: Root, args: argparse.Namespace, services: Services) -> 
     return f"Owners of {package.name}: {', '.join(package.owners) or 'none (repository owners only)'}"
 
 
+def project_status(root: Root, args: argparse.Namespace, services: Services) -> str:
+    repository = repositories.get_repository(root, args.repository)
+    package = repositories.find_package(repository, args.project)
+    try:
+        changed = status.set_status(package, args.status, args.reason or "")
+    except status.StatusError as e:
+        raise CommandError(str(e)) from None
+    reason = f" ({package.status_reason})" if package.status_reason else ""
+    return f"{package.name} is {package.status}{reason}" + ("" if changed else " already")
+
+
 # --- the parsers --------------------------------------------------------------------------
 
 def add_repository_parser(commands) -> None:
@@ -173,6 +185,14 @@ def add_project_parser(commands) -> None:
     owners.add_argument("--add", action="append", metavar="USER", help="repeatable")
     owners.add_argument("--remove", action="append", metavar="USER", help="repeatable")
     owners.set_defaults(func=project_owners)
+    marker = project.add_parser("status", help="set a hosted project's PEP 792 status")
+    marker.add_argument("repository")
+    marker.add_argument("project")
+    marker.add_argument("status", choices=STATUSES,
+                        help="archived: no more uploads; quarantined: no uploads and no files "
+                             "offered; deprecated: as active, and said; active: the default")
+    marker.add_argument("--reason", metavar="TEXT", help="shown to clients with the status")
+    marker.set_defaults(func=project_status)
 
 
 def add_release_parser(commands) -> None:

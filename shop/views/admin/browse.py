@@ -8,7 +8,7 @@ from pyramid.httpexceptions import HTTPFound
 
 from shop.model import listing, names, repositories
 from shop.model.folders import utcnow
-from shop.model.offers import hidden_upstream_files, is_visible, latest_release
+from shop.model.offers import STATUSES, Rules, hidden_upstream_files, is_visible, latest_release
 from shop.model.permissions import Permission
 from shop.model.root import Root
 from shop.model.tree import Package, Release, Repository
@@ -114,6 +114,7 @@ class FileRow:
     url: str
     visible: bool
     manageable: bool  # an uploaded file: yank and delete apply to it
+    refused: str | None = None  # why the rules do not offer it (blocked, held back, gone)
 
 
 @page(context=Package, name="+browse", renderer=template("project.pt"),
@@ -123,6 +124,7 @@ def project_page(context: Package, request) -> dict:
     latest = latest_release(context)
     metadata = latest.metadata if latest is not None else {}
     versions = listing.version_page(context, page_number(request))
+    rules = Rules(context)
     return {
         "repository": repository,
         "package": context,
@@ -132,7 +134,9 @@ def project_page(context: Package, request) -> dict:
         "licensing": licensing(metadata),
         "links": web_links(metadata),
         "description": request.shop.descriptions.get(latest) if latest is not None else None,
-        "releases": [release_rows(request, release) for release in versions.releases],
+        "releases": [release_rows(request, release, rules) for release in versions.releases],
+        "status": (rules.status, rules.status_reason),
+        "statuses": STATUSES,
         "versions": versions,
         "version_links": version_links(request.resource_url(context, "+browse"), versions),
         "page_url": lambda n: request.resource_url(context, "+browse", query={"page": n}),
@@ -162,12 +166,16 @@ def version_links(base: str, versions: listing.VersionPage) -> list[tuple[str, s
     return links
 
 
-def release_rows(request, release: Release) -> tuple[Release, list[FileRow], bool]:
+def release_rows(request, release: Release,
+                 rules: Rules | None = None) -> tuple[Release, list[FileRow], bool]:
     """A release, its files' rows, and whether it may be yanked or deleted here."""
     repository = release.__parent__.__parent__
-    rows = [
-        FileRow(f, request.resource_url(release) + quote(f.filename), is_visible(f, repository),
-                repositories.manageable(f))
-        for f in sorted(release.files(), key=lambda f: f.filename)
-    ]
+    rules = rules if rules is not None else Rules(release.__parent__)
+    rows = []
+    for f in sorted(release.files(), key=lambda f: f.filename):
+        refusal = rules.file_refusal(f)
+        rows.append(FileRow(f, request.resource_url(release) + quote(f.filename),
+                            is_visible(f, repository) and refusal is None,
+                            repositories.manageable(f),
+                            refusal.reason.split(": ", 1)[-1] if refusal else None))
     return release, rows, repositories.manageable(release)

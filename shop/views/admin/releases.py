@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pyramid.httpexceptions import HTTPBadRequest, HTTPFound
 
-from shop.model import repositories
+from shop.model import repositories, status
 from shop.model.permissions import Permission
 from shop.model.tree import Package, Release, ReleaseFile
 from shop.views import http_error
@@ -105,4 +105,16 @@ def owners(context: Package, request):
     except repositories.RepositoryError as e:
         raise http_error(HTTPBadRequest, str(e)) from None
     request.session.flash(f"{'Added' if adding else 'Removed'} {user} as an owner of {context.name}.")
+    return HTTPFound(location=request.resource_url(context, "+browse"))
+
+
+@page(context=Package, name="+status", request_method="POST", permission=Permission.MANAGE)
+def project_status(context: Package, request):
+    """Set the project's PEP 792 status (the form on its page)."""
+    try:
+        status.set_status(context, request.POST.get("status", ""), request.POST.get("reason", ""))
+    except status.StatusError as e:
+        raise http_error(HTTPBadRequest, f"Bad request: {e}") from None
+    reason = f" ({context.status_reason})" if context.status_reason else ""
+    request.session.flash(f"{context.name} is {context.status}{reason}.")
     return HTTPFound(location=request.resource_url(context, "+browse"))

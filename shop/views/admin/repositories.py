@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pyramid.httpexceptions import HTTPFound
 
-from shop.model import repositories, webhooks
+from shop.model import cooldown, repositories, webhooks
 from shop.model.permissions import Permission
 from shop.model.root import Root
 from shop.model.tree import Repository
@@ -50,6 +50,10 @@ def settings_values(request, repository: Repository) -> dict:
         "keep_dev_releases": repository.keep_dev_releases or "",
         "mirror_cache_size": repositories.format_size(repository.mirror_cache_size)
         if repository.mirror_cache_size else "",
+        "min_age": cooldown.format_min_age(repository.min_age) if repository.min_age else "",
+        "exclude_newer": cooldown.format_exclude_newer(repository.exclude_newer)
+        if repository.exclude_newer is not None else "",
+        "cooldown_exempt": " ".join(repository.cooldown_exempt),
         "hooks": webhooks.hooks_of(repository),
         "hook_history": webhooks.HISTORY,
         "iso": webhooks.iso,
@@ -88,6 +92,10 @@ def configure(context: Repository, request):
         merge_allowed=post.get("merge_allowed", "").replace(",", " ").split(),
         keep_dev_releases=post.get("keep_dev_releases", ""),
         mirror_cache_size=post.get("mirror_cache_size", ""),
+        min_age=post.get("min_age", ""),
+        exclude_newer=post.get("exclude_newer", ""),
+        cooldown_exempt=post.get("cooldown_exempt", ""),
+        upstream_deletions=post.get("upstream_deletions") or None,
     ), "Saved the settings.")
 
 
