@@ -12,6 +12,7 @@ from ZODB.blob import Blob
 from zope.interface import implementer
 
 from shop.model import names
+from shop.model.defaults import FileProvenance, RepositoryRules
 from shop.model.folders import Folder, utcnow
 from shop.model.listings import Entry, UpstreamListing
 from shop.model.transient import IProject, UpstreamProject, VersionSpelling, beside
@@ -32,7 +33,7 @@ class TreeFolder(Folder):
         _count_stored(self, obj, sign)
 
 
-class Repository(TreeFolder):
+class Repository(TreeFolder, RepositoryRules):
     """A package index: hosted projects, and (optionally) an upstream index it mirrors."""
 
     # Retention (shop.operations.retention), on the class so that older databases load: the
@@ -41,16 +42,6 @@ class Repository(TreeFolder):
     mirror_cache_size: int | None = None
     # Its webhooks (``shop.model.webhooks.Hooks``), made with the first one.
     webhooks = None
-    # Supply-chain rules (``shop.model.offers.Rules``): the cooldown (a minimum age, a fixed
-    # date, the projects and versions exempt), whether files removed upstream are still
-    # served ("follow": no; "keep": yes), and whether new upstream projects wait for an
-    # admin's approval (``pending_projects``: name -> ``shop.model.approval.Request``).
-    min_age: datetime.timedelta | None = None
-    exclude_newer: datetime.datetime | None = None
-    cooldown_exempt: tuple[str, ...] = ()
-    upstream_deletions = "follow"
-    approve_new_projects = False
-    pending_projects = None
 
     def __init__(self, title: str = "", upstream: str | None = None) -> None:
         super().__init__()
@@ -274,7 +265,7 @@ class ListedRelease(Release):
         return 0
 
 
-class ReleaseFile(Persistent):
+class ReleaseFile(Persistent, FileProvenance):
     """A distribution file: its bytes in a blob and what an index says about it."""
 
     __name__: str | None = None
@@ -292,14 +283,6 @@ class ReleaseFile(Persistent):
     core_metadata: Blob | None = None
     core_metadata_sha256: str | None = None
     core_metadata_size: int | None = None
-    # PEP 740: the provenance object served at <file>.provenance (a blob, as the METADATA:
-    # pages load every file's record, which stays small), and what each attestation's
-    # certificate says of its signer, (identity, issuer, signature verified) tuples.
-    provenance: Blob | None = None
-    provenance_sha256: str | None = None
-    provenance_size: int | None = None
-    signers: tuple = ()
-    upstream_provenance_url: str | None = None  # a mirrored file's, from upstream's listing
     yanked = False
     yanked_reason = ""
     # When a re-check of upstream found this mirrored file gone from its listing (None:
