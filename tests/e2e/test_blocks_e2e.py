@@ -30,6 +30,12 @@ def file_url(server: LocalshopServer, project: str, filename: str) -> str:
     return f"{server.url}/repo/default/{project}/{entry['url']}"
 
 
+def cached(server: LocalshopServer) -> set[str]:
+    """The files of the stopped server's database that are stored (mirrored and kept)."""
+    with opened_storage(server.var_dir) as root:
+        return {f.filename for f in stored_files(root) if f.blob_sha256}
+
+
 def test_pip_and_uv_pick_the_older_version_the_blocked_one_is_refused_though_cached(
         tmp_path, env, uv_cache):
     old, new = make_wheel("lib-a", "1.0"), make_wheel("lib-a", "2.0")
@@ -43,9 +49,7 @@ def test_pip_and_uv_pick_the_older_version_the_blocked_one_is_refused_though_cac
             assert installed_module(first, "lib_a", env) == "2.0 wheel"  # and 2.0 is cached now
             url = file_url(shop, "lib-a", new.filename)
             shop.stop()
-            with opened_storage(shop.var_dir) as root:
-                cached = {f.filename for f in stored_files(root) if f.blob_sha256}
-            assert new.filename in cached
+            assert new.filename in cached(shop)
 
             localshop(shop, "block", "add", "lib-a==2.0", "--reason", REASON)
             imported = localshop(shop, "block", "import-osv", str(write(tmp_path / "osv", MALICIOUS)))

@@ -3,8 +3,19 @@ from __future__ import annotations
 
 import json
 
-from tests.functional.test_cleanup_cli import ini, localshop  # noqa: F401 (ini: a fixture)
+import pytest
+
+from tests.functional.test_cleanup_cli import localshop
 from tests.osv_entries import MALICIOUS, NPM_ONLY, REQUESTS, SEVERAL, withdrawn, write
+
+
+@pytest.fixture
+def ini(tmp_path) -> str:
+    """An ini file of its own, the database in tmp_path (made by the first command)."""
+    var, path = tmp_path / "var", tmp_path / "localshop.ini"
+    path.write_text("[app:main]\nuse = egg:localshop\nshop.upstream = none\nshop.secret = s3cret\n"
+                    f"zodbconn.uri = file://{var}/Data.fs?blobstorage_dir={var}/blobs\n")
+    return str(path)
 
 
 def listed(ini: str, capsys) -> list[dict]:

@@ -9,7 +9,7 @@ import pytest
 from shop.services import services_of
 from tests.factories import make_wheel
 from tests.functional.conftest import ANONYMOUS_READ, JSON, database_root, uploaded
-from tests.functional.test_admin import add_user, error, flash, form_with, login
+from tests.functional.test_admin import add_user, error, flash, login
 from tests.osv_entries import MALICIOUS, REQUESTS, withdrawn
 from tests.storecheck import settled
 
