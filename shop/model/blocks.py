@@ -40,7 +40,7 @@ class Block:
     reason: str
     created: datetime.datetime
     by: str = ""  # who added it (as the audit log names people)
-    source: str = ""  # where it came from: "" by hand, "osv" for an advisory's import
+    source: str = ""  # where it came from: "" by hand, "osv:<id>" for an OSV advisory's import
 
     @property
     def spec(self) -> str:

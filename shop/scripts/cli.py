@@ -13,9 +13,10 @@ from pyramid.paster import get_appsettings
 from shop.access.accounts import AccountError
 from shop.access.passwords import Passwords
 from shop.model import events
+from shop.model.blocks import BlockError
 from shop.model.repositories import RepositoryError
-from shop.scripts import (accounts, audit, backup, check, cleanup, moving, pack, prefetch,
-                          repositories)
+from shop.scripts import (accounts, audit, backup, blocks, check, cleanup, moving, pack,
+                          prefetch, repositories)
 from shop.scripts.common import CommandError
 from shop.services import Services
 from shop.settings import SettingsError, read_settings
@@ -43,6 +44,7 @@ def parser() -> argparse.ArgumentParser:
     prefetch.add_prefetch_parser(commands)
     moving.add_moving_parsers(commands)
     audit.add_audit_parser(commands)
+    blocks.add_block_parser(commands)
     return p
 
 
@@ -79,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         output = run_command(args, services)
-    except (CommandError, AccountError, RepositoryError) as e:
+    except (CommandError, AccountError, RepositoryError, BlockError) as e:
         print(f"localshop: {e}", file=sys.stderr)
         return 1
     except DatabaseMissing as e:

@@ -139,6 +139,7 @@ PAGES = [
     ("users", "/+users", 200),
     ("repositories", "/+repositories", 200),
     ("audit", "/+audit", 200),
+    ("blocks", "/+blocks", 200),
     ("repository", "/repo/default/+browse", 200),
     ("repository-settings", "/repo/default/+settings", 200),
     ("project-hosted", f"/repo/default/{HOSTED}/+browse", 200),

@@ -121,7 +121,7 @@ class Layout:
             items += [("Credentials", "+credentials"), ("Account", "+account")]
         if self.is_admin:
             items += [("Repositories", "+repositories"), ("Users", "+users"),
-                      ("Audit log", "+audit")]
+                      ("Blocks", "+blocks"), ("Audit log", "+audit")]
         here = self.request.view_name if self.request.context is self.request.root else None
         return [(label, self.url(path), here == path) for label, path in items]
 
