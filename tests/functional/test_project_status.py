@@ -11,7 +11,7 @@ from shop.model.blocks import BlockError
 from tests.factories import make_wheel
 from tests.functional.conftest import ADMIN, JSON, database_root, upload, uploaded
 from tests.functional.test_admin import login
-from tests.storecheck import opened
+from tests.storecheck import opened, settled
 
 PIP = {"Accept": JSON, "Accept-Encoding": "gzip"}
 WHEEL = "demo-1.0-py3-none-any.whl"
@@ -90,6 +90,7 @@ def test_the_status_is_set_on_the_project_page_and_audited(app):
     assert "demo is deprecated (superseded by demo2)." in shown.text
     assert "superseded by demo2" in shown.html.find(id="project-status-reason").text
     assert pages(app)[0]["project-status"]["status"] == "deprecated"
+    settled(app)  # the audit entry is written just after the change, by the writer
     audit = app.get("/+audit").text
     assert "project-status" in audit and "superseded by demo2" in audit
 
