@@ -12,7 +12,7 @@ from tests.functional.test_mirror import (  # noqa: F401 (fixtures)
     ALWAYS_RECHECK, FAST, HTML, file_url, files_of, html_links, mirror, page, publish,
     set_repository, upstream,
 )
-from tests.storecheck import app_db, assert_app_store_consistent, opened
+from tests.storecheck import app_db, assert_app_store_consistent, opened, settled
 from tests.upstream import Fault
 
 
@@ -23,7 +23,8 @@ def cached(app, upstream, name="app-one", versions=("1.0", "2.0")):
     urls = [file_url(app, name, w.filename) for w in wheels]
     for wheel, url in zip(wheels, urls):
         assert app.get(url).body == wheel.data
-    return wheels, urls
+    settled(app)  # stored (clients are answered first): a record of a file no longer
+    return wheels, urls  # listed when the writer comes to it would not be made
 
 
 def drop_upstream(upstream, wheel, name="app-one"):
@@ -233,3 +234,28 @@ def test_upstreams_yank_and_unyank_of_a_cached_file_are_followed(mirror, upstrea
     upstream.index.file(old.filename).yanked = False
     assert files_of(app, "app-one")[old.filename]["yanked"] is False
     assert app.get(url).body == old.data
+
+
+# --- the admin's view -------------------------------------------------------------------------
+
+
+def test_the_admin_page_shows_removed_files_and_admins_alone_may_inspect_them(
+        mirror, upstream, admin):
+    app = mirror(**ALWAYS_RECHECK)
+    (old, new), (old_url, _) = cached(app, upstream)
+    drop_upstream(upstream, old)
+    upstream.index.set_status("app-one", "deprecated", "use app-two")
+    files_of(app, "app-one")
+    settled(app)
+
+    browse = app.get("/repo/default/app-one/+browse", headers=admin).text
+    assert "removed upstream on 20" in browse and "no longer served" in browse
+    assert "Upstream marks this" in browse and "deprecated" in browse and "use app-two" in browse
+    inspect = old_url + "/+inspect"
+    assert f'href="http://localhost{inspect}"' in browse
+    assert browse.count("/+inspect") == 1  # only the removed file has it
+    got = app.get(inspect, headers=admin)
+    assert got.body == old.data and "attachment" in got.headers["Content-Disposition"]
+    assert got.headers["Cache-Control"] == "private, no-store"
+    app.get(old_url, headers=admin, status=410)  # its own URL stays refused, for admins too
+    assert "+login" in app.get(inspect, status=302).location  # anonymous readers: not

@@ -4,14 +4,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import quote, urlsplit
 
-from pyramid.httpexceptions import HTTPFound
+from pyramid.httpexceptions import HTTPFound, HTTPNotFound
 
 from shop.model import listing, names, repositories
 from shop.model.folders import utcnow
-from shop.model.offers import hidden_upstream_files, is_visible, latest_release
+from shop.model.offers import hidden_upstream_files, is_visible, latest_release, project_status
 from shop.model.permissions import Permission
 from shop.model.root import Root
-from shop.model.tree import Package, Release, Repository
+from shop.model.tree import Package, Release, ReleaseFile, Repository
+from shop.views.sending import blob_response
 from shop.pages.dashboard import dashboard_charts, days_shown, latest_uploads
 from shop.views.admin import READ, page, template, viewable_repositories
 
@@ -104,6 +105,8 @@ class FileRow:
     url: str
     visible: bool
     manageable: bool  # an uploaded file: yank and delete apply to it
+    removed: object = None  # when upstream's listing was found without it (a mirrored file)
+    inspect_url: str = ""  # its stored bytes, for admins (removed upstream: not served)
 
 
 @page(context=Package, name="+browse", renderer=template("project.pt"),
@@ -126,6 +129,9 @@ def project_page(context: Package, request) -> dict:
         "version_links": version_links(request.resource_url(context, "+browse"), versions),
         "page_url": lambda n: request.resource_url(context, "+browse", query={"page": n}),
         "hidden": hidden_upstream_files(context),
+        # Upstream's PEP 792 status of a mirrored project (a hosted one's is its own).
+        "upstream_status": project_status(context) if context.listing is not None else None,
+        "keeps_deletions": repository.upstream_deletions == "keep",
         "merge_command": merge_command(repository, context.__name__),
         "index_url": request.resource_url(repository),
         "access": access_summary(repository),
@@ -154,9 +160,25 @@ def version_links(base: str, versions: listing.VersionPage) -> list[tuple[str, s
 def release_rows(request, release: Release) -> tuple[Release, list[FileRow], bool]:
     """A release, its files' rows, and whether it may be yanked or deleted here."""
     repository = release.__parent__.__parent__
-    rows = [
-        FileRow(f, request.resource_url(release) + quote(f.filename), is_visible(f, repository),
-                repositories.manageable(f))
-        for f in sorted(release.files(), key=lambda f: f.filename)
-    ]
+    admin = bool(request.identity and request.identity.admin)
+    rows = []
+    for f in sorted(release.files(), key=lambda f: f.filename):
+        url = request.resource_url(release) + quote(f.filename)
+        removed = f.removed_upstream if f.origin == "mirror" else None
+        inspect = url + "/+inspect" if removed is not None and admin and f.blob else ""
+        rows.append(FileRow(f, url, is_visible(f, repository), repositories.manageable(f),
+                            removed, inspect))
     return release, rows, repositories.manageable(release)
+
+
+@page(context=ReleaseFile, name="+inspect", request_method=READ, permission=Permission.ADMIN)
+def inspect_file(context: ReleaseFile, request):
+    """The stored bytes of a mirrored file, for an admin, whatever the rules say of it (one
+    removed upstream is no longer served at its own URL: 410): as an attachment, not cached."""
+    if context.blob is None or context.origin != "mirror":
+        raise HTTPNotFound("Not found: only a mirrored file's stored bytes are inspected here.")
+    response = blob_response(request, context.blob, sha256=context.sha256, size=context.size,
+                             content_type="application/octet-stream", sendfile=None)
+    response.cache_control = "private, no-store"
+    response.content_disposition = f"attachment; filename={quote(context.filename)}"
+    return response
