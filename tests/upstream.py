@@ -57,6 +57,16 @@ class Fault:
 class FakeIndex:
     projects: dict[str, list[UpstreamFile]] = field(default_factory=dict)
     json_pages: bool = True  # False: answer HTML only, as old indexes do
+    # PEP 792: project -> (status, reason or None), as the pages say it (any string: a test
+    # may send a status no PEP names).
+    statuses: dict[str, tuple[str, str | None]] = field(default_factory=dict)
+
+    def set_status(self, name: str, status: str | None, reason: str | None = None) -> None:
+        """Give project ``name`` a PEP 792 status (None: say none)."""
+        if status is None:
+            self.statuses.pop(canonicalize_name(name), None)
+        else:
+            self.statuses[canonicalize_name(name)] = (status, reason)
 
     @classmethod
     def of(cls, *dists) -> "FakeIndex":
@@ -224,7 +234,8 @@ def _handler(upstream: UpstreamServer):
             if files is None:
                 return self._send(404, b"no such project\n", "text/plain")
             wants_json = upstream.index.json_pages and "json" in self.headers.get("Accept", "")
-            body, content_type = (_json_page if wants_json else _html_page)(project, files)
+            render = _json_page if wants_json else _html_page
+            body, content_type = render(project, files, upstream.index.statuses.get(project))
             etag = '"' + hashlib.sha256(body).hexdigest()[:16] + '"'
             if self.headers.get("If-None-Match") == etag:
                 return self._send(304, b"", content_type, etag=etag)
@@ -287,6 +298,16 @@ def _handler(upstream: UpstreamServer):
     return Handler
 
 
+def _status_meta(status: tuple[str, str | None] | None) -> str:
+    """PEP 792's meta tags in an HTML page's head."""
+    if status is None:
+        return ""
+    tags = f'<meta name="pypi:project-status" content="{html.escape(status[0])}">'
+    if status[1] is not None:
+        tags += f'<meta name="pypi:project-status-reason" content="{html.escape(status[1])}">'
+    return tags
+
+
 def _gzip_of_spaces(size: int) -> bytes:
     """A gzip stream that decodes to ``size`` spaces, compressed a thousandfold."""
     out = io.BytesIO()
@@ -297,9 +318,10 @@ def _gzip_of_spaces(size: int) -> bytes:
     return out.getvalue()
 
 
-def _json_page(project: str, files: list[UpstreamFile]) -> tuple[bytes, str]:
+def _json_page(project: str, files: list[UpstreamFile],
+               status: tuple[str, str | None] | None = None) -> tuple[bytes, str]:
     data = {
-        "meta": {"api-version": "1.1"},
+        "meta": {"api-version": "1.4"},
         "name": project,
         "versions": sorted({f.version for f in files}),
         "files": [
@@ -319,10 +341,14 @@ def _json_page(project: str, files: list[UpstreamFile]) -> tuple[bytes, str]:
             for f in files
         ],
     }
+    if status is not None:
+        data["project-status"] = {"status": status[0],
+                                  **({"reason": status[1]} if status[1] is not None else {})}
     return json.dumps(data).encode(), JSON_V1
 
 
-def _html_page(project: str, files: list[UpstreamFile]) -> tuple[bytes, str]:
+def _html_page(project: str, files: list[UpstreamFile],
+               status: tuple[str, str | None] | None = None) -> tuple[bytes, str]:
     links = []
     for f in files:
         attrs = f'href="../../files/{f.filename}#sha256={f.sha256}"'
@@ -338,7 +364,8 @@ def _html_page(project: str, files: list[UpstreamFile]) -> tuple[bytes, str]:
         links.append(f"<a {attrs}>{f.filename}</a><br>")
     body = (
         "<!DOCTYPE html><html><head>"
-        '<meta name="pypi:repository-version" content="1.1"></head><body>'
+        '<meta name="pypi:repository-version" content="1.4">'
+        + _status_meta(status) + "</head><body>"
         + "".join(links) + "</body></html>"
     )
     return body.encode(), "text/html"

@@ -183,7 +183,7 @@ def _look_up(repository: Repository, name: str, package: Package | None, key: tu
         state.mark_checked(key)
         return current
     entries = entries_of(page)
-    if mirrored.unchanged(current, entries):
+    if mirrored.unchanged(current, entries, page.status, page.status_reason):
         state.mark_checked(key)
         return current
     return _write_later(repository, name, page, entries, package, state, writer, pages)
@@ -192,8 +192,13 @@ def _look_up(repository: Repository, name: str, package: Package | None, key: tu
 def _ask(repository: Repository, name: str, current: Package | None, upstream: Upstream,
          state: MirrorState) -> UpstreamPage | None | bool:
     """Upstream's answer for ``name`` (one fetched moments ago, if any): a page, None when
-    unchanged since ``current``'s listing, False when upstream does not know it or failed
-    and ``current`` is served as it is. Raises UpstreamError when nothing is cached."""
+    unchanged since ``current``'s listing, False when upstream failed and ``current`` is
+    served as it is (or, nothing cached, does not know it). Raises UpstreamError when
+    upstream failed and nothing is cached.
+
+    Upstream not knowing a project the tree has is a takedown, not a failure: an empty page
+    (``taken_down``), so that its files are removed upstream. Only an answer says so; an
+    upstream that cannot be reached, times out or answers 5xx changes nothing."""
     key = (repository.upstream, name)
     found, page = state.recent_result(key)
     if found:
@@ -207,10 +212,11 @@ def _ask(repository: Repository, name: str, current: Package | None, upstream: U
             last_modified=listing.last_modified if listing is not None else None,
         )
     except UpstreamNotFound:
-        state.mark_missing(key)
-        if current is not None:
-            log.warning("upstream no longer knows %s; serving what is cached", name)
-        return False
+        state.mark_missing(key)  # for repositories that do not have it (the 404 stands)
+        if current is None:
+            return False
+        log.warning("upstream no longer knows %s: its files are removed upstream", name)
+        return taken_down(current)  # not remembered: another repository may not have it
     except UpstreamError as e:
         if current is None:
             raise
@@ -218,6 +224,12 @@ def _ask(repository: Repository, name: str, current: Package | None, upstream: U
         return False
     state.remember_result(key, page)
     return page
+
+
+def taken_down(current: Package) -> UpstreamPage:
+    """What upstream's 404 (or 410) for a project the tree has says: it lists no file (and
+    no status); without validators, so that the next re-check asks in full."""
+    return UpstreamPage(name=current.name, files=(), etag=None, last_modified=None)
 
 
 def entries_of(page: UpstreamPage) -> tuple[tuple, ...]:
@@ -234,7 +246,9 @@ def _write_later(repository: Repository, name: str, page: UpstreamPage, entries:
     """Serve upstream's new answer now, as a transient package; store it in the writer, and
     with it the pages the view rendered meanwhile (when nothing else changed the project)."""
     token = new_token()
-    answer = Answer(UpstreamListing(entries, page.etag, page.last_modified, token), page.name)
+    listing = UpstreamListing(entries, page.etag, page.last_modified, token, page.status,
+                              page.status_reason)
+    answer = Answer(listing, page.name)
     place, key = (repository.__name__, name), (repository.upstream, name)
     state.add_pending(place, answer)
     state.mark_checked(key)  # the view is what upstream says now
@@ -271,7 +285,8 @@ def _store_listing(root, *, repository_name: str, upstream: str, name: str, page
         stored, same = target.add(name, Package(page.name)), based_on is None
     else:
         same = stored.serial() == based_on
-    if mirrored.replace_listing(stored, entries, page.etag, page.last_modified, token):
+    if mirrored.replace_listing(stored, entries, page.etag, page.last_modified, token,
+                                page.status, page.status_reason):
         stored.changed()
     if same:  # what the view showed is what the stored project shows
         simple.adopt_pages(stored, answer.pages, pages)

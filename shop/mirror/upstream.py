@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from urllib.parse import urljoin
 
 import requests
-from pypi_simple import ACCEPT_JSON_PREFERRED, DistributionPackage, ProjectPage
+from pypi_simple import (ACCEPT_JSON_PREFERRED, DistributionPackage, ProjectPage,
+                         RepositoryPage, UnsupportedContentTypeError)
 from requests.adapters import HTTPAdapter
 
 from shop.meters import UPSTREAM, UPSTREAM_BYTES, Meters
@@ -29,6 +30,10 @@ PROVENANCE_URL_LIMIT = 2083  # pypi-simple's (pydantic's HttpUrl's); longer: lef
 # (A digest that is not 64 hex digits drops the file too: its bytes could not be verified.)
 REQUIRES_PYTHON_LIMIT = 1024  # longer: dropped, as if upstream gave none
 YANKED_REASON_LIMIT = 1024  # longer: truncated to this many characters
+# PEP 792: the project statuses taken from upstream (another value: as if none was said),
+# and the longest reason kept (a longer one is cut).
+STATUSES = ("active", "archived", "quarantined", "deprecated")
+STATUS_REASON_LIMIT = 1000
 
 
 class UpstreamError(Exception):
@@ -92,6 +97,18 @@ class UpstreamPage:
     files: tuple[Entry, ...]  # as listed, in upstream's order
     etag: str | None
     last_modified: str | None
+    status: str | None = None  # PEP 792's project status (None: upstream said none)
+    status_reason: str = ""
+
+
+def project_status(status: object, reason: object) -> tuple[str | None, str]:
+    """Upstream's PEP 792 status and reason as kept: an unknown status is none said, a
+    reason is a string of at most STATUS_REASON_LIMIT characters (cut), only with a status."""
+    status = getattr(status, "value", status)  # pypi-simple's ProjectStatus is a str enum
+    if not isinstance(status, str) or status not in STATUSES:
+        return None, ""
+    reason = reason[:STATUS_REASON_LIMIT] if isinstance(reason, str) else ""
+    return status, reason
 
 
 class Upstream:
@@ -153,7 +170,7 @@ class Upstream:
             _read_bounded(response, url)
             self.meters.note(UPSTREAM_BYTES, len(response.content))
         try:
-            page, base = _parse(response, project)
+            page, base, status = _parse(response, project)
         except Exception as e:  # pypi-simple raises several kinds for unreadable pages
             raise UpstreamError(f"upstream {url} sent a page that cannot be read: {e}") from None
         files = tuple(f for f in (listed_entry(p, base, response.url) for p in page.packages)
@@ -163,18 +180,38 @@ class Upstream:
             files=files,
             etag=response.headers.get("ETag"),
             last_modified=response.headers.get("Last-Modified"),
+            status=status[0],
+            status_reason=status[1],
         )
 
 
-def _parse(response: requests.Response, project: str) -> tuple[ProjectPage, str | None]:
-    """The page pypi-simple reads from ``response``, and the URL its files' URLs are still
-    relative to: a JSON page's are left as sent (``base_url=None``) and resolved by
-    ``_resolved``, only where relative (a big project lists 15,000 absolute ones)."""
-    content_type = response.headers.get("Content-Type", "").split(";", 1)[0].strip().lower()
+def _parse(response: requests.Response,
+           project: str) -> tuple[ProjectPage, str | None, tuple[str | None, str]]:
+    """The page pypi-simple reads from ``response``, the URL its files' URLs are still
+    relative to (a JSON page's are left as sent, ``base_url=None``, and resolved by
+    ``_resolved`` only where relative: a big project lists 15,000 absolute ones), and the
+    project's status. The status is read here, not by pypi-simple: it refuses a whole page
+    whose status it does not know, where a status unknown is only none said."""
+    content_type, _, params = response.headers.get("Content-Type", "text/html").partition(";")
+    content_type = content_type.strip().lower()
     if content_type == JSON_PAGE:
         data = response.json()
-        return ProjectPage.from_json_data(_absolute_provenance(data, response.url), None), response.url
-    return ProjectPage.from_response(response, project), None
+        said = data.pop("project-status", None) if isinstance(data, dict) else None
+        said = said if isinstance(said, dict) else {}
+        status = project_status(said.get("status"), said.get("reason"))
+        return (ProjectPage.from_json_data(_absolute_provenance(data, response.url), None),
+                response.url, status)
+    if content_type not in ("text/html", "application/vnd.pypi.simple.v1+html"):
+        raise UnsupportedContentTypeError(response.url, content_type)
+    charset = re.search(r"charset=[\"']?([\w.:-]+)", params, re.I)
+    page = RepositoryPage.from_html(response.content, response.url,
+                                    charset.group(1) if charset else None)
+    meta = page.pypi_meta
+    status = project_status(next(iter(meta.get("project-status", ())), None),
+                            next(iter(meta.get("project-status-reason", ())), None))
+    packages = [DistributionPackage.from_link(link, project) for link in page.links]
+    return ProjectPage(project=project, packages=packages,
+                       repository_version=page.repository_version, last_serial=None), None, status
 
 
 def _absolute_provenance(data, base: str):

@@ -53,9 +53,12 @@ class UpstreamListing(Persistent):
     status_reason = ""
 
     def __init__(self, entries: tuple[tuple, ...], etag: str | None = None,
-                 last_modified: str | None = None, token: str = "") -> None:
+                 last_modified: str | None = None, token: str = "", status: str | None = None,
+                 status_reason: str = "") -> None:
         self.entries = entries  # sorted: ``sort_entries``
         self.etag, self.last_modified, self.token = etag, last_modified, token
+        if status is not None or status_reason:  # else the class defaults: nothing stored
+            self.status, self.status_reason = status, status_reason
 
     def by_release(self) -> dict[str, dict[str, Entry]]:
         """Entries by release key, then filename (built once per loaded copy)."""

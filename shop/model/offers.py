@@ -130,18 +130,31 @@ class Rules:
     def __init__(self, package: Package, now: datetime.datetime | None = None) -> None:
         repository = package.__parent__
         self.project, self.repository = package.__name__, repository
-        self.cooldown = cooldown_of(repository, now or utcnow())
+        self.now = now or utcnow()
+        self.cooldown = cooldown_of(repository, self.now)
         blocklist = blocklist_of(repository)
         self.blocks: tuple[Block, ...] = (
             blocklist.for_project(package.__name__, repository.__name__) if blocklist else ())
         self.status, self.status_reason = project_status(package, self.blocks)
         self.follow_deletions = getattr(repository, "upstream_deletions", "follow") != "keep"
         self.expires: datetime.datetime | None = None
+        # A view of upstream's answer before the writer stores it (``pending_token``): its
+        # records are not marked ``removed_upstream`` yet, so its listing says which are.
+        self.listed = package.listing.by_release() \
+            if package.pending_token is not None and package.listing is not None else None
 
     def file_refusal(self, file: ReleaseFile) -> Refusal | None:
         release = file.__parent__
         return self.refusal(file.origin, release.__name__, release.version, file.filename,
-                            file.upload_time, getattr(file, "removed_upstream", None))
+                            file.upload_time, self.removed(file))
+
+    def removed(self, file: ReleaseFile) -> datetime.datetime | None:
+        """When upstream's listing was found without the file (None: it lists it)."""
+        removed = getattr(file, "removed_upstream", None)
+        if self.listed is None or not file.stored or file.origin != "mirror":
+            return removed
+        listed = file.filename in self.listed.get(file.__parent__.__name__, {})
+        return None if listed else removed or self.now
 
     def refusal(self, origin: str, release_key: str, version: str, filename: str,
                 uploaded: datetime.datetime | None,

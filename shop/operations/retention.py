@@ -4,7 +4,11 @@ Two limits per repository (``Repository.keep_dev_releases``, ``.mirror_cache_siz
 newest N pre-/dev-releases of each hosted project are kept, older ones (their uploaded files)
 deleted; mirrored files past the cache size are evicted, least recently downloaded first,
 and look again as before their first download (listed, fetched from upstream on demand).
-Final releases and uploaded files are never evicted. The audit log's entries older than
+Final releases and uploaded files are never evicted. Mirrored files upstream removed (found
+gone from its listing, ``ReleaseFile.removed_upstream``) are evicted, record and all, by the
+first clean-up ``REMOVED_DAYS`` days after that was noticed, unless their repository keeps
+upstream's deletions (``upstream_deletions = "keep"``): meanwhile an admin can still inspect
+them. The audit log's entries older than
 ``shop.audit.days`` are dropped too (``expire_audit``). ``plan`` says what would go, ``apply``
 does it: ``localshop cleanup`` and the server's periodic clean-up (``shop.cleanup_interval``)
 print or log the same lines.
@@ -45,13 +49,14 @@ ATTEMPTS = 3  # of a transaction that lost a conflict to a concurrent writer
 MAX_PENDING = 100_000  # download times kept in memory between two writes (files, not downloads)
 WRITE_EVERY = 300.0  # seconds between two writes of the download times
 AUDIT_BATCH = 1000  # audit entries dropped per transaction
+REMOVED_DAYS = 7  # days a file removed upstream keeps its bytes here (not served), to inspect
 
 
 @dataclass(frozen=True)
 class Deletion:
     """One file retention removes: an old pre-/dev-release's upload, or mirrored bytes evicted."""
 
-    kind: str  # "dev-release" or "evict"
+    kind: str  # "dev-release", "evict" or "removed" (upstream removed it)
     key: FileKey
     version: str
     size: int  # bytes stored (0 for an upload whose bytes are not here)
@@ -61,17 +66,31 @@ class Deletion:
         return f"{self.kind:<11} {k.repository}/{k.project} {self.version} {k.filename} {self.size} bytes"
 
 
-def plan(root: Root) -> list[Deletion]:
+def plan(root: Root, now: datetime.datetime | None = None) -> list[Deletion]:
     """What retention would delete now, repository by repository (nothing is changed)."""
     found: list[Deletion] = []
+    cutoff = (now or utcnow()) - datetime.timedelta(days=REMOVED_DAYS)
     for repository in root.repositories.values():
         if repository.keep_dev_releases:
             for package in repository.values():
                 if package.hosted:
                     found += _old_prereleases(package, repository.keep_dev_releases)
+        removed = _removed_upstream(repository, cutoff)
+        found += removed
         if repository.mirror_cache_size:
-            found += _evictions(repository, repository.mirror_cache_size)
+            found += _evictions(repository, repository.mirror_cache_size, removed)
     return found
+
+
+def _removed_upstream(repository: Repository, cutoff: datetime.datetime) -> list[Deletion]:
+    """Mirrored files upstream removed before ``cutoff``, unless the repository keeps them."""
+    if repository.upstream_deletions == "keep":
+        return []
+    return [Deletion("removed", FileKey.of(file), file.__parent__.version,
+                     (file.size or 0) if file.blob is not None else 0)
+            for package in repository.values() for file in package.records()
+            if file.origin == "mirror" and file.removed_upstream is not None
+            and file.removed_upstream <= cutoff]
 
 
 def _is_prerelease(version: str) -> bool:
@@ -103,9 +122,12 @@ def mirrored_files(repository: Repository) -> list[ReleaseFile]:
             if file.origin == "mirror" and file.blob is not None]
 
 
-def _evictions(repository: Repository, limit: int) -> list[Deletion]:
-    """Mirrored files to forget, least recently downloaded first, until ``limit`` bytes remain."""
-    files = mirrored_files(repository)
+def _evictions(repository: Repository, limit: int,
+               removed: list[Deletion] = ()) -> list[Deletion]:
+    """Mirrored files to forget, least recently downloaded first, until ``limit`` bytes remain
+    (after the ``removed`` ones go)."""
+    going = {d.key for d in removed}
+    files = [f for f in mirrored_files(repository) if FileKey.of(f) not in going]
     total = sum(file.size or 0 for file in files)
     files.sort(key=lambda f: (f.last_downloaded or NEVER, f.__parent__.__parent__.__name__,
                               f.filename))
@@ -125,8 +147,8 @@ def apply(root: Root, deletions: list[Deletion]) -> list[Deletion]:
         file = deletion.key.locate(root)
         if file is None:
             continue
-        if deletion.kind == "evict":
-            mirrored.forget(file)
+        if deletion.kind in ("evict", "removed"):
+            mirrored.forget(file)  # a file removed upstream loses its record too
         else:
             repositories.delete(file)
         done.append(deletion)
@@ -137,9 +159,12 @@ def report(deletions: list[Deletion], dry_run: bool) -> str:
     """The lines ``localshop cleanup`` prints: one per file, then the total."""
     total = sum(d.size for d in deletions)
     evicted = sum(1 for d in deletions if d.kind == "evict")
+    removed = sum(1 for d in deletions if d.kind == "removed")
     verb = "Would delete" if dry_run else "Deleted"
     summary = (f"{verb} {len(deletions)} files, {total} bytes "
-               f"({len(deletions) - evicted} of old pre-/dev-releases, {evicted} mirrored evicted)")
+               f"({len(deletions) - evicted - removed} of old pre-/dev-releases, {evicted}"
+               f" mirrored evicted, {removed} removed upstream {REMOVED_DAYS} days ago or"
+               " more)")
     if deletions and not dry_run:
         summary += "; their blob files are freed on disk by the next pack"
     return "\n".join([d.line() for d in deletions] + [summary])
@@ -273,7 +298,7 @@ class Periodic(periodic.Periodic):
         for line in report(done, False).splitlines() if done else ():
             log.info("retention: %s", line)
         for deletion in done:
-            if deletion.kind == "evict":
+            if deletion.kind in ("evict", "removed"):
                 services.meters.note(MIRROR_EVICT, deletion.size, repository=deletion.key.repository)
         return done
 

@@ -156,10 +156,24 @@ def _rows(package: Package, rules: Rules) -> list[Row]:
         refusal = rules.refusal
         return [Row(e[3], e[0], f"{e[2]}/{e[0]}", e[5], e[8], e[6], e[7], e[9], e[10], e[11], None)
                 for e in entries if refusal("mirror", e[2], e[3], e[0], e[7]) is None]
-    return [Row(f.__parent__.version, f.filename, file_url(f), f.sha256, f.requires_python,
-                f.size, f.upload_time, f.yanked, f.yanked_reason, f.core_metadata_sha256,
-                file_url(f) + ".provenance" if f.provenance is not None else None)
-            for f in visible_files(package, rules)]
+    return [_row(f, rules.listed) for f in visible_files(package, rules)]
+
+
+def _row(f: ReleaseFile, listed: dict | None) -> Row:
+    """What the page says of a file; of a mirrored record in a view of upstream's answer not
+    stored yet (``listed``: its entries), what the answer says, as the writer makes it say."""
+    provenance = file_url(f) + ".provenance" if f.provenance is not None else None
+    entry = listed.get(f.__parent__.__name__, {}).get(f.filename) \
+        if listed is not None and f.stored and f.origin == "mirror" else None
+    if entry is None:
+        return Row(f.__parent__.version, f.filename, file_url(f), f.sha256, f.requires_python,
+                   f.size, f.upload_time, f.yanked, f.yanked_reason, f.core_metadata_sha256,
+                   provenance)
+    stored = f.blob is not None
+    metadata = f.core_metadata_sha256 if f.core_metadata is not None else entry.metadata_sha256
+    return Row(f.__parent__.version, f.filename, file_url(f), f.sha256 if stored else entry.sha256,
+               entry.requires_python, f.size if stored else entry.size, f.upload_time,
+               entry.yanked, entry.yanked_reason if entry.yanked else "", metadata, provenance)
 
 
 def _render_project(package: Package, content_type: str) -> Page:

@@ -46,7 +46,9 @@ def add_cleanup_parser(commands) -> None:
         "cleanup", help="apply the repositories' retention policies",
         description="Delete the uploads of pre-/dev-releases older than each hosted project's "
                     "newest --keep-dev-releases, and evict mirrored files past "
-                    "--mirror-cache-size, least recently downloaded first (see 'repository set')."
+                    "--mirror-cache-size, least recently downloaded first (see 'repository set'),"
+                    f" and mirrored files upstream removed {retention.REMOVED_DAYS} days ago or"
+                    " more (unless the repository has --upstream-deletions keep)."
                     " Prints each file and the bytes.")
     # A dry run only reads: the database is opened read-only, beside a running server too.
     sub.add_argument("--dry-run", dest="writes", action="store_false",

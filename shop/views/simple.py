@@ -23,8 +23,8 @@ from shop.mirror.lookup import fresh_until, lookup
 from shop.mirror.upstream import UpstreamError
 from shop.model.offers import awaiting_approval, refused_approval
 from shop.model.permissions import Permission
-from shop.model.transient import IProject
-from shop.model.tree import Package, Repository
+from shop.model.transient import CoreMetadata, IProject
+from shop.model.tree import Package, ReleaseFile, Repository
 from shop.pages import replay, simple
 from shop.pages.cache import Page
 from shop.views import READ, ensure_trailing_slash, http_error
@@ -102,6 +102,8 @@ def wait_for_pending_listing(event) -> None:
     (``pyramid_retry``)."""
     request = event.request
     context = request.context
+    if isinstance(context, (ReleaseFile, CoreMetadata)):
+        return _wait_for_file(request, context)
     name = request.view_name  # a version (or file) traversal did not find, or a page's name
     if not IProject.providedBy(context) or name in ("", "json"):
         return
@@ -109,6 +111,18 @@ def wait_for_pending_listing(event) -> None:
         return  # a page of the stored project (its admin pages): no listing is waited for
     if isinstance(context.__parent__, Repository):
         retry_when_pending(request, context.__parent__, context.__name__)
+
+
+def _wait_for_file(request, context: ReleaseFile | CoreMetadata) -> None:
+    """A mirrored file this request's snapshot has, of a project whose new answer is being
+    stored: what it says of the file (removed upstream, yanked, quarantined) is in the
+    answer, not yet in this snapshot. (Only a download, not a page of the admin.)"""
+    file = context.file if isinstance(context, CoreMetadata) else context
+    release = file.__parent__
+    package = release.__parent__ if release is not None else None
+    if file.origin == "mirror" and request.view_name == "" and isinstance(package, Package) \
+            and isinstance(package.__parent__, Repository):
+        retry_when_pending(request, package.__parent__, package.__name__)
 
 
 def retry_when_pending(request, repository: Repository, name: str) -> None:

@@ -102,3 +102,41 @@ def test_cleanup_beside_a_server_holding_the_database_points_to_its_periodic_cle
         assert status == 0 and out.startswith("Would delete 0 files")
     finally:
         db.close()
+
+
+def test_files_removed_upstream_a_week_ago_are_evicted_unless_the_repository_keeps_them(
+        ini, capsys):
+    from pyramid.paster import get_appsettings
+
+    from shop.model.folders import utcnow
+    from shop.model.listings import UpstreamListing
+
+    localshop(ini, capsys, "repository", "set", "default", "--upstream-deletions", "keep")
+    db = open_database(get_appsettings(ini)["zodbconn.uri"])
+    try:
+        with root_transaction(db) as root:
+            repository = root.repositories["default"]
+            for project, days in (("old-gone", 8), ("new-gone", 1), ("listed", None)):
+                file = add_file(repository, project, "1.0", origin="mirror", size=1000)
+                file.__parent__.__parent__.listing = UpstreamListing(())
+                if days is not None:
+                    file.removed_upstream = utcnow() - datetime.timedelta(days=days)
+    finally:
+        db.close()
+    assert localshop(ini, capsys, "cleanup")[1].startswith("Deleted 0 files")
+
+    localshop(ini, capsys, "repository", "set", "default", "--upstream-deletions", "follow")
+    status, out, _ = localshop(ini, capsys, "cleanup")
+    assert status == 0
+    assert out.splitlines()[0].split() == [
+        "removed", "default/old-gone", "1.0", "old_gone-1.0-py3-none-any.whl", "1000", "bytes"]
+    assert "Deleted 1 files, 1000 bytes (0 of old pre-/dev-releases, 0 mirrored evicted, " \
+           "1 removed upstream 7 days ago or more)" in out
+    db = open_database(get_appsettings(ini)["zodbconn.uri"])
+    try:
+        with root_transaction(db) as root:
+            repository = root.repositories["default"]
+            assert len(repository["old-gone"]) == 0  # record and bytes gone
+            assert len(repository["new-gone"]) == 1 and repository.stored_files() == 2
+    finally:
+        db.close()

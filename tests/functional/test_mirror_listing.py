@@ -47,7 +47,8 @@ def test_a_mirrored_project_is_one_listing_record_and_records_only_for_stored_by
 def test_a_changed_listing_is_replaced_whole_and_keeps_stored_bytes(mirror, upstream):
     old = publish(upstream, "app-one", "1.0")
     app = mirror(**ALWAYS_RECHECK)
-    app.get(file_url(app, "app-one", old.filename))
+    url = file_url(app, "app-one", old.filename)
+    app.get(url)
     with opened(app) as root:
         listing_oid = root.repositories["default"]["app-one"].listing._p_oid
 
@@ -55,14 +56,15 @@ def test_a_changed_listing_is_replaced_whole_and_keeps_stored_bytes(mirror, upst
     new = publish(upstream, "app-one", "2.0", yanked="broken")
     names = files_of(app, "app-one")
     assert names[new.filename]["yanked"] == "broken"
-    assert old.filename in names  # its bytes are stored here: still offered
+    assert old.filename not in names  # removed upstream: no longer offered (its bytes stay)
 
     with opened(app) as root:
         package = root.repositories["default"]["app-one"]
         assert package.listing._p_oid == listing_oid  # the same record, replaced whole
         assert [e[0] for e in package.listing.entries] == [new.filename]
         assert [f.filename for f in package.records()] == [old.filename]
-    assert app.get(file_url(app, "app-one", old.filename)).body == old.data
+        assert package.records().__next__().removed_upstream is not None
+    assert "removed upstream" in app.get(url, status=410).text
     assert upstream.count("/files/" + old.filename) == 1
 
 

@@ -4,14 +4,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import quote, urlsplit
 
-from pyramid.httpexceptions import HTTPFound
+from pyramid.httpexceptions import HTTPFound, HTTPNotFound
 
 from shop.model import listing, names, repositories
 from shop.model.folders import utcnow
-from shop.model.offers import STATUSES, Rules, hidden_upstream_files, is_visible, latest_release
+from shop.model.offers import (STATUSES, Rules, hidden_upstream_files, is_visible, latest_release,
+                               project_status)
 from shop.model.permissions import Permission
 from shop.model.root import Root
-from shop.model.tree import Package, Release, Repository
+from shop.model.tree import Package, Release, ReleaseFile, Repository
+from shop.views.sending import blob_response
 from shop.pages.dashboard import dashboard_charts, days_shown, latest_uploads
 from shop.views.admin import READ, page, template, viewable_repositories
 
@@ -115,6 +117,8 @@ class FileRow:
     visible: bool
     manageable: bool  # an uploaded file: yank and delete apply to it
     refused: str | None = None  # why the rules do not offer it (blocked, held back, gone)
+    removed: object = None  # when upstream's listing was found without it (a mirrored file)
+    inspect_url: str = ""  # its stored bytes, for admins (removed upstream: not served)
 
 
 @page(context=Package, name="+browse", renderer=template("project.pt"),
@@ -141,6 +145,9 @@ def project_page(context: Package, request) -> dict:
         "version_links": version_links(request.resource_url(context, "+browse"), versions),
         "page_url": lambda n: request.resource_url(context, "+browse", query={"page": n}),
         "hidden": hidden_upstream_files(context),
+        # Upstream's PEP 792 status of a mirrored project (a hosted one's is its own).
+        "upstream_status": project_status(context) if context.listing is not None else None,
+        "keeps_deletions": repository.upstream_deletions == "keep",
         "merge_command": merge_command(repository, context.__name__),
         "index_url": request.resource_url(repository),
         "access": access_summary(repository),
@@ -171,11 +178,28 @@ def release_rows(request, release: Release,
     """A release, its files' rows, and whether it may be yanked or deleted here."""
     repository = release.__parent__.__parent__
     rules = rules if rules is not None else Rules(release.__parent__)
+    admin = bool(request.identity and request.identity.admin)
     rows = []
     for f in sorted(release.files(), key=lambda f: f.filename):
+        url = request.resource_url(release) + quote(f.filename)
         refusal = rules.file_refusal(f)
-        rows.append(FileRow(f, request.resource_url(release) + quote(f.filename),
-                            is_visible(f, repository) and refusal is None,
+        removed = f.removed_upstream if f.origin == "mirror" else None
+        inspect = url + "/+inspect" if removed is not None and admin and f.blob else ""
+        rows.append(FileRow(f, url, is_visible(f, repository) and refusal is None,
                             repositories.manageable(f),
-                            refusal.reason.split(": ", 1)[-1] if refusal else None))
+                            refusal.reason.split(": ", 1)[-1] if refusal else None,
+                            removed, inspect))
     return release, rows, repositories.manageable(release)
+
+
+@page(context=ReleaseFile, name="+inspect", request_method=READ, permission=Permission.ADMIN)
+def inspect_file(context: ReleaseFile, request):
+    """The stored bytes of a mirrored file, for an admin, whatever the rules say of it (one
+    removed upstream is no longer served at its own URL: 410): as an attachment, not cached."""
+    if context.blob is None or context.origin != "mirror":
+        raise HTTPNotFound("Not found: only a mirrored file's stored bytes are inspected here.")
+    response = blob_response(request, context.blob, sha256=context.sha256, size=context.size,
+                             content_type="application/octet-stream", sendfile=None)
+    response.cache_control = "private, no-store"
+    response.content_disposition = f"attachment; filename={quote(context.filename)}"
+    return response
