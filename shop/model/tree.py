@@ -50,7 +50,7 @@ class Repository(TreeFolder):
     cooldown_exempt: tuple[str, ...] = ()
     upstream_deletions = "follow"
     approve_new_projects = False
-    pending_projects = None
+    pending_projects = pending_count = None  # (and a Length counting them)
 
     def __init__(self, title: str = "", upstream: str | None = None) -> None:
         super().__init__()
