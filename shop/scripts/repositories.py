@@ -164,8 +164,8 @@ def _add_rules_arguments(sub) -> None:
                      help="upstream projects not served before wait for an admin's approval")
 
 
-def add_project_parser(commands) -> None:
-    """``project owners``."""
+def add_project_parser(commands):
+    """``project owners``; returns the ``project`` actions, for the others to join."""
     project = commands.add_parser("project", help="projects").add_subparsers(dest="action", required=True)
     owners = project.add_parser("owners", help="show, add or remove a project's owners")
     owners.add_argument("repository")
@@ -173,6 +173,7 @@ def add_project_parser(commands) -> None:
     owners.add_argument("--add", action="append", metavar="USER", help="repeatable")
     owners.add_argument("--remove", action="append", metavar="USER", help="repeatable")
     owners.set_defaults(func=project_owners)
+    return project
 
 
 def add_release_parser(commands) -> None:
