@@ -88,6 +88,7 @@ def configure(context: Repository, request):
         merge_allowed=post.get("merge_allowed", "").replace(",", " ").split(),
         keep_dev_releases=post.get("keep_dev_releases", ""),
         mirror_cache_size=post.get("mirror_cache_size", ""),
+        approve_new_projects=flag(post, "approve_new_projects"),
     ), "Saved the settings.")
 
 
