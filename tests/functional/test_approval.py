@@ -214,3 +214,12 @@ def test_an_anonymous_replayed_page_does_not_outlive_an_approval(app):
     localshop(app, "project", "approve", "default", "app-one")
     assert served_names(app) == ["app-one"]
     assert app.get("/simple/app-one/", headers=JSON).json["files"]
+
+
+def test_turned_off_the_pending_projects_are_served_and_listed(app):
+    refused(app, "/simple/app-one/", JSON)
+    assert served_names(app) == []
+    with opened(app) as root:
+        repositories.configure(root.repositories["default"], approve_new_projects=False)
+    assert served_names(app) == ["app-one"]
+    assert app.get("/simple/app-one/", headers=JSON).json["files"]
