@@ -24,6 +24,7 @@ if TYPE_CHECKING:  # the services' own modules import nothing from here
 
     from shop.access.failures import FailedLogins
     from shop.access.passwords import Passwords
+    from shop.mirror.asking import Asking
     from shop.mirror.downloads import Downloads
     from shop.mirror.lookup import MirrorState
     from shop.mirror.metadata import MetadataFetches
@@ -57,6 +58,7 @@ class Services:
     upstream: Upstream = field(init=False)  # the HTTP client for upstream indexes
     mirror_state: MirrorState = field(init=False)  # when each mirrored page was last checked
     writer: Writer = field(init=False)  # commits the mirror's writes in batches
+    asking: Asking = field(init=False)  # who asked for projects awaiting approval
     downloads: Downloads = field(init=False)  # mirrored files being fetched
     metadata_fetches: MetadataFetches = field(init=False)  # mirrored .metadata being fetched
     prefetch: Prefetch | None = field(init=False)  # dependencies looked up ahead (or off)

@@ -3,7 +3,8 @@
 ``upstream`` talks to it; ``lookup`` serves its project pages and keeps them in the tree;
 ``downloads`` and ``metadata`` fetch files once and stream them (``following``: the clients
 reading along) while ``storing`` keeps them;
-``writer`` commits what they all learnt in few transactions; ``prefetch`` looks up the
+``writer`` commits what they all learnt in few transactions (``asking``: who asked for
+projects awaiting approval); ``prefetch`` looks up the
 dependencies of every wheel it gets before a client asks; ``serving`` decides how each file
 request is answered.
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import requests
 
+from shop.mirror.asking import Asking
 from shop.mirror.downloads import Downloads
 from shop.mirror.lookup import MirrorState
 from shop.mirror.metadata import MetadataFetches
@@ -31,6 +33,7 @@ def includeme(config) -> None:
     )
     services.mirror_state = MirrorState()
     services.writer = Writer(services.db)  # one connection, outside requests
+    services.asking = Asking(services.writer)  # requests for projects awaiting approval
     # A look for a stored copy opens a connection of its own: bounded, by one set of slots.
     slots = storing_slots()
     services.downloads = Downloads(services.db, services.upstream, services.writer,

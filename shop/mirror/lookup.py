@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from shop.mirror.upstream import Upstream, UpstreamError, UpstreamNotFound, UpstreamPage
 from shop.mirror.writer import Writer
-from shop.model import mirrored
+from shop.model import approval, mirrored
 from shop.model.listings import UpstreamListing, new_token, sort_entries
 from shop.model.tree import Package, Repository
 from shop.pages import simple
@@ -274,7 +274,8 @@ def _store_listing(root, *, repository_name: str, upstream: str, name: str, page
                    entries: tuple, token: str, answer: Answer, pages: PageCache,
                    based_on: int | None) -> bool:
     """The writer's job: make upstream's answer the stored project's listing (creating the
-    project); False when the repository or the project no longer mirror it."""
+    project: awaiting approval, where new projects wait for it); False when the repository
+    or the project no longer mirror it."""
     target = root.repositories.get(repository_name)
     if target is None or target.upstream != upstream:
         return False  # the repository went, or mirrors another upstream now
@@ -282,6 +283,8 @@ def _store_listing(root, *, repository_name: str, upstream: str, name: str, page
     if not target.mirrors(stored):
         return False  # hosted here meanwhile: its listing is not shown
     if stored is None:
+        if not approval.hold(target, name, page.name):
+            return False  # awaiting approval, and no room for more requests: not stored
         stored, same = target.add(name, Package(page.name)), based_on is None
     else:
         same = stored.serial() == based_on

@@ -19,7 +19,7 @@ class RepositoryRules:
     cooldown_exempt: tuple[str, ...] = ()
     upstream_deletions = "follow"
     approve_new_projects = False
-    pending_projects = None
+    pending_projects = pending_count = None  # (and a Length counting them)
 
 
 class FileProvenance:

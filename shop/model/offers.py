@@ -218,14 +218,24 @@ def rules_version(repository: Repository) -> tuple:
 
 def awaiting_approval(package: Package) -> bool:
     """Whether an upstream project is not served until an admin approves it: its repository
-    approves new projects, and this one is pending (or not stored yet: nobody approved it)."""
+    approves new projects, and this one is pending (or not stored yet: nobody approved it).
+    A project blocked as a whole there (a denied one) is blocked instead: its rules say so."""
     repository = package.__parent__
     if not getattr(repository, "approve_new_projects", False) or package.hosted:
+        return False
+    if blocked_as_a_whole(repository, package.__name__):
         return False
     pending = getattr(repository, "pending_projects", None)
     if pending is not None and package.__name__ in pending:
         return True
     return package.__name__ not in repository  # upstream's answer, not stored yet
+
+
+def blocked_as_a_whole(repository: Repository, name: str) -> bool:
+    """Whether every version of ``name`` is blocked in ``repository`` (a denied project)."""
+    blocklist = blocklist_of(repository)
+    return blocklist is not None and any(
+        b.whole_project for b in blocklist.for_project(name, repository.__name__))
 
 
 def refused_approval(package: Package) -> str:

@@ -258,13 +258,15 @@ def _project_html(package: Package, rows: list[Row], status: tuple[str, str]) ->
 
 def root_page(repository: Repository, content_type: str, cache: PageCache) -> Page:
     """The list of projects, rendered once per change of the project list (in each process)."""
-    return cache.get(repository, content_type, repository.serial(),
+    version = (repository.serial(), repository.approve_new_projects)
+    return cache.get(repository, content_type, version,
                      lambda: _render_root(repository, content_type))
 
 
 def _render_root(repository: Repository, content_type: str) -> Page:
     keys = list(repository.keys())  # normalized names: no package object is loaded
-    pending = repository.pending_projects  # awaiting approval: not offered yet
+    # Awaiting approval: not offered yet (served, once the repository no longer approves).
+    pending = repository.pending_projects if repository.approve_new_projects else None
     if pending:
         keys = [key for key in keys if key not in pending]
     if content_type == JSON_V1:

@@ -15,8 +15,8 @@ from shop.access.passwords import Passwords
 from shop.model import events
 from shop.model.blocks import BlockError
 from shop.model.repositories import RepositoryError
-from shop.scripts import (accounts, audit, backup, blocks, check, cleanup, moving, pack,
-                          prefetch, repositories)
+from shop.scripts import (accounts, approval, audit, backup, blocks, check, cleanup, moving,
+                          pack, prefetch, repositories)
 from shop.scripts.common import CommandError
 from shop.services import Services
 from shop.settings import SettingsError, read_settings
@@ -35,7 +35,7 @@ def parser() -> argparse.ArgumentParser:
     accounts.add_user_parser(commands)
     accounts.add_credential_parser(commands)
     repositories.add_repository_parser(commands)
-    repositories.add_project_parser(commands)
+    approval.add_approval_parsers(repositories.add_project_parser(commands))
     repositories.add_release_parser(commands)
     backup.add_backup_parser(commands)
     check.add_check_parser(commands)

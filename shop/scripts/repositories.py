@@ -176,8 +176,8 @@ def _add_rules_arguments(sub) -> None:
                      help="upstream projects not served before wait for an admin's approval")
 
 
-def add_project_parser(commands) -> None:
-    """``project owners``."""
+def add_project_parser(commands):
+    """``project owners|status``; returns the ``project`` actions, for the others to join."""
     project = commands.add_parser("project", help="projects").add_subparsers(dest="action", required=True)
     owners = project.add_parser("owners", help="show, add or remove a project's owners")
     owners.add_argument("repository")
@@ -193,6 +193,7 @@ def add_project_parser(commands) -> None:
                              "offered; deprecated: as active, and said; active: the default")
     marker.add_argument("--reason", metavar="TEXT", help="shown to clients with the status")
     marker.set_defaults(func=project_status)
+    return project
 
 
 def add_release_parser(commands) -> None:

@@ -17,11 +17,13 @@ from shop.model.permissions import Permission
 from shop.model.transient import CoreMetadata, Provenance
 from shop.model.tree import ReleaseFile, repository_of
 from shop.views import READ, http_error
+from shop.views.awaiting import refuse_awaiting
 from shop.views.sending import IMMUTABLE, blob_response
 
 
 @view_config(context=ReleaseFile, request_method=READ, permission=Permission.VIEW)
 def download(context: ReleaseFile, request) -> Response:
+    refuse_awaiting(request, context.__parent__.__parent__)
     shop = request.shop
     how = _decide(serving.serve_file, context, shop.downloads, shop.settings.upstream_timeout)
     if context.origin == "mirror":  # retention evicts the least recently downloaded first
@@ -38,6 +40,7 @@ def download(context: ReleaseFile, request) -> Response:
 
 @view_config(context=CoreMetadata, request_method=READ, permission=Permission.VIEW)
 def core_metadata(context: CoreMetadata, request) -> Response:
+    refuse_awaiting(request, context.file.__parent__.__parent__)
     return _response(request, _decide(serving.serve_metadata, context.file,
                                       request.shop.metadata_fetches))
 

@@ -12,6 +12,7 @@ from shop.model.transient import IProject, VersionSpelling
 from shop.model.tree import Package, Release, ReleaseFile
 from shop.pages.simple import upload_time
 from shop.views import READ
+from shop.views.awaiting import refuse_awaiting
 from shop.views.simple import current_package
 
 INFO_FIELDS = (
@@ -75,6 +76,7 @@ def package_json(context, request) -> dict:
 @view_config(context=Release, name="json", renderer="json", request_method=READ,
              permission=Permission.VIEW)
 def release_json(context: Release, request) -> dict:
+    refuse_awaiting(request, context.__parent__)
     return project_json(request, context.__parent__, context)
 
 
@@ -82,4 +84,5 @@ def release_json(context: Release, request) -> dict:
              permission=Permission.VIEW)
 def spelled_release_json(context: VersionSpelling, request) -> dict:
     """PyPI's JSON API answers for any spelling of a version."""
+    refuse_awaiting(request, context.__parent__)
     return project_json(request, context.__parent__, context.release)

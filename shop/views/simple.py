@@ -21,13 +21,13 @@ from pyramid_retry import RetryableException, is_last_attempt
 
 from shop.mirror.lookup import fresh_until, lookup
 from shop.mirror.upstream import UpstreamError
-from shop.model.offers import awaiting_approval, refused_approval
 from shop.model.permissions import Permission
 from shop.model.transient import CoreMetadata, IProject
 from shop.model.tree import Package, ReleaseFile, Repository
 from shop.pages import replay, simple
 from shop.pages.cache import Page
 from shop.views import READ, ensure_trailing_slash, http_error
+from shop.views.awaiting import refuse_awaiting
 
 
 def page_response(request, page: Page, expires: float | None = None) -> Response:
@@ -68,7 +68,7 @@ def negotiated(request) -> str:
 
 def current_package(request, project) -> Package:
     """The project (a traversal context), looked up upstream when its repository mirrors one;
-    404/502 otherwise."""
+    404/502 otherwise (404 too while it awaits approval)."""
     repository: Repository = project.__parent__
     name, shop = project.__name__, request.shop
     try:
@@ -81,8 +81,7 @@ def current_package(request, project) -> Package:
     if package is None:
         where = " nor upstream" if repository.mirrors(None) else ""
         raise http_error(HTTPNotFound, f"Not found: project {name} is not in this repository{where}.")
-    if awaiting_approval(package):
-        raise http_error(HTTPNotFound, refused_approval(package))
+    refuse_awaiting(request, package)
     return package
 
 

@@ -96,6 +96,7 @@ def configure(context: Repository, request):
         exclude_newer=post.get("exclude_newer", ""),
         cooldown_exempt=post.get("cooldown_exempt", ""),
         upstream_deletions=post.get("upstream_deletions") or None,
+        approve_new_projects=flag(post, "approve_new_projects"),
     ), "Saved the settings.")
 
 
