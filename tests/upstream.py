@@ -41,7 +41,8 @@ class UpstreamFile:
 
 @dataclass
 class Fault:
-    """How to misbehave for one path: kind is hang, error, truncate, corrupt, garbage, slow,
+    """How to misbehave for one path: kind is hang, error, truncate, corrupt, garbage, portal
+    (an HTML page of no index), slow,
     bomb (a page gzip-encoded, ``size`` bytes decoded), longer (a file with ``size`` more
     bytes than listed), unsized (a file without Content-Length, read to the close) or late
     (the right answer, after ``seconds``: a distant upstream)."""
@@ -227,6 +228,8 @@ def _handler(upstream: UpstreamServer):
         def _page(self, path: str, fault: Fault | None):
             if fault is not None and fault.kind == "garbage":
                 return self._send(200, b'{"meta": {"api-version": "1.1"}, "files": [', JSON_V1)
+            if fault is not None and fault.kind == "portal":  # a captive portal's login page
+                return self._send(200, b"<html><body>Please log in</body></html>", "text/html")
             if fault is not None and fault.kind == "bomb":
                 return self._send(200, _gzip_of_spaces(fault.size), JSON_V1, encoding="gzip")
             project = canonicalize_name(path[len("/simple/"):].strip("/"))

@@ -65,7 +65,7 @@ def check_upload(field: str | None, filename: str, sha256: str) -> Attested | No
         raise AttestationRefused(f"Field 'attestations' is too large: more than {FIELD_LIMIT} bytes.")
     try:
         raw = json.loads(field)
-    except ValueError:
+    except (ValueError, RecursionError):
         raise AttestationRefused("Field 'attestations' is not JSON: send a JSON array of "
                                  "attestation objects (PEP 740).") from None
     if not isinstance(raw, list):
@@ -109,7 +109,7 @@ def check_provenance(data: bytes, filename: str, sha256: str) -> tuple[tuple, ..
         provenance = json.loads(data)
         bundles = provenance["attestation_bundles"]
         raw = [one for bundle in bundles for one in bundle["attestations"]]
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, RecursionError):
         raise AttestationRefused("not a provenance object (PEP 740)") from None
     if provenance.get("version") != 1 or not raw:
         raise AttestationRefused("not a provenance object of version 1 with attestations")
@@ -162,7 +162,7 @@ def _signer(attestation: Attestation, certificate: x509.Certificate) -> tuple[st
     try:
         names = certificate.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
         identity = next((str(n.value) for n in names), None)
-    except x509.ExtensionNotFound:
+    except (x509.ExtensionNotFound, ValueError):  # none, or one that cannot be parsed
         identity = None
     try:
         issuer = attestation.certificate_claims.get(ISSUER_CLAIM)

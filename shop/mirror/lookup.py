@@ -320,6 +320,7 @@ def pending_view(repository: Repository, name: str, answer: Answer,
     view.listing, view.pending_token = answer.listing, answer.listing.token
     view._v_pages = answer.pages
     if stored is not None:
-        for attribute in ("_items", "_count", "owners", "hosted", "created", "hidden_upstream"):
+        for attribute in ("_items", "_count", "owners", "hosted", "created", "hidden_upstream",
+                          "status", "status_reason"):
             setattr(view, attribute, getattr(stored, attribute))
     return view

@@ -48,6 +48,10 @@ def fetch_provenance(upstream: Upstream, download, sha256: str) -> tuple[bytes, 
     except AttestationRefused as e:
         log.warning("mirror: upstream's provenance of %s dropped (%s): %s", filename, url, e)
         return None
+    except Exception as e:  # noqa: BLE001 (upstream's bytes: what cannot be read is dropped)
+        log.warning("mirror: upstream's provenance of %s dropped (%s): cannot be read (%s)",
+                    filename, url, e.__class__.__name__)
+        return None
 
 
 def kept(file: ReleaseFile, fetched: tuple[bytes, tuple] | None) -> bool:

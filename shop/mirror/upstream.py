@@ -210,6 +210,10 @@ def _parse(response: requests.Response,
     status = project_status(next(iter(meta.get("project-status", ())), None),
                             next(iter(meta.get("project-status-reason", ())), None))
     packages = [DistributionPackage.from_link(link, project) for link in page.links]
+    if not packages and page.repository_version is None:
+        # Empty, and no sign of a simple index (a captive portal, a proxy's login page):
+        # not taken as upstream listing no files, which would take down every cached one.
+        raise UpstreamError("an HTML page without links nor pypi:repository-version")
     return ProjectPage(project=project, packages=packages,
                        repository_version=page.repository_version, last_serial=None), None, status
 

@@ -87,12 +87,21 @@ def _new(repository: Repository, name: str, display: str,
     return request
 
 
+def denied(repository: Repository, name: str) -> bool:
+    """Whether ``name`` was denied in ``repository`` (a block of the whole project there, of
+    source "denied")."""
+    blocklist = blocklist_of(repository)
+    return blocklist is not None and any(
+        b.whole_project and b.source == "denied" and b.repository == repository.__name__
+        for b in blocklist.for_project(name, repository.__name__))
+
+
 def hold(repository: Repository, name: str, display: str) -> bool:
     """Before the mirror stores a project new to ``repository``: put it in pending when the
     repository approves new projects (not when it is denied). False when there is no room
     for it: then it is not stored (and not served)."""
-    if not repository.approve_new_projects or blocked_as_a_whole(repository, name):
-        return True
+    if not repository.approve_new_projects or denied(repository, name):
+        return True  # (blocked otherwise, it waits too: a block removed later serves nothing)
     pending = _pending(repository)
     return name in pending or _new(repository, name, display, utcnow()) is not None
 

@@ -87,12 +87,13 @@ def import_advisories(root: Root, advisories: Iterable[Advisory]) -> ImportRepor
     if len(advisories) > MAX_ENTRIES:
         raise OSVError(f"{len(advisories)} advisories, more than {MAX_ENTRIES} in one import.")
     report, earlier = ImportReport(advisories=len(advisories)), _imported(root)
-    for advisory in advisories:
+    for advisory in advisories:  # removals first: an alias read later may still name a spec
         wanted = set(advisory.specs)
         for block in earlier.pop(advisory.source, ()):
             if block.spec not in wanted:
                 remove_block(root, block.spec)
                 report.removed.append(block.spec)
+    for advisory in advisories:
         if advisory.skipped:
             report.skipped.append((advisory.id, advisory.skipped))
             continue

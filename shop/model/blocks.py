@@ -52,15 +52,18 @@ class Block:
         return not self.specifier
 
     def matches(self, version: str) -> bool:
-        """Whether the block covers ``version`` (every version when it names no specifier;
-        pre-releases count: a blocked pre-release is still blocked)."""
+        """Whether the block covers ``version`` (every version when it names no specifier).
+
+        Versions are compared in plain PEP 440 order, as advisories mean their ranges, not as
+        an installer reads a requirement: ``foo<2.0`` blocks ``2.0rc1`` and ``2.0.dev1`` too
+        (they come before 2.0), and pre-releases are never left out."""
         if self.whole_project:
             return True
         try:
             parsed = Version(version)
         except InvalidVersion:
             return False  # only a block of the whole project covers what PEP 440 cannot read
-        return SpecifierSet(self.specifier).contains(parsed, prereleases=True)
+        return all(_ordered(spec, parsed) for spec in SpecifierSet(self.specifier))
 
     def applies_to(self, repository: str) -> bool:
         return not self.repository or self.repository == repository
@@ -68,6 +71,21 @@ class Block:
     def describe(self) -> str:
         where = f" in repository {self.repository}" if self.repository else ""
         return f"{self.spec}{where}: {self.reason}"
+
+
+_ORDER = {"<": Version.__lt__, "<=": Version.__le__, ">": Version.__gt__, ">=": Version.__ge__}
+
+
+def _ordered(spec, version: Version) -> bool:
+    """``spec`` (one specifier) holds for ``version``: ``<``, ``<=``, ``>``, ``>=`` in plain
+    order; the others (``==``, ``!=``, ``~=``, wildcards) as PEP 440 says."""
+    compare = _ORDER.get(spec.operator)
+    if compare is None:
+        return spec.contains(version, prereleases=True)
+    try:
+        return compare(version, Version(spec.version))
+    except InvalidVersion:
+        return spec.contains(version, prereleases=True)
 
 
 def parse_spec(spec: str) -> tuple[str, str]:

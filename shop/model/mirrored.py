@@ -104,6 +104,8 @@ def _follow(record: ReleaseFile, entry: Entry) -> bool:
         wanted["core_metadata_sha256"] = entry.metadata_sha256
     if record.blob is None:
         wanted["sha256"], wanted["size"] = entry.sha256, entry.size
+    if record.upload_time is None and entry.upload_time is not None:
+        wanted["upload_time"] = entry.upload_time  # upstream says now what it did not
     changes = {k: v for k, v in wanted.items() if getattr(record, k) != v}
     for attribute, value in changes.items():
         setattr(record, attribute, value)

@@ -93,7 +93,8 @@ def release_files(release: Release, rules: "Rules | None" = None) -> list[Releas
 
 
 def latest_release(package: Package) -> Release | None:
-    """The newest release that is not yanked, preferring final releases (as PyPI does).
+    """The newest release that is not yanked, preferring final releases (as PyPI does), of
+    those with a file offered (``release_files``).
 
     Newest first, stopping at the first final one: a project of a thousand versions loads
     only the few it looks at.
@@ -106,7 +107,9 @@ def latest_release(package: Package) -> Release | None:
         if not names.parse_version(release.version).is_prerelease:
             return release
         fallback = fallback or release
-    return fallback or (releases[0] if releases else None)
+    if fallback is None:  # all yanked: the newest offered one (none offered: none at all)
+        fallback = next((r for r in releases if release_files(r, rules)), None)
+    return fallback
 
 
 # --- the supply-chain rules: blocks, cooldown, project status, upstream's deletions ------

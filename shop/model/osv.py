@@ -167,7 +167,8 @@ def _intervals(events: list) -> list[str]:
     found, lower, open_ = [], "", False
     for _, kind, value in steps:
         if kind == "introduced":
-            lower, open_ = ("" if value == "0" else f">={value}"), True
+            if not open_:  # a second introduced while affected: still affected from the first
+                lower, open_ = ("" if value == "0" else f">={value}"), True
         elif open_:
             upper = f"<{value}" if kind == "fixed" else f"<={value}"
             found.append(",".join(filter(None, (lower, upper))))

@@ -3,16 +3,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from BTrees.OOBTree import OOBTree
 
-from shop.model import cooldown, events, names, offers, webhooks
+from shop.model import cooldown, events, names, offers, rulesettings, webhooks
 from shop.model.permissions import Role, group_principal, user_principal
 from shop.model.people import User
 from shop.model.root import Root
 from shop.model.tree import Package, Release, ReleaseFile, Repository
 
 MIRROR_MODES = ("stream", "redirect")
-UPSTREAM_DELETIONS = ("follow", "keep")
+UPSTREAM_DELETIONS = rulesettings.UPSTREAM_DELETIONS
 
 
 class RepositoryError(ValueError):
@@ -74,7 +73,10 @@ def configure(repository: Repository, **settings) -> None:
     that depend on them are rendered anew. Retention limits are given as people write them
     (``5``; ``500M``; ``none``). What changed is recorded, with its new value."""
     before = _settings_of(repository)
-    _configure_rules(repository, settings)
+    try:
+        rulesettings.configure_rules(repository, settings)
+    except rulesettings.SettingError as e:
+        raise RepositoryError(str(e)) from None
     _configure(repository, **settings)
     after = _settings_of(repository)
     changed = {name: value for name, value in after.items() if before[name] != value}
@@ -117,31 +119,6 @@ def _configure(repository: Repository, *, title: str | None = None, upstream: st
             if package is not None and package.hosted:
                 offers.count_hidden_upstream(package)
         _pages_changed(repository, changed)
-
-
-def _configure_rules(repository: Repository, settings: dict) -> None:
-    """The supply-chain settings (taken out of ``settings``), all checked before any is set:
-    ``min_age`` (``7d``), ``exclude_newer`` (ISO 8601), ``cooldown_exempt`` ("NAME
-    NAME==VERSION"), ``upstream_deletions`` (follow, keep), ``approve_new_projects``."""
-    given = {name: settings.pop(name, None) for name in
-             ("min_age", "exclude_newer", "cooldown_exempt", "upstream_deletions",
-              "approve_new_projects")}
-    wanted = {name: value for name, value in given.items() if value is not None}
-    parsers = {"min_age": cooldown.parse_min_age, "exclude_newer": cooldown.parse_exclude_newer,
-               "cooldown_exempt": cooldown.parse_exempt}
-    checked = {}
-    for name, value in wanted.items():
-        try:
-            checked[name] = parsers[name](value) if name in parsers else value
-        except cooldown.CooldownError as e:
-            raise RepositoryError(str(e)) from None
-    if checked.get("upstream_deletions", "follow") not in UPSTREAM_DELETIONS:
-        raise RepositoryError(f"Invalid upstream deletions {checked['upstream_deletions']!r}:"
-                              " use follow (stop serving them) or keep.")
-    if checked.get("approve_new_projects") and repository.pending_projects is None:
-        repository.pending_projects = OOBTree()  # what is stored now stays approved
-    for name, value in checked.items():
-        setattr(repository, name, value)
 
 
 def _set_retention(repository: Repository, keep_dev_releases: str | None,

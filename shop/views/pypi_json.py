@@ -3,15 +3,16 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
+from pyramid.httpexceptions import HTTPForbidden, HTTPNotFound
 from pyramid.view import view_config
 
 from shop.model import names
-from shop.model.offers import latest_release, release_files
+from shop.model.offers import Rules, latest_release, release_files
 from shop.model.permissions import Permission
 from shop.model.transient import IProject, VersionSpelling
 from shop.model.tree import Package, Release, ReleaseFile
 from shop.pages.simple import upload_time
-from shop.views import READ
+from shop.views import READ, http_error
 from shop.views.awaiting import refuse_awaiting
 from shop.views.simple import current_package
 
@@ -77,7 +78,7 @@ def package_json(context, request) -> dict:
              permission=Permission.VIEW)
 def release_json(context: Release, request) -> dict:
     refuse_awaiting(request, context.__parent__)
-    return project_json(request, context.__parent__, context)
+    return project_json(request, context.__parent__, offered(context))
 
 
 @view_config(context=VersionSpelling, name="json", renderer="json", request_method=READ,
@@ -85,4 +86,20 @@ def release_json(context: Release, request) -> dict:
 def spelled_release_json(context: VersionSpelling, request) -> dict:
     """PyPI's JSON API answers for any spelling of a version."""
     refuse_awaiting(request, context.__parent__)
-    return project_json(request, context.__parent__, context.release)
+    return project_json(request, context.__parent__, offered(context.release))
+
+
+def offered(release: Release) -> Release:
+    """``release``, if a file of it is offered; else 404 (or 403, every file blocked) saying
+    why: its metadata is not shown either."""
+    if release_files(release):
+        return release
+    rules = Rules(release.__parent__)
+    refusals = [rules.file_refusal(f) for f in release.files()]
+    refusal = next((r for r in refusals if r is not None), None)
+    if refusal is None:
+        raise http_error(HTTPNotFound, f"Not found: no file of {release.__parent__.name} "
+                                       f"{release.version} is offered here.")
+    raise http_error(HTTPForbidden if refusal.status == 403 else HTTPNotFound,
+                     refusal.reason.split(": ", 1)[0] + f": {release.__parent__.name} "
+                     f"{release.version} is not offered here: " + refusal.reason.split(": ", 1)[-1])

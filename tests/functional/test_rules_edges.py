@@ -1,0 +1,57 @@
+"""The edges of the supply-chain rules a review found, at the HTTP level: a page that is no
+index's is no takedown, a release the rules refuse shows nothing in the JSON API, a hosted
+project's status survives upstream's new answers."""
+from __future__ import annotations
+
+from shop.model import blocking, repositories, status
+from tests.functional.test_mirror import (ALWAYS_RECHECK, JSON, file_url, files_of, mirror,  # noqa: F401
+                                          page, publish, upload, upstream)
+from tests.factories import make_wheel
+from tests.functional.conftest import ADMIN
+from tests.storecheck import opened, settled
+from tests.upstream import Fault
+
+
+def test_an_html_page_of_no_index_takes_nothing_down(mirror, upstream):
+    wheel = publish(upstream, "app-one")
+    app = mirror(**ALWAYS_RECHECK)
+    url = file_url(app, "app-one", wheel.filename)
+    assert app.get(url).body == wheel.data
+    settled(app)
+    upstream.faults["/simple/app-one/"] = Fault("portal")
+    assert set(files_of(app, "app-one")) == {wheel.filename}  # the cached page, as when down
+    settled(app)
+    assert app.get(url).body == wheel.data
+    with opened(app) as root:
+        assert root.repositories["default"]["app-one"]["1"][wheel.filename].removed_upstream is None
+
+
+def test_the_json_api_shows_nothing_of_a_release_the_rules_refuse(mirror, upstream):
+    publish(upstream, "app-one", "1.0")
+    publish(upstream, "app-one", "2.0")
+    app = mirror()
+    assert app.get("/pypi/app-one/json").json["info"]["version"] == "2.0"
+    with opened(app) as root:
+        blocking.add_block(root, "app-one==2.0", "compromised")
+    assert app.get("/pypi/app-one/json").json["info"]["version"] == "1.0"
+    refused = app.get("/pypi/app-one/2.0/json", status=403)
+    assert "app-one 2.0 is not offered here" in refused.status and "compromised" in refused.text
+    with opened(app) as root:
+        blocking.add_block(root, "app-one", "MAL-2026-9")
+    whole = app.get("/pypi/app-one/json").json
+    assert whole["info"]["version"] is None and whole["releases"] == {} and whole["urls"] == []
+
+
+def test_a_quarantined_hosted_project_stays_so_when_upstream_answers_anew(mirror, upstream):
+    publish(upstream, "app-one", "1.0")
+    app = mirror(**ALWAYS_RECHECK)
+    assert upload(app, ADMIN, make_wheel("app-one", "5.0")).status_int == 200
+    with opened(app) as root:
+        default = root.repositories["default"]
+        repositories.configure(default, merge_allowed=["app-one"])
+        status.set_status(default["app-one"], "quarantined", "found malware")
+    publish(upstream, "app-one", "1.1")  # a new answer: served before it is stored
+    for _ in range(2):
+        shown = page(app, "app-one").json
+        assert shown["files"] == [] and shown["project-status"]["status"] == "quarantined"
+        settled(app)
