@@ -8,7 +8,7 @@ import pytest
 from tests.conftest import basic_auth
 from tests.attesting import make_attestation, real_attestation, real_dist
 from tests.e2e.test_publishing_clients import uv_publish, write_dists
-from tests.e2e.clients import UV, run
+from tests.e2e.clients import UV, run, twine_upload
 from tests.factories import make_wheel
 
 pytestmark = pytest.mark.e2e
@@ -54,3 +54,18 @@ def test_uv_publish_of_an_attestation_for_other_bytes_is_refused(server, tmp_pat
     assert result.returncode != 0
     assert "Attestation 1 is for other bytes" in result.output, result.output
     assert server.project_json("uv-misattested") is None
+
+
+def test_twine_upload_attestations_sends_the_attestation_and_it_is_served(server, tmp_path, env):
+    wheel = make_wheel("twine-attested", "1.0")
+    (path,) = write_dists(tmp_path / "dist", wheel)
+    attestation = make_attestation(wheel.filename, wheel.sha256)
+    beside = path.with_name(wheel.filename + ".publish.attestation")
+    beside.write_text(json.dumps(attestation))
+    result = twine_upload([path, beside], "--attestations", "--repository-url",
+                          server.url + "/repo/default/", "-u", "admin", "-p",
+                          server.admin_password, env=env)
+    assert "Only PyPI and TestPyPI support attestations" in result.output  # twine warns, sends
+    (file,) = server.project_json("twine-attested")["files"]
+    status, _, body = server.request(f"/repo/default/twine-attested/{file['provenance']}")
+    assert status == 200 and json.loads(body)["attestation_bundles"][0]["attestations"] == [attestation]
