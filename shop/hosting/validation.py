@@ -136,7 +136,8 @@ def check_may_release(package: Package | None, uploader: str,
 def check_not_blocked(repository, dist: names.DistFilename) -> None:
     """Refuse (403) an upload of a version the block list covers: it would never be served."""
     blocklist = blocklist_of(repository)
-    for block in blocklist.for_project(dist.project, repository.__name__) if blocklist else ():
+    blocks = blocklist.for_project(dist.project, repository.__name__) if blocklist is not None else ()
+    for block in blocks:
         if block.matches(str(dist.version)):
             raise UploadError(f"Forbidden: {dist.filename} is blocked ({block.spec}): "
                               f"{block.reason}. It would never be served here.", 403)

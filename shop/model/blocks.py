@@ -8,6 +8,7 @@ is part of what every page is rendered from (``shop.model.offers.rules_version``
 from __future__ import annotations
 
 import datetime
+import functools
 from dataclasses import dataclass
 from typing import Iterator
 
@@ -59,11 +60,10 @@ class Block:
         (they come before 2.0), and pre-releases are never left out."""
         if self.whole_project:
             return True
-        try:
-            parsed = Version(version)
-        except InvalidVersion:
+        parsed = _version(version)
+        if parsed is None:
             return False  # only a block of the whole project covers what PEP 440 cannot read
-        return all(_ordered(spec, parsed) for spec in SpecifierSet(self.specifier))
+        return all(_ordered(spec, bound, parsed) for spec, bound in _specifiers(self.specifier))
 
     def applies_to(self, repository: str) -> bool:
         return not self.repository or self.repository == repository
@@ -76,16 +76,30 @@ class Block:
 _ORDER = {"<": Version.__lt__, "<=": Version.__le__, ">": Version.__gt__, ">=": Version.__ge__}
 
 
-def _ordered(spec, version: Version) -> bool:
-    """``spec`` (one specifier) holds for ``version``: ``<``, ``<=``, ``>``, ``>=`` in plain
-    order; the others (``==``, ``!=``, ``~=``, wildcards) as PEP 440 says."""
-    compare = _ORDER.get(spec.operator)
-    if compare is None:
-        return spec.contains(version, prereleases=True)
+@functools.lru_cache(maxsize=16384)
+def _version(version: str) -> Version | None:
     try:
-        return compare(version, Version(spec.version))
+        return Version(version)
     except InvalidVersion:
+        return None
+
+
+@functools.lru_cache(maxsize=4096)
+def _specifiers(specifier: str) -> tuple:
+    """A block's specifier set, parsed once: (specifier, its version for an ordered one)."""
+    parsed = []
+    for spec in SpecifierSet(specifier):
+        bound = _version(spec.version) if spec.operator in _ORDER else None
+        parsed.append((spec, bound))
+    return tuple(parsed)
+
+
+def _ordered(spec, bound: Version | None, version: Version) -> bool:
+    """``spec`` (one specifier) holds for ``version``: ``<``, ``<=``, ``>``, ``>=`` in plain
+    order (against ``bound``); the others (``==``, ``!=``, ``~=``, wildcards) as PEP 440 says."""
+    if bound is None:
         return spec.contains(version, prereleases=True)
+    return _ORDER[spec.operator](version, bound)
 
 
 def parse_spec(spec: str) -> tuple[str, str]:
@@ -161,7 +175,11 @@ class Blocklist(Persistent):
             yield from blocks
 
     def __len__(self) -> int:
+        """How many blocks (walks them all: for pages and commands, never per request)."""
         return sum(len(blocks) for blocks in self.blocks.values())
+
+    def __bool__(self) -> bool:  # a block list is there even when empty (never ``len``)
+        return True
 
 
 def blocklist_of(obj) -> Blocklist | None:

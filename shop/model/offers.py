@@ -137,7 +137,9 @@ class Rules:
         self.cooldown = cooldown_of(repository, self.now)
         blocklist = blocklist_of(repository)
         self.blocks: tuple[Block, ...] = (
-            blocklist.for_project(package.__name__, repository.__name__) if blocklist else ())
+            blocklist.for_project(package.__name__, repository.__name__)
+            if blocklist is not None else ())
+        self._blocked: dict[str, Block | None] = {}  # by version: the first block of it
         self.status, self.status_reason = project_status(package, self.blocks)
         self.follow_deletions = getattr(repository, "upstream_deletions", "follow") != "keep"
         self.expires: datetime.datetime | None = None
@@ -164,10 +166,10 @@ class Rules:
                 removed: datetime.datetime | None = None) -> Refusal | None:
         """Why the file is not offered (None: it is), first reason first: a block, the
         project's quarantine, upstream's deletion, the cooldown (upstream's files only)."""
-        for block in self.blocks:
-            if block.matches(version):
-                return Refusal(403, f"Forbidden: {filename} is blocked ({block.spec}): "
-                                    f"{block.reason}")
+        block = self.blocked(version) if self.blocks else None
+        if block is not None:
+            return Refusal(403, f"Forbidden: {filename} is blocked ({block.spec}): "
+                                f"{block.reason}")
         if self.status == "quarantined":
             reason = f": {self.status_reason}" if self.status_reason else ""
             return Refusal(404, f"Not found: project {self.project} is quarantined{reason}; "
@@ -185,6 +187,22 @@ class Rules:
                                 f"cooldown ({when}; files {self.cooldown.describe()} are not "
                                 "offered).")
         return None
+
+    def blocked(self, version: str) -> Block | None:
+        """The first block of ``version`` (None: none), decided once per version: a page
+        of 15,000 files has a few hundred versions."""
+        try:
+            return self._blocked[version]
+        except KeyError:
+            found = self._blocked[version] = next(
+                (b for b in self.blocks if b.matches(version)), None)
+            return found
+
+    @property
+    def refuses_nothing_listed(self) -> bool:
+        """Whether no file only listed upstream can be refused (no block, no quarantine, no
+        cooldown): a big project's page then asks nothing per file."""
+        return not self.blocks and self.status != "quarantined" and self.cooldown.cut is None
 
     def _held_until(self, released: datetime.datetime | None) -> None:
         if released is not None and (self.expires is None or released < self.expires):

@@ -154,8 +154,10 @@ def _rows(package: Package, rules: Rules) -> list[Row]:
     if entries is not None:
         # A file only listed has no provenance here yet: it comes with the file's bytes.
         refusal = rules.refusal
+        offered = entries if rules.refuses_nothing_listed else \
+            [e for e in entries if refusal("mirror", e[2], e[3], e[0], e[7]) is None]
         return [Row(e[3], e[0], f"{e[2]}/{e[0]}", e[5], e[8], e[6], e[7], e[9], e[10], e[11], None)
-                for e in entries if refusal("mirror", e[2], e[3], e[0], e[7]) is None]
+                for e in offered]
     return [_row(f, rules.listed) for f in visible_files(package, rules)]
 
 
