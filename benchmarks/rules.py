@@ -18,7 +18,8 @@ median of every sample of the rounds:
 1. the big page rendered fresh (``simple._render_project``, no page cache; the listing
    loaded in the connection), JSON and HTML; the new checkout in three settings: no rules,
    ``--min-age 7d`` (a third of the files, the newest, younger: held back), and 50 blocks of
-   the project (40 ``==`` pins, 10 ranges) plus that minimum age;
+   the project (40 ``==`` pins, 10 ranges) plus that minimum age; (for 2 and 3 alone) those
+   and blocks of 10,000 other projects, as an import of OSV advisories makes;
 2. the cached page (``simple.project_page``, a hit of the page cache), per hit;
 3. one request through the app (WebTest, with credentials: the replay of anonymous pages
    does not answer), the hosted project's page and its file's download, per request.
@@ -39,10 +40,11 @@ HERE = Path(__file__).resolve().parent
 README = HERE / "README.md"
 WORKER = HERE / "rules_worker.py"
 BEGIN, END = "<!-- rules: written by rules.py -->", "<!-- end of rules -->"
-SETTINGS = ("none", "cooldown", "blocks")
-COLUMNS = [("old", "none"), ("new", "none"), ("new", "cooldown"), ("new", "blocks")]
+SETTINGS = ("none", "cooldown", "blocks", "osv")
+COLUMNS = [("old", "none"), ("new", "none"), ("new", "cooldown"), ("new", "blocks"), ("new", "osv")]
 LABELS = {("old", "none"): "before", ("new", "none"): "new: no rules",
-          ("new", "cooldown"): "new: min-age 7d", ("new", "blocks"): "new: 50 blocks + 7d"}
+          ("new", "cooldown"): "new: min-age 7d", ("new", "blocks"): "new: 50 blocks + 7d",
+          ("new", "osv"): "new: 50 blocks + 7d + 10,000 other projects blocked"}
 
 
 class Worker:
@@ -102,7 +104,7 @@ class Run:
         """Every measurement of one setting, the workers in turn (``first`` goes first)."""
         a = self.args
         order = names[first:] + names[:first]
-        for kind in ("json", "html"):
+        for kind in ("json", "html") if setting != "osv" else ():
             n = a.renders if setting != "blocks" else a.block_renders
             for name in order:
                 self.add((name, setting, "render", kind), workers[name].ask("render", type=kind, n=n))
@@ -167,7 +169,7 @@ def caption(run: Run, commits: dict[str, str], started: str, minutes: float) -> 
     return (f"Measured {started} UTC, {os.cpu_count()} cores; before {commits['old']}, new "
             f"{commits['new']}; {a.rounds} rounds, medians of {a.rounds * a.renders} renders "
             f"({a.rounds * a.block_renders} with the blocks), of {a.rounds * a.batches} batches "
-            f"of {a.hits:,} cache hits and of {a.requests} requests; load average "
+            f"of {a.hits:,} cache hits and of as many batches of {a.requests} requests; load average "
             f"{run.load_before:.2f} before, {statistics.median(loads):.2f} median and "
             f"{max(loads):.2f} max during; {minutes:.1f} min. Ratios: new / before.")
 

@@ -5,7 +5,7 @@ checkout it measures: the other checkout may not have it). It reads one JSON com
 on stdin and answers one JSON line on stdout (nothing else is written there):
 
     {"cmd": "setup", "files": 15000}                     -> the databases, built once
-    {"cmd": "rules", "setting": "none|cooldown|blocks"}   -> the rules of the big project
+    {"cmd": "rules", "setting": "none|cooldown|blocks|osv"}   -> the rules, in both databases
     {"cmd": "render", "type": "json|html", "n": 3}        -> seconds of each fresh render
     {"cmd": "cached", "type": "json|html", "n": 5, "batch": 2000}   -> seconds per hit
     {"cmd": "request", "path": "page|file", "n": 5, "batch": 200}   -> seconds per request
@@ -19,6 +19,7 @@ from __future__ import annotations
 import base64
 import cProfile
 import datetime
+import gc
 import hashlib
 import io
 import json
@@ -46,6 +47,7 @@ BIG = "rules-big"
 HOSTED = "demo"
 MIN_AGE = datetime.timedelta(days=7)
 BLOCKS = 50
+OTHER_BLOCKS = 10_000  # setting "osv": blocks of as many other projects too
 NOW = datetime.datetime.now(datetime.timezone.utc)
 JSON_V1 = simple.JSON_V1
 TYPES = {"json": JSON_V1, "html": simple.TEXT_HTML}
@@ -147,28 +149,43 @@ class Worker:
         return self.conn.root()[APP_ROOT_KEY].repositories["default"][BIG]
 
     def rules(self, setting: str) -> dict:
-        """Apply a setting to the big project's repository: no rules, a 7-day minimum age,
-        or 50 blocks of the project (version specifiers) plus that minimum age."""
+        """Apply a setting to both databases: no rules, a 7-day minimum age, or 50 blocks of
+        the project (version specifiers; of the hosted one, none of its file) plus that
+        minimum age, or those and blocks of 10,000 other projects ("osv"). Blocks are
+        removed as an admin would: the block list's serial grows."""
         if not HAS_RULES:
             return {"unsupported": setting != "none"}
-        from shop.model.blocks import Blocklist
+        from tests.functional.conftest import database_root
+
         with transaction.manager:
             package = self.package()
-            repository = package.__parent__
-            root = repository.__parent__.__parent__
-            repository.min_age = MIN_AGE if setting in ("cooldown", "blocks") else None
-            root.blocklist = Blocklist()
-            if setting == "blocks":
-                vs = versions(len(package.listing.entries))
-                for i in range(BLOCKS):
-                    if i % 5 == 4:  # a range: a tenth of a minor series
-                        major, minor = vs[i * 7].split(".")[:2]
-                        spec = f"{BIG}>={major}.{minor}.3,<{major}.{minor}.5"
-                    else:
-                        spec = f"{BIG}=={vs[i * 131 % len(vs)]}"
-                    root.blocklist.add(spec, f"benchmark block {i}")
+            self._apply(package.__parent__, BIG, versions(len(package.listing.entries)), setting)
+        with database_root(self.app) as root:
+            self._apply(root.repositories["default"], HOSTED,
+                        [f"0.{i}.{j}" for i in range(50) for j in range(10)], setting)
+        for path in self.paths.values():  # the app's pages rendered anew before timing
+            self.app.get(path, headers=self.auth)
         self.setting = setting
         return {"setting": setting}
+
+    @staticmethod
+    def _apply(repository, project: str, vs: list[str], setting: str) -> None:
+        blocklist = repository.__parent__.__parent__.blocklist
+        repository.min_age = MIN_AGE if setting != "none" else None
+        for block in list(blocklist):
+            blocklist.remove(block.spec, block.repository)
+        if setting not in ("blocks", "osv"):
+            return
+        if setting == "osv":  # as after an import of OSV advisories: other projects' blocks
+            for i in range(OTHER_BLOCKS):
+                blocklist.add(f"osv-bench-{i}==1.0", f"benchmark advisory {i}", source=f"osv:B-{i}")
+        for i in range(BLOCKS):
+            if i % 5 == 4:  # a range: a fifth of a minor series
+                major, minor = vs[i * 7 % len(vs)].split(".")[:2]
+                spec = f"{project}>={major}.{minor}.3,<{major}.{minor}.5"
+            else:
+                spec = f"{project}=={vs[i * 131 % len(vs)]}"
+            blocklist.add(spec, f"benchmark block {i}")
 
     # --- the measurements --------------------------------------------------------------
 
@@ -225,6 +242,7 @@ class Worker:
 
     def handle(self, command: dict) -> dict:
         cmd = command["cmd"]
+        gc.collect()  # every measurement starts from the same heap, whatever came before
         if cmd == "setup":
             return self.setup(command["files"])
         if cmd == "rules":
