@@ -26,6 +26,7 @@ import json
 import os
 import pstats
 import re
+import shutil
 import sys
 import tempfile
 import time
@@ -276,6 +277,9 @@ def main() -> None:
             answer = {"error": f"{type(e).__name__}: {e}", "traceback": traceback.format_exc()}
         out.write(json.dumps(answer) + "\n")
         out.flush()
+    if worker.db is not None:
+        worker.db.close()
+    shutil.rmtree(worker.tmp, ignore_errors=True)  # stdin closed: the run is over
 
 
 if __name__ == "__main__":
