@@ -10,12 +10,14 @@ from ZODB.blob import Blob
 
 from shop.hosting.attestations import AttestationRefused, check_provenance, check_upload
 from shop.mirror.lookup import Answer, pending_view
-from shop.model import approval, blocking, events, mirrored, osv, repositories, status
+from shop.model import approval, blocking, mirrored, osv, repositories, status
 from shop.model.blocks import Block
 from shop.model.listings import UpstreamListing
 from shop.model.names import version_key
 from shop.model.offers import Rules, awaiting_approval, latest_release
 from shop.model.tree import Package, Release, ReleaseFile
+
+from tests.unit.test_approval import approving  # noqa: F401 (a fixture)
 
 T0 = datetime.datetime(2026, 3, 1, 12, 0, tzinfo=datetime.timezone.utc)
 
@@ -72,14 +74,6 @@ def test_an_alias_read_first_keeps_the_block_its_withdrawn_twin_made(root):
     assert [b.spec for b in root.blocklist] == ["foo==1.0"]  # still blocked, never a gap
     again = blocking.import_advisories(root, both)
     assert [b.spec for b in root.blocklist] == ["foo==1.0"] and not again.removed
-
-
-@pytest.fixture
-def approving(repository, tm):
-    events.act(tm, events.Actor("admin", "10.0.0.1"))
-    repositories.configure(repository, upstream="https://up.example/simple/",
-                           approve_new_projects=True)
-    return repository
 
 
 def test_a_project_blocked_as_it_is_stored_still_awaits_approval_once_unblocked(approving, root):
