@@ -55,18 +55,20 @@ class Placement:
 
 
 def publish(repository: Repository, form: UploadForm, uploader: str,
-            may_release: Callable[[Package], bool]) -> UploadResult:
+            may_release: Callable[[Package], bool], *, closed_ok: bool = False) -> UploadResult:
     """Store the uploaded distribution (its received file) in ``repository``, or raise UploadError.
 
     ``may_release(package)`` says whether the uploader may add to a project someone already
     hosts here. There is no rule of its own: the upload view asks the security policy
     (``Permission.RELEASE`` in the ACLs of the package and those above it: its owners, the
-    repository's owners, admins). The received file is discarded whatever happens.
+    repository's owners, admins). ``closed_ok``: the project's status (archived, quarantined)
+    does not refuse the file, as it does an upload; an import restoring what an export of such
+    a project held says so. The received file is discarded whatever happens.
     """
     try:
         dist = validation.check_form(form)
         place = Placement.find(repository, form, dist)
-        validation.check_may_release(place.package, uploader, may_release)
+        validation.check_may_release(place.package, uploader, may_release, closed_ok)
         validation.check_not_blocked(repository, dist)
         received = form.content
         validation.check_received(form.digests, received)

@@ -118,9 +118,10 @@ def check_form(form: UploadForm) -> names.DistFilename:
 
 
 def check_may_release(package: Package | None, uploader: str,
-                      may_release: Callable[[Package], bool]) -> None:
+                      may_release: Callable[[Package], bool], closed_ok: bool = False) -> None:
     """Refuse (403) an upload to a project hosted here that ``may_release`` does not allow;
-    (400) one to a project whose status takes none (archived, quarantined)."""
+    (400) one to a project whose status takes none (archived, quarantined), unless
+    ``closed_ok`` (an import restoring such a project's files)."""
     if package is not None and package.hosted and not may_release(package):
         owners = ", ".join(package.owners) or "nobody"
         raise UploadError(
@@ -128,7 +129,7 @@ def check_may_release(package: Package | None, uploader: str,
             f"{owners}. Ask one of them (or a repository owner) to add you as an owner.",
             403,
         )
-    closed = status.refuses_uploads(package)
+    closed = None if closed_ok else status.refuses_uploads(package)
     if closed is not None:
         raise UploadError(f"Bad request: {closed}")
 

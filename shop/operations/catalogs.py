@@ -1,10 +1,16 @@
 """What an import directory says about its files beyond their bytes: the manifest of
-``localshop export`` (uploader, upload time, yank, owners), or devpi's ``dataindex.json``
+``localshop export`` (uploader, upload time, yank, provenance; owners and PEP 792 status of
+the projects), or devpi's ``dataindex.json``
 (``devpi-export``: which files are releases, their sha256, upload times, uploaders).
 
 Both are read whole into memory, so both are bounded (``MAX_CATALOG``). Every path either
 names must stay inside the directory; one that does not refuses the whole catalog, before
 anything is imported.
+
+The manifest's ``version`` says what a reader must understand to import it whole: a reader
+refuses a version it does not know, rather than drop what it cannot read (a quarantined
+project coming back active). Version 2 added each project's status and each file's
+provenance (``<path>.provenance`` beside it); a version 1 manifest has neither, and imports.
 """
 from __future__ import annotations
 
@@ -17,11 +23,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from shop.model import names
+from shop.model.offers import STATUSES
 
 MANIFEST = "localshop-export.json"  # written by ``localshop export``
 DATAINDEX = "dataindex.json"  # written by ``devpi-export``
 MANIFEST_FORMAT = "localshop-export"
-MANIFEST_VERSION = 1
+MANIFEST_VERSION = 2  # what ``localshop export`` writes
+MANIFEST_VERSIONS = (1, 2)  # what ``localshop import`` reads
+PROVENANCE_SUFFIX = ".provenance"  # a file's provenance object, beside it in an export
 # A manifest of 100,000 files is about 30 MB; devpi's also holds every release's metadata
 # (READMEs). Beyond this it is refused, not read.
 MAX_CATALOG = 128 * 1024 * 1024
@@ -41,6 +50,8 @@ class Recorded:
     uploader: str | None = None
     yanked: bool = False
     yanked_reason: str = ""
+    provenance_sha256: str | None = None  # its provenance object at ``<path>.provenance``
+    provenance_size: int | None = None
 
 
 @dataclass
@@ -51,6 +62,7 @@ class Catalog:
     files: dict[str, Recorded] = field(default_factory=dict)
     owners: dict[str, list[str]] = field(default_factory=dict)  # by normalized project
     names: dict[str, str] = field(default_factory=dict)  # display names, by normalized project
+    statuses: dict[str, tuple[str, str]] = field(default_factory=dict)  # (status, reason), ditto
     ignored: set[str] = field(default_factory=set)  # listed, and no distribution (devpi docs)
 
 
@@ -82,7 +94,8 @@ def _expect(value, kind, where: str, path: Path):
     return value
 
 
-_KINDS = {dict: "an object", list: "a list", str: "a string", bool: "true or false"}
+_KINDS = {dict: "an object", list: "a list", str: "a string", bool: "true or false",
+          int: "a whole number"}
 
 
 def inside(directory: Path, relpath: object, where: str, source: str) -> str:
@@ -124,31 +137,43 @@ def _short(value, where: str, path: Path, limit: int = 500) -> str:
 # --- localshop export ----------------------------------------------------------------------
 
 def parse_manifest(document: object, directory: Path) -> Catalog:
-    """The manifest ``localshop export`` wrote (``export_manifest``)."""
+    """The manifest ``localshop export`` wrote (``shop.operations.exporting``)."""
     path = directory / MANIFEST
     document = _expect(document, dict, "the manifest", path)
-    if document.get("format") != MANIFEST_FORMAT or document.get("version") != MANIFEST_VERSION:
+    if document.get("format") != MANIFEST_FORMAT or document.get("version") not in MANIFEST_VERSIONS:
         raise CatalogError(f"{MANIFEST}: not a localshop export manifest of version"
-                           f" {MANIFEST_VERSION} (format {document.get('format')!r},"
-                           f" version {document.get('version')!r}).")
+                           f" {' or '.join(map(str, MANIFEST_VERSIONS))} (format"
+                           f" {document.get('format')!r}, version {document.get('version')!r}):"
+                           " import it with the localshop that exported it, or a later one.")
     catalog = Catalog("localshop export")
     projects = _expect(document.get("projects"), list, "projects", path)
     for i, project in enumerate(projects):
         project = _expect(project, dict, f"projects[{i}]", path)
-        name = _short(project.get("name"), f"projects[{i}].name", path, names.MAX_NAME_LENGTH)
-        if not names.is_valid_name(name):
-            raise CatalogError(f"{MANIFEST}: projects[{i}].name {name!r} is no project name.")
-        key = names.normalize(name)
-        catalog.names[key] = name
-        owners = _expect(project.get("owners", []), list, f"projects[{i}].owners", path)
-        catalog.owners[key] = [_short(o, f"projects[{i}].owners", path, names.MAX_NAME_LENGTH)
-                               for o in owners]
-        for j, entry in enumerate(_expect(project.get("files"), list, f"projects[{i}].files", path)):
-            where = f"projects[{i}].files[{j}]"
-            entry = _expect(entry, dict, where, path)
-            relpath = inside(directory, entry.get("path"), f"{where}.path", MANIFEST)
-            catalog.files[relpath] = _manifest_entry(entry, where, path)
+        _manifest_project(catalog, project, f"projects[{i}]", directory)
     return catalog
+
+
+def _manifest_project(catalog: Catalog, project: dict, where: str, directory: Path) -> None:
+    """One project of the manifest into ``catalog``: its name, owners, status, files."""
+    path = directory / MANIFEST
+    name = _short(project.get("name"), f"{where}.name", path, names.MAX_NAME_LENGTH)
+    if not names.is_valid_name(name):
+        raise CatalogError(f"{MANIFEST}: {where}.name {name!r} is no project name.")
+    key = names.normalize(name)
+    catalog.names[key] = name
+    owners = _expect(project.get("owners", []), list, f"{where}.owners", path)
+    catalog.owners[key] = [_short(o, f"{where}.owners", path, names.MAX_NAME_LENGTH)
+                           for o in owners]
+    status = _expect(project.get("status", "active"), str, f"{where}.status", path)
+    if status not in STATUSES:
+        raise CatalogError(f"{MANIFEST}: {where}.status {status[:50]!r} is none of"
+                           f" {', '.join(STATUSES)}.")
+    catalog.statuses[key] = (status, _short(project.get("status_reason", ""),
+                                            f"{where}.status_reason", path))
+    for j, entry in enumerate(_expect(project.get("files"), list, f"{where}.files", path)):
+        entry = _expect(entry, dict, f"{where}.files[{j}]", path)
+        relpath = inside(directory, entry.get("path"), f"{where}.files[{j}].path", MANIFEST)
+        catalog.files[relpath] = _manifest_entry(entry, f"{where}.files[{j}]", path)
 
 
 def _manifest_entry(entry: dict, where: str, path: Path) -> Recorded:
@@ -160,7 +185,18 @@ def _manifest_entry(entry: dict, where: str, path: Path) -> Recorded:
                                                       names.MAX_NAME_LENGTH),
         yanked=_expect(entry.get("yanked", False), bool, f"{where}.yanked", path),
         yanked_reason=_short(entry.get("yanked_reason", ""), f"{where}.yanked_reason", path),
+        provenance_sha256=_sha256(entry.get("provenance_sha256"), f"{where}.provenance_sha256",
+                                  path),
+        provenance_size=_size(entry.get("provenance_size"), f"{where}.provenance_size", path),
     )
+
+
+def _size(value, where: str, path: Path) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or _expect(value, int, where, path) < 0:
+        raise CatalogError(f"{path.name}: {where} is not a size (a whole number of bytes).")
+    return value
 
 
 def _iso_time(value, where: str, path: Path) -> datetime.datetime | None:

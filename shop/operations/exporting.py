@@ -1,6 +1,8 @@
 """Exporting a repository's hosted files (``localshop export DIR``): each uploaded file as
-``DIR/<project>/<filename>``, and a manifest (``catalogs.MANIFEST``) of what the files do not
-carry: uploader, upload time, yank and its reason, the projects' owners.
+``DIR/<project>/<filename>`` (and its PEP 740 provenance object, if it has one, beside it as
+``<filename>.provenance``), and a manifest (``catalogs.MANIFEST``) of what the files do not
+carry: uploader, upload time, yank and its reason, the provenance's sha256 and size, the
+projects' owners and PEP 792 status.
 ``localshop import DIR`` reads both back (``shop.operations.importing``).
 
 The export only reads the database (beside a running server too). Each file is copied while
@@ -18,7 +20,8 @@ from pathlib import Path
 
 from shop.model import repositories
 from shop.model.tree import Package, ReleaseFile, Repository
-from shop.operations.catalogs import MANIFEST, MANIFEST_FORMAT, MANIFEST_VERSION, iso_time
+from shop.operations.catalogs import (MANIFEST, MANIFEST_FORMAT, MANIFEST_VERSION,
+                                     PROVENANCE_SUFFIX, iso_time)
 from shop.operations.check import Progress, no_progress
 
 CHUNK = 1024 * 1024
@@ -89,34 +92,58 @@ def _export_project(package: Package, files: list[ReleaseFile], directory: Path,
     entries = []
     for file in files:
         path = f"{package.__name__}/{file.filename}"
-        problem = _copy_blob(file, directory / path)
+        problem = _copy_file(file, directory / path)
         if problem:
             exported.problems.append(f"{path}: {problem}")
             continue
         exported.files, exported.bytes = exported.files + 1, exported.bytes + file.size
-        entries.append({
-            "path": path, "sha256": file.sha256, "size": file.size,
-            "uploader": file.uploader, "upload_time": iso_time(file.upload_time) if file.upload_time else None,
-            "yanked": bool(file.yanked), "yanked_reason": file.yanked_reason or "",
-        })
+        entries.append(_file_entry(file, path))
     exported.projects += 1
-    return {"name": package.name, "owners": sorted(package.owners), "files": entries}
+    return {"name": package.name, "owners": sorted(package.owners),
+            "status": package.status, "status_reason": package.status_reason or "",
+            "files": entries}
 
 
-def _copy_blob(file: ReleaseFile, target: Path) -> str | None:
-    """Copy the file's bytes to ``target`` while hashed; what is wrong with them, if anything."""
+def _file_entry(file: ReleaseFile, path: str) -> dict:
+    """What the manifest says of one exported file."""
+    return {
+        "path": path, "sha256": file.sha256, "size": file.size,
+        "uploader": file.uploader, "upload_time": iso_time(file.upload_time) if file.upload_time else None,
+        "yanked": bool(file.yanked), "yanked_reason": file.yanked_reason or "",
+        "provenance_sha256": file.provenance_sha256 if file.provenance is not None else None,
+        "provenance_size": file.provenance_size if file.provenance is not None else None,
+    }
+
+
+def _copy_file(file: ReleaseFile, target: Path) -> str | None:
+    """Copy the file's bytes, and its provenance object beside them; what is wrong, if anything
+    (then neither is left)."""
     if file.blob is None:
         return "no stored bytes"
+    problem = _copy_blob(file.blob, file.sha256, target)
+    if problem:
+        return f"its stored bytes hash to {problem}"
+    if file.provenance is not None:
+        sidecar = target.with_name(target.name + PROVENANCE_SUFFIX)
+        problem = _copy_blob(file.provenance, file.provenance_sha256, sidecar)
+        if problem:
+            target.unlink()
+            return f"its provenance hashes to {problem}"
+    return None
+
+
+def _copy_blob(blob, sha256: str | None, target: Path) -> str | None:
+    """Copy ``blob`` to ``target`` while hashed; what is wrong with its bytes, if anything."""
     partial = target.with_name(target.name + ".part")
     digest = hashlib.sha256()
-    with file.blob.open("r") as source, open(partial, "wb") as out:
+    with blob.open("r") as source, open(partial, "wb") as out:
         while chunk := source.read(CHUNK):
             digest.update(chunk)
             out.write(chunk)
-    if digest.hexdigest() != file.sha256:
+    if digest.hexdigest() != sha256:
         partial.unlink()
-        return (f"its stored bytes hash to sha256 {digest.hexdigest()}, not the recorded"
-                f" {file.sha256}: not exported (run 'localshop check')")
+        return (f"sha256 {digest.hexdigest()}, not the recorded {sha256}: not exported"
+                " (run 'localshop check')")
     os.replace(partial, target)
     return None
 

@@ -5,13 +5,18 @@ Every wheel and sdist under the directory is published as an upload is
 every check and stores it): byte-identical files already stored are skipped, other bytes
 under a stored filename refused. What a catalog (``shop.operations.catalogs``: an export
 manifest, devpi's dataindex.json) recorded beyond the bytes is then restored: upload time,
-uploader, yank, owners of the projects the import creates.
+uploader, yank, a file's provenance (``<path>.provenance``: its sha256 checked, its
+attestations checked again as the mirror checks upstream's, which re-derives its signers),
+owners and PEP 792 status of the projects the import creates. The status is set as an owner
+sets it (``status.set_status``: audit log, webhooks), with the project's first file; the
+files the export held under an archived or quarantined project are imported all the same.
 
 Commits come in batches (``BATCH_FILES`` files or ``BATCH_BYTES`` bytes), each after its
 files: a crash loses at most the batch under way, and a second run skips what is stored.
 """
 from __future__ import annotations
 
+import hashlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,15 +25,17 @@ from pyramid.authorization import ACLHelper
 from ZODB.POSException import ConflictError
 
 from shop.access.identity import identity_for
+from shop.hosting import attestations
 from shop.hosting.errors import UploadError, is_disk_full
 from shop.hosting.ondisk import form_from_file
 from shop.hosting.publishing import publish
-from shop.model import events, names, repositories
+from shop.model import events, names, repositories, status
 from shop.model.people import User
 from shop.model.permissions import Permission
 from shop.model.root import Root
 from shop.model.tree import Package, ReleaseFile, Repository
-from shop.operations.catalogs import DATAINDEX, MANIFEST, Catalog, Recorded, read_catalog
+from shop.operations.catalogs import (DATAINDEX, MANIFEST, PROVENANCE_SUFFIX, Catalog, Recorded,
+                                     read_catalog)
 from shop.operations.check import Progress, no_progress
 
 BATCH_FILES = 100
@@ -129,9 +136,11 @@ class Importer:
         """The distributions under the directory and in the catalog, by relative path; the
         others counted as ignored (or refused, for kinds of distribution not hosted here)."""
         found, unreadable = set(), []
+        sidecars = {p + PROVENANCE_SUFFIX for p, r in self.catalog.files.items()
+                    if r.provenance_sha256}
         for path in walk(self.directory, unreadable):
             lower = path.lower()
-            if path in (MANIFEST, DATAINDEX):
+            if path in (MANIFEST, DATAINDEX) or path in sidecars:
                 continue
             if path in self.catalog.ignored:
                 self.outcome.ignored += 1
@@ -199,10 +208,13 @@ class Importer:
             form = form_from_file(str(self.directory / path), os.path.basename(path),
                                   self.tmp_dir, self.max_size, recorded.sha256)
             self._received.append(form.content)
+            provenance = self.provenance(path, recorded, form.digests["sha256"])
             key = names.normalize(form.name) if names.is_valid_name(form.name) else None
             package = self.repository.get(key) if key else None
             was_hosted = package is not None and package.hosted
-            result = publish(self.repository, form, self.uploader, self.may_release)
+            closed_ok = self.catalog.statuses.get(key, ("active",))[0] in status.CLOSED
+            result = publish(self.repository, form, self.uploader, self.may_release,
+                             closed_ok=closed_ok)
         except UploadError as e:
             if e.status == 507:
                 raise _DiskFull(path) from None
@@ -218,13 +230,32 @@ class Importer:
             return
         self.outcome.imported += 1
         created = None if was_hosted else result.file.__parent__.__parent__  # its package
-        self.restore(result.file, recorded, created)
+        self.restore(result.file, recorded, created, provenance)
+
+    def provenance(self, path: str, recorded: Recorded, sha256: str) -> tuple | None:
+        """The provenance object the catalog records beside ``path`` and what it says of its
+        signers, once its size, sha256 and attestations hold; UploadError saying which not."""
+        if recorded.provenance_sha256 is None:
+            return None
+        where = path + PROVENANCE_SUFFIX
+        data = read_sidecar(self.directory, where, attestations.PROVENANCE_LIMIT)
+        digest = hashlib.sha256(data).hexdigest()
+        if digest != recorded.provenance_sha256 or recorded.provenance_size not in (None, len(data)):
+            raise UploadError(f"its provenance {where} ({len(data)} bytes) hashes to sha256"
+                              f" {digest}, not the {recorded.provenance_sha256} {MANIFEST}"
+                              " records: refused. Export the project again.")
+        try:
+            signers = attestations.check_provenance(data, os.path.basename(path), sha256)
+        except attestations.AttestationRefused as e:
+            raise UploadError(f"its provenance {where} is refused: {e.message.rstrip('.')}.") from None
+        return data, signers
 
     def may_release(self, package: Package) -> bool:
         """The upload's rule: the project's ACL (its owners, repository owners, admins)."""
         return bool(ACLHelper().permits(package, self.principals, Permission.RELEASE))
 
-    def restore(self, file: ReleaseFile, recorded: Recorded, created: Package | None) -> None:
+    def restore(self, file: ReleaseFile, recorded: Recorded, created: Package | None,
+                provenance: tuple | None = None) -> None:
         """What the catalog recorded, on a file just stored (and on its project, if new)."""
         if recorded.upload_time is not None:
             file.upload_time = recorded.upload_time
@@ -236,6 +267,8 @@ class Importer:
             self._note_account(recorded.uploader)
         if recorded.yanked:
             repositories.yank(file, recorded.yanked_reason)
+        if provenance is not None:
+            attestations.keep(file, *provenance)
         if created is not None:
             self._restore_project(created)
 
@@ -249,6 +282,9 @@ class Importer:
             package.owners.update(owners)
             for owner in owners:
                 self._note_account(owner)
+        recorded = self.catalog.statuses.get(key, ("active", ""))
+        if recorded != ("active", ""):
+            status.set_status(package, *recorded)
 
     def _note_account(self, name: str) -> None:
         if not isinstance(self.root.users.get(name), User):
@@ -269,6 +305,24 @@ def uploader_principals(root: Root, repository: Repository, name: str) -> tuple[
             f"{name} may not upload to repository {repository.__name__}: import as an admin,"
             f" or give them a role: repository set {repository.__name__} --role user:{name}=uploader")
     return principals
+
+
+def read_sidecar(directory: Path, relpath: str, limit: int) -> bytes:
+    """The bytes of the regular file ``relpath`` beside a distribution, at most ``limit``;
+    UploadError when it is missing, leads outside ``directory`` or is larger."""
+    root = os.path.realpath(directory)
+    real = os.path.realpath(os.path.join(root, relpath))
+    if os.path.commonpath([root, real]) != root:
+        raise UploadError(f"its provenance {relpath} leads outside {directory} (a symbolic"
+                          " link): refused.")
+    if not os.path.isfile(real):
+        raise UploadError(f"its provenance {relpath}, which {MANIFEST} lists, is missing.")
+    with open(real, "rb") as f:
+        data = f.read(limit + 1)
+    if len(data) > limit:
+        raise UploadError(f"its provenance {relpath} is too large: more than {limit} bytes"
+                          " (a provenance object is a few KiB): refused.")
+    return data
 
 
 def walk(directory: Path, errors: list[OSError]):

@@ -70,8 +70,9 @@ def add_moving_parsers(commands) -> None:
                     " as an upload would be: the same checks, name, version and metadata read"
                     " from each file; files stored already with the same bytes are skipped."
                     f" PATH may be a devpi export (devpi-export's dataindex.json) or a"
-                    f" 'localshop export' ({MANIFEST}): upload times, uploaders, yanks and"
-                    " owners are restored. Commits every 100 files; run it again after a crash.")
+                    f" 'localshop export' ({MANIFEST}): upload times, uploaders, yanks,"
+                    " provenance, owners and project statuses are restored. Commits every 100"
+                    " files; run it again after a crash.")
     sub.add_argument("path", metavar="PATH", help="a directory of distributions")
     sub.add_argument("--repository", default=DEFAULT_REPOSITORY, metavar="R",
                      help=f"the repository to import into (default {DEFAULT_REPOSITORY})")
@@ -82,8 +83,9 @@ def add_moving_parsers(commands) -> None:
     sub = commands.add_parser(
         "export", help="write a repository's hosted files and a manifest into a directory",
         description="Write the hosted (uploaded) files of a repository as DIR/<project>/"
-                    f"<filename>, and {MANIFEST} with their uploaders, upload times, yanks and"
-                    " the projects' owners; 'localshop import DIR' reads both back.")
+                    f"<filename> (and its provenance, <filename>.provenance), and {MANIFEST}"
+                    " with their uploaders, upload times, yanks and the projects' owners and"
+                    " statuses; 'localshop import DIR' reads both back.")
     sub.add_argument("dir", metavar="DIR", help="a new or empty directory")
     sub.add_argument("--repository", default=DEFAULT_REPOSITORY, metavar="R",
                      help=f"the repository to export (default {DEFAULT_REPOSITORY})")

@@ -144,7 +144,8 @@ def devpi_upload_times(exported: Path) -> dict[str, str]:
     return times
 
 
-def test_export_then_import_into_a_fresh_database_keeps_uploader_times_yanks_owners(tmp_path):
+def test_export_then_import_into_a_fresh_database_keeps_uploader_times_yanks_owners_status(
+        tmp_path):
     old = LocalshopServer(tmp_path / "old")
     new = LocalshopServer(tmp_path / "new")
     try:
@@ -167,13 +168,16 @@ def test_export_then_import_into_a_fresh_database_keeps_uploader_times_yanks_own
         page = new.project_json("bobs-tool")
         assert {f["filename"]: f["yanked"] for f in page["files"]} == {
             "bobs_tool-1.0-py3-none-any.whl": "broken build", "bobs_tool-2.0.tar.gz": False}
+        assert new.project_json("admins-tool")["project-status"] == {"status": "archived",
+                                                                     "reason": "moved"}
     finally:
         old.stop()
         new.stop()
 
 
 def _fill_the_old_shop(old: LocalshopServer, tmp_path: Path) -> None:
-    """bob's project (two files, one release yanked, admin a second owner) and admin's."""
+    """bob's project (two files, one release yanked, admin a second owner) and admin's
+    (archived)."""
     bobs, admins = tmp_path / "bobs", tmp_path / "admins"
     bobs.mkdir(), admins.mkdir()
     make_wheel("Bobs-Tool", "1.0").write(bobs)
@@ -185,6 +189,7 @@ def _fill_the_old_shop(old: LocalshopServer, tmp_path: Path) -> None:
     localshop(old, "import", admins)
     localshop(old, "release", "yank", "default", "bobs-tool", "1.0", "--reason", "broken build")
     localshop(old, "project", "owners", "default", "bobs-tool", "--add", "admin")
+    localshop(old, "project", "status", "default", "admins-tool", "archived", "--reason", "moved")
 
 
 def _manifest(directory: Path) -> dict:

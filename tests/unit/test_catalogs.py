@@ -33,6 +33,36 @@ def test_a_manifest_gives_each_files_record_and_the_projects_owners(tmp_path):
     assert catalog.owners == {"demo": ["bob"]} and catalog.names == {"demo": "Demo"}
 
 
+def test_a_version_2_manifest_gives_the_projects_status_and_the_files_provenance(tmp_path):
+    manifest(tmp_path, [{"path": "demo/demo-1.0.tar.gz", "sha256": SHA,
+                         "provenance_sha256": "CD" * 32, "provenance_size": 1234}],
+             status="quarantined", status_reason="malware, see advisory")
+    document = json.loads((tmp_path / MANIFEST).read_text())
+    (tmp_path / MANIFEST).write_text(json.dumps({**document, "version": 2}))
+    catalog = read_catalog(tmp_path)
+    assert catalog.statuses == {"demo": ("quarantined", "malware, see advisory")}
+    recorded = catalog.files["demo/demo-1.0.tar.gz"]
+    assert (recorded.provenance_sha256, recorded.provenance_size) == ("cd" * 32, 1234)
+
+
+def test_a_version_1_manifest_has_every_project_active_and_no_provenance(tmp_path):
+    manifest(tmp_path, [{"path": "demo/demo-1.0.tar.gz", "sha256": SHA}])
+    catalog = read_catalog(tmp_path)
+    assert catalog.statuses == {"demo": ("active", "")}
+    assert catalog.files["demo/demo-1.0.tar.gz"].provenance_sha256 is None
+
+
+@pytest.mark.parametrize("project, message", [
+    ({"status": "gone"}, r"projects\[0\].status 'gone' is none of active, archived"),
+    ({"status": 1}, r"projects\[0\].status is not a string"),
+    ({"status_reason": "x" * 501}, r"projects\[0\].status_reason is longer than 500"),
+])
+def test_a_malformed_project_status_is_refused_naming_where(tmp_path, project, message):
+    manifest(tmp_path, [], **project)
+    with pytest.raises(CatalogError, match=message):
+        read_catalog(tmp_path)
+
+
 def test_a_directory_without_a_catalog_is_plain_files(tmp_path):
     assert read_catalog(tmp_path).kind == "files"
 
@@ -61,6 +91,9 @@ def test_a_symbolic_link_leading_outside_is_refused(tmp_path):
     ({"path": "demo/demo-1.0.tar.gz", "yanked": "no"}, "yanked is not true or false"),
     ({"path": "demo/demo-1.0.tar.gz", "yanked_reason": "x" * 501}, "longer than 500"),
     ({"path": 7}, "path is not a path"),
+    ({"path": "demo/demo-1.0.tar.gz", "provenance_sha256": "ab"}, "provenance_sha256 is not a sha256"),
+    ({"path": "demo/demo-1.0.tar.gz", "provenance_size": -1}, "provenance_size is not a size"),
+    ({"path": "demo/demo-1.0.tar.gz", "provenance_size": "12"}, "provenance_size is not a whole"),
 ])
 def test_a_malformed_file_entry_is_refused_naming_where(tmp_path, entry, message):
     manifest(tmp_path, [entry])
@@ -72,7 +105,7 @@ def test_a_malformed_file_entry_is_refused_naming_where(tmp_path, entry, message
 @pytest.mark.parametrize("text, message", [
     ("{not json", "is not valid JSON"),
     ('{"format": "something-else", "version": 1}', "not a localshop export manifest"),
-    ('{"format": "localshop-export", "version": 2, "projects": []}', "version 2"),
+    ('{"format": "localshop-export", "version": 3, "projects": []}', "version 1 or 2 .*version 3"),
     ('{"format": "localshop-export", "version": 1, "projects": {}}', "projects is not a list"),
     ("[]", "the manifest is not an object"),
 ])
@@ -153,11 +186,14 @@ PATHS = st.sampled_from(["a/demo-1.0.tar.gz", "../x.whl", "/x.whl", "", "demo-1.
 ENTRY = st.fixed_dictionaries({}, optional={
     "path": PATHS | JSON, "relpath": PATHS | JSON, "type": st.just("releasefile") | JSON,
     "sha256": st.just(SHA) | JSON, "upload_time": st.just("2020-01-01T00:00:00") | JSON,
-    "uploader": JSON, "yanked": JSON, "log": JSON, "entrymapping": JSON})
-MANIFESTS = st.fixed_dictionaries({"format": st.just("localshop-export"), "version": st.just(1),
+    "uploader": JSON, "yanked": JSON, "log": JSON, "entrymapping": JSON,
+    "provenance_sha256": st.just(SHA) | JSON, "provenance_size": JSON})
+MANIFESTS = st.fixed_dictionaries({"format": st.just("localshop-export"),
+                                   "version": st.sampled_from([1, 2]),
                                    "projects": st.lists(st.fixed_dictionaries(
                                        {"name": st.just("demo") | JSON, "files": st.lists(ENTRY)},
-                                       optional={"owners": JSON}), max_size=3) | JSON})
+                                       optional={"owners": JSON, "status": JSON,
+                                                 "status_reason": JSON}), max_size=3) | JSON})
 DATAINDEXES = st.fixed_dictionaries({"indexes": st.dictionaries(
     st.text(max_size=8), st.fixed_dictionaries({"files": st.lists(ENTRY, max_size=3) | JSON}),
     max_size=2) | JSON})
