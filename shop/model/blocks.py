@@ -65,6 +65,16 @@ class Block:
             return False  # only a block of the whole project covers what PEP 440 cannot read
         return all(_ordered(spec, bound, parsed) for spec, bound in _specifiers(self.specifier))
 
+    @property
+    def pinned(self) -> Version | None:
+        """The one version a block of ``==V`` names (no wildcard, no local label), else None:
+        such blocks are looked up by version, not asked one by one."""
+        spec = self.specifier
+        if not spec.startswith("==") or spec.startswith("===") or "," in spec \
+                or spec.endswith(".*") or "+" in spec:
+            return None
+        return _version(spec[2:])
+
     def applies_to(self, repository: str) -> bool:
         return not self.repository or self.repository == repository
 
@@ -74,6 +84,12 @@ class Block:
 
 
 _ORDER = {"<": Version.__lt__, "<=": Version.__le__, ">": Version.__gt__, ">=": Version.__ge__}
+
+
+def public_version(version: str) -> Version | None:
+    """``version`` without its local label, as ``==V`` compares it (None: not PEP 440)."""
+    parsed = _version(version)
+    return _version(parsed.public) if parsed is not None and parsed.local else parsed
 
 
 @functools.lru_cache(maxsize=16384)

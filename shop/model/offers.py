@@ -9,7 +9,7 @@ import datetime
 from dataclasses import dataclass
 
 from shop.model import names
-from shop.model.blocks import Block, blocklist_of
+from shop.model.blocks import Block, blocklist_of, public_version
 from shop.model.cooldown import cooldown_of, format_exclude_newer, format_min_age
 from shop.model.folders import utcnow
 from shop.model.tree import Package, Release, ReleaseFile, Repository
@@ -140,6 +140,8 @@ class Rules:
             blocklist.for_project(package.__name__, repository.__name__)
             if blocklist is not None else ())
         self._blocked: dict[str, Block | None] = {}  # by version: the first block of it
+        self._pins = {b.pinned: b for b in self.blocks if b.pinned is not None}  # ==V ones
+        self._ranges = [b for b in self.blocks if b.pinned is None]
         self.status, self.status_reason = project_status(package, self.blocks)
         self.follow_deletions = getattr(repository, "upstream_deletions", "follow") != "keep"
         self.expires: datetime.datetime | None = None
@@ -194,8 +196,9 @@ class Rules:
         try:
             return self._blocked[version]
         except KeyError:
-            found = self._blocked[version] = next(
-                (b for b in self.blocks if b.matches(version)), None)
+            found = next((b for b in self._ranges if b.matches(version)), None) or \
+                (self._pins.get(public_version(version)) if self._pins else None)
+            self._blocked[version] = found
             return found
 
     @property

@@ -46,6 +46,21 @@ def test_last_affected_and_lower_bounds_are_plain_order_too():
     assert block("==2.99.0").matches("2.99") and not block("==2.99.0").matches("2.99.0rc1")
 
 
+def test_pinned_versions_are_found_by_version_as_equality_compares_them(repository, root):
+    package = repository.add("foo", Package("foo"))
+    for spec in ("foo==1.0", "foo==2.0rc1", "foo==3.*", "foo<0.5"):
+        blocking.add_block(root, spec, "bad")
+    rules = Rules(package)
+    found = {v: (rules.blocked(v).spec if rules.blocked(v) else None)
+             for v in ("1.0", "1.0.0", "1.0+local", "1.0.post1", "2.0rc1", "2.0", "3.1", "0.4", "x")}
+    assert found == {"1.0": "foo==1.0", "1.0.0": "foo==1.0", "1.0+local": "foo==1.0",
+                     "1.0.post1": None, "2.0rc1": "foo==2.0rc1", "2.0": None,
+                     "3.1": "foo==3.*", "0.4": "foo<0.5", "x": None}
+    for version in found:
+        one_by_one = next((b for b in rules.blocks if b.matches(version)), None)
+        assert (one_by_one is None) == (found[version] is None), version
+
+
 def advisory(osv_id: str, *, versions=(), events_=None, withdrawn=False) -> dict:
     affected = {"package": {"ecosystem": "PyPI", "name": "foo"}, "versions": list(versions)}
     if events_ is not None:
