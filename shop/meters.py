@@ -23,6 +23,8 @@ DOWNLOAD = "download"  # 1           repository, origin: hosted|mirrored, cache:
 MIRROR_STORE = "mirror_store"  # bytes  repository  (a mirrored file's verified bytes stored)
 MIRROR_EVICT = "mirror_evict"  # bytes  repository  (retention evicted a mirrored file)
 UPLOAD = "upload"  # bytes           repository  (a file published by an upload)
+REFUSED = "refused"  # 1             repository, rule: blocked|quarantined|removed-upstream|
+#                                    cooldown|awaiting-approval  (a file the rules refused)
 
 # The environ key the request's kind (REQUEST's ``kind``) travels in, set where it is known:
 # the views, and the replay for the pages it answers; unset, the kind is "other".

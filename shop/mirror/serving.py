@@ -28,9 +28,10 @@ class Unavailable(Exception):
     """The file is not served here; ``status`` is 404 (not offered, not cached, held back),
     403 (blocked), 410 (removed upstream) or 502 (upstream failed)."""
 
-    def __init__(self, message: str, status: int = 404) -> None:
+    def __init__(self, message: str, status: int = 404, rule: str = "") -> None:
         super().__init__(message)
         self.message, self.status = message, status
+        self.rule = rule  # the supply-chain rule that refused it (``offers.Refusal.rule``)
 
 
 @dataclass(frozen=True)
@@ -119,10 +120,11 @@ def _offered(file: ReleaseFile, name: str):
     repository = repository_of(file)
     package = file.__parent__.__parent__
     if awaiting_approval(package):
-        raise Unavailable(refused_approval(package), 404)
+        raise Unavailable(refused_approval(package), 404, "awaiting-approval")
     refusal = Rules(package).file_refusal(file)
     if refusal is not None:
-        raise Unavailable(refusal.reason.replace(file.filename, name, 1), refusal.status)
+        raise Unavailable(refusal.reason.replace(file.filename, name, 1), refusal.status,
+                          refusal.rule)
     if is_visible(file, repository):
         return repository
     if repository.offline and file.blob is None:

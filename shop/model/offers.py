@@ -122,6 +122,7 @@ class Refusal:
 
     status: int
     reason: str
+    rule: str = ""  # blocked, quarantined, removed-upstream, cooldown (as metrics name them)
 
 
 class Rules:
@@ -171,23 +172,24 @@ class Rules:
         block = self.blocked(version) if self.blocks else None
         if block is not None:
             return Refusal(403, f"Forbidden: {filename} is blocked ({block.spec}): "
-                                f"{block.reason}")
+                                f"{block.reason}", "blocked")
         if self.status == "quarantined":
             reason = f": {self.status_reason}" if self.status_reason else ""
             return Refusal(404, f"Not found: project {self.project} is quarantined{reason}; "
-                                "none of its files are offered.")
+                                "none of its files are offered.", "quarantined")
         if origin != "mirror":
             return None
         if removed is not None and self.follow_deletions:
             return Refusal(410, f"Gone: {filename} was removed upstream (noticed "
-                                f"{removed:%Y-%m-%d %H:%M} UTC); it is no longer served.")
+                                f"{removed:%Y-%m-%d %H:%M} UTC); it is no longer served.",
+                           "removed-upstream")
         if self.cooldown.holds(self.project, release_key, uploaded):
             self._held_until(self.cooldown.released_at(uploaded))
             when = "of unknown upload time" if uploaded is None else \
                 f"uploaded upstream at {uploaded:%Y-%m-%d %H:%M} UTC"
             return Refusal(404, f"Not found: {filename} is held back by the repository's "
                                 f"cooldown ({when}; files {self.cooldown.describe()} are not "
-                                "offered).")
+                                "offered).", "cooldown")
         return None
 
     def blocked(self, version: str) -> Block | None:

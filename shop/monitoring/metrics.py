@@ -50,6 +50,9 @@ COUNTERS = (
      ("repository",)),
     ("localshop_uploads", "Files published by uploads.", ("repository",)),
     ("localshop_uploaded_bytes", "Bytes of files published by uploads.", ("repository",)),
+    ("localshop_refused_downloads", "Files (and their .metadata, .provenance) the supply-chain"
+     " rules refused, by rule: blocked, quarantined, removed-upstream, cooldown,"
+     " awaiting-approval.", ("repository", "rule")),
 )
 
 
@@ -114,6 +117,7 @@ class Metrics:
             meters.MIRROR_EVICT: twice("localshop_mirror_evictions",
                                        "localshop_mirror_evicted_bytes"),
             meters.UPLOAD: twice("localshop_uploads", "localshop_uploaded_bytes"),
+            meters.REFUSED: by("localshop_refused_downloads", "repository", "rule"),
         }
 
     def note(self, event: str, amount: float, labels: dict) -> None:

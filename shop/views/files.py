@@ -11,7 +11,7 @@ from pyramid.httpexceptions import (HTTPBadGateway, HTTPForbidden, HTTPFound, HT
 from pyramid.response import Response
 from pyramid.view import view_config
 
-from shop.meters import DOWNLOAD
+from shop.meters import DOWNLOAD, REFUSED
 from shop.mirror import serving
 from shop.model.permissions import Permission
 from shop.model.transient import CoreMetadata, Provenance
@@ -25,7 +25,8 @@ from shop.views.sending import IMMUTABLE, blob_response
 def download(context: ReleaseFile, request) -> Response:
     refuse_awaiting(request, context.__parent__.__parent__)
     shop = request.shop
-    how = _decide(serving.serve_file, context, shop.downloads, shop.settings.upstream_timeout)
+    how = _decide(request, serving.serve_file, context, shop.downloads,
+                  shop.settings.upstream_timeout)
     if context.origin == "mirror":  # retention evicts the least recently downloaded first
         shop.download_times.seen(context)
     if request.method == "GET":  # a HEAD downloads nothing
@@ -41,21 +42,24 @@ def download(context: ReleaseFile, request) -> Response:
 @view_config(context=CoreMetadata, request_method=READ, permission=Permission.VIEW)
 def core_metadata(context: CoreMetadata, request) -> Response:
     refuse_awaiting(request, context.file.__parent__.__parent__)
-    return _response(request, _decide(serving.serve_metadata, context.file,
+    return _response(request, _decide(request, serving.serve_metadata, context.file,
                                       request.shop.metadata_fetches))
 
 
 @view_config(context=Provenance, request_method=READ, permission=Permission.VIEW)
 def provenance(context: Provenance, request) -> Response:
-    return _response(request, _decide(serving.serve_provenance, context.file))
+    return _response(request, _decide(request, serving.serve_provenance, context.file))
 
 
-def _decide(decide, *args):
-    """What ``decide`` (a ``shop.mirror.serving`` function) says, or its reason as a
-    403/404/410/502."""
+def _decide(request, decide, file, *args):
+    """What ``decide`` (a ``shop.mirror.serving`` function) says of ``file``, or its reason
+    as a 403/404/410/502 (a refusal by the supply-chain rules counted)."""
     try:
-        return decide(*args)
+        return decide(file, *args)
     except serving.Unavailable as e:
+        if e.rule:
+            request.shop.meters.note(REFUSED, repository=repository_of(file).__name__,
+                                     rule=e.rule)
         raise http_error(REFUSALS.get(e.status, HTTPNotFound), e.message) from None
 
 

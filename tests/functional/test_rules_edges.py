@@ -7,7 +7,7 @@ from shop.model import blocking, repositories, status
 from tests.functional.test_mirror import (ALWAYS_RECHECK, JSON, file_url, files_of, mirror,  # noqa: F401
                                           page, publish, upload, upstream)
 from tests.factories import make_wheel
-from tests.functional.conftest import ADMIN
+from tests.functional.conftest import ADMIN, uploaded
 from tests.storecheck import opened, settled
 from tests.upstream import Fault
 
@@ -55,3 +55,18 @@ def test_a_quarantined_hosted_project_stays_so_when_upstream_answers_anew(mirror
         shown = page(app, "app-one").json
         assert shown["files"] == [] and shown["project-status"]["status"] == "quarantined"
         settled(app)
+
+
+def test_refused_downloads_are_counted_by_rule(make_app):
+    from tests.functional.test_monitoring import scrape
+
+    app = make_app(**{"shop.default.anonymous_read": "true"})
+    uploaded(app, make_wheel("demo", "1.0"), make_wheel("demo", "2.0"))
+    with opened(app) as root:
+        blocking.add_block(root, "demo==2.0", "compromised")
+    app.get("/simple/demo/2/demo-2.0-py3-none-any.whl", status=403)
+    app.get("/simple/demo/2/demo-2.0-py3-none-any.whl.metadata", status=403)
+    app.get("/simple/demo/1/demo-1.0-py3-none-any.whl", status=200)
+    counted = scrape(app)
+    key = ("localshop_refused_downloads_total", (("repository", "default"), ("rule", "blocked")))
+    assert counted[key] == 2
