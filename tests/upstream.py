@@ -41,8 +41,8 @@ class UpstreamFile:
 
 @dataclass
 class Fault:
-    """How to misbehave for one path: kind is hang, error, truncate, corrupt, garbage, portal
-    (an HTML page of no index), slow,
+    """How to misbehave for one path: kind is hang, error, truncate, corrupt, garbage, html
+    (200 with ``body`` as text/html: a captive portal's page, say), slow,
     bomb (a page gzip-encoded, ``size`` bytes decoded), longer (a file with ``size`` more
     bytes than listed), unsized (a file without Content-Length, read to the close) or late
     (the right answer, after ``seconds``: a distant upstream)."""
@@ -52,6 +52,7 @@ class Fault:
     status: int = 500
     times: int | None = None  # misbehave this many times, then behave (None: always)
     size: int = 0  # bomb: the page's decoded size; longer: the bytes past the file's own
+    body: bytes = b""  # html: the page
 
 
 @dataclass
@@ -228,8 +229,8 @@ def _handler(upstream: UpstreamServer):
         def _page(self, path: str, fault: Fault | None):
             if fault is not None and fault.kind == "garbage":
                 return self._send(200, b'{"meta": {"api-version": "1.1"}, "files": [', JSON_V1)
-            if fault is not None and fault.kind == "portal":  # a captive portal's login page
-                return self._send(200, b"<html><body>Please log in</body></html>", "text/html")
+            if fault is not None and fault.kind == "html":  # another server's page
+                return self._send(200, fault.body, "text/html")
             if fault is not None and fault.kind == "bomb":
                 return self._send(200, _gzip_of_spaces(fault.size), JSON_V1, encoding="gzip")
             project = canonicalize_name(path[len("/simple/"):].strip("/"))

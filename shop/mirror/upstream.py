@@ -175,6 +175,9 @@ class Upstream:
             raise UpstreamError(f"upstream {url} sent a page that cannot be read: {e}") from None
         files = tuple(f for f in (listed_entry(p, base, response.url) for p in page.packages)
                       if f is not None)
+        if not files and not _an_index_page(response, page):
+            raise UpstreamError(f"upstream {url} sent a page that lists no file and is no"
+                                " simple index's project page (a captive portal, a login page?)")
         return UpstreamPage(
             name=_display_name(page.project, project),
             files=files,
@@ -210,10 +213,6 @@ def _parse(response: requests.Response,
     status = project_status(next(iter(meta.get("project-status", ())), None),
                             next(iter(meta.get("project-status-reason", ())), None))
     packages = [DistributionPackage.from_link(link, project) for link in page.links]
-    if not packages and page.repository_version is None:
-        # Empty, and no sign of a simple index (a captive portal, a proxy's login page):
-        # not taken as upstream listing no files, which would take down every cached one.
-        raise UpstreamError("an HTML page without links nor pypi:repository-version")
     return ProjectPage(project=project, packages=packages,
                        repository_version=page.repository_version, last_serial=None), None, status
 
@@ -233,6 +232,16 @@ def _absolute_provenance(data, base: str):
         else:  # what pypi-simple would refuse the page for: the file goes without it
             del file["provenance"]
     return data
+
+
+def _an_index_page(response: requests.Response, page: ProjectPage) -> bool:
+    """Whether a page listing no file is a simple index's project page (so its project has no
+    files upstream: a takedown), not another server's page (a portal's: nothing is known).
+    JSON pages are (pypi-simple read their ``meta``); HTML ones say ``pypi:repository-version``
+    or, as PEP 503 indexes write them (PyPI, devpi, pypiserver), "Links for NAME"."""
+    if page.repository_version is not None or "json" in response.headers.get("Content-Type", ""):
+        return True
+    return b"links for" in response.content[:4096].lower()
 
 
 def _resolved(base: str | None, url: str) -> str:

@@ -115,6 +115,8 @@ def _ordered(spec, bound: Version | None, version: Version) -> bool:
     order (against ``bound``); the others (``==``, ``!=``, ``~=``, wildcards) as PEP 440 says."""
     if bound is None:
         return spec.contains(version, prereleases=True)
+    if version.local is not None and bound.local is None:  # 1.0+abc is 1.0 here, as in ==
+        version = _version(version.public)
     return _ORDER[spec.operator](version, bound)
 
 

@@ -198,8 +198,10 @@ class Rules:
         try:
             return self._blocked[version]
         except KeyError:
-            found = next((b for b in self._ranges if b.matches(version)), None) or \
-                (self._pins.get(public_version(version)) if self._pins else None)
+            ranged = next((b for b in self._ranges if b.matches(version)), None)
+            pinned = self._pins.get(public_version(version)) if self._pins else None
+            found = [b for b in (ranged, pinned) if b is not None]  # the first, as added
+            found = min(found, key=self.blocks.index) if found else None
             self._blocked[version] = found
             return found
 

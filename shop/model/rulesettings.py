@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from BTrees.OOBTree import OOBTree
 
-from shop.model import cooldown
+from shop.model import cooldown, events
 from shop.model.tree import Repository
 
 UPSTREAM_DELETIONS = ("follow", "keep")
@@ -33,22 +33,26 @@ def configure_rules(repository: Repository, settings: dict) -> None:
     if checked.get("upstream_deletions", "follow") not in UPSTREAM_DELETIONS:
         raise SettingError(f"Invalid upstream deletions {checked['upstream_deletions']!r}:"
                            " use follow (stop serving them) or keep.")
-    if checked.get("approve_new_projects") and not repository.approve_new_projects:
-        _approve_stored(repository)
+    wanted_on = checked.get("approve_new_projects")
+    if wanted_on and repository.pending_projects is None:
+        repository.pending_projects = OOBTree()  # what is stored now stays approved
+    elif wanted_on is False and repository.approve_new_projects:
+        _approve_pending(repository)
     for name, value in checked.items():
         setattr(repository, name, value)
 
 
-def _approve_stored(repository: Repository) -> None:
-    """Approvals turned on: what is stored now (served until now) stays approved."""
+def _approve_pending(repository: Repository) -> None:
+    """Approvals turned off: every project waiting is served from now on, and so approved
+    (recorded, each): turned on again, they stay approved, as all that is in use then."""
     pending = repository.pending_projects
-    if pending is None:
-        repository.pending_projects = OOBTree()
-        return
-    served = [name for name in pending.keys() if name in repository]
-    for name in served:
+    waiting = list(pending.items()) if pending is not None else []
+    for name, request in waiting:
         del pending[name]
-    if served and repository.pending_count is not None:
-        repository.pending_count.change(-len(served))
-    if served:
+        events.record(repository, events.APPROVAL, repository=repository.__name__,
+                      project=request.display, action="approved",
+                      reason="approvals of new projects turned off", asked=str(request.times))
+    if waiting and repository.pending_count is not None:
+        repository.pending_count.change(-len(waiting))
+    if waiting:
         repository.changed()  # the root page lists them

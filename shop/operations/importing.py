@@ -130,6 +130,7 @@ class Importer:
         self.principals = uploader_principals(root, repository, uploader)
         self.outcome = Outcome(repository.__name__, catalog.kind)
         self._received: list = []
+        self._created: set[str] = set()  # the projects this import made
         self.actor = events.acting(root)  # who runs the import: each batch's uploads are theirs
 
     def find(self) -> list[str]:
@@ -212,7 +213,7 @@ class Importer:
             key = names.normalize(form.name) if names.is_valid_name(form.name) else None
             package = self.repository.get(key) if key else None
             was_hosted = package is not None and package.hosted
-            closed_ok = self.catalog.statuses.get(key, ("active",))[0] in status.CLOSED
+            closed_ok = self.closed_ok(key, package)
             result = publish(self.repository, form, self.uploader, self.may_release,
                              closed_ok=closed_ok)
         except UploadError as e:
@@ -230,7 +231,25 @@ class Importer:
             return
         self.outcome.imported += 1
         created = None if was_hosted else result.file.__parent__.__parent__  # its package
+        if created is not None:
+            self._created.add(created.__name__)
         self.restore(result.file, recorded, created, provenance)
+
+    def closed_ok(self, key: str | None, package: Package | None) -> bool:
+        """Whether files go into a project the export records archived or quarantined: one
+        this import makes (its status is set with its first file), or one whose status here
+        is that already (an import run again); UploadError for one whose status here is
+        another: its files are not let in under a status the export does not record."""
+        recorded = self.catalog.statuses.get(key, ("active", ""))[0] if key else "active"
+        if recorded not in status.CLOSED:
+            return False
+        if package is None or not package.hosted or key in self._created or \
+                package.status == recorded:
+            return True
+        raise UploadError(f"the export records project {package.name} {recorded}, and here it "
+                          f"is {package.status}: its files are not imported into it (set its "
+                          f"status first: localshop project status {self.repository.__name__} "
+                          f"{key} {recorded}).")
 
     def provenance(self, path: str, recorded: Recorded, sha256: str) -> tuple | None:
         """The provenance object the catalog records beside ``path`` and what it says of its

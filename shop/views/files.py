@@ -23,7 +23,7 @@ from shop.views.sending import IMMUTABLE, blob_response
 
 @view_config(context=ReleaseFile, request_method=READ, permission=Permission.VIEW)
 def download(context: ReleaseFile, request) -> Response:
-    refuse_awaiting(request, context.__parent__.__parent__)
+    refuse_awaiting(request, context.__parent__.__parent__, download=True)
     shop = request.shop
     how = _decide(request, serving.serve_file, context, shop.downloads,
                   shop.settings.upstream_timeout)
@@ -41,7 +41,7 @@ def download(context: ReleaseFile, request) -> Response:
 
 @view_config(context=CoreMetadata, request_method=READ, permission=Permission.VIEW)
 def core_metadata(context: CoreMetadata, request) -> Response:
-    refuse_awaiting(request, context.file.__parent__.__parent__)
+    refuse_awaiting(request, context.file.__parent__.__parent__, download=True)
     return _response(request, _decide(request, serving.serve_metadata, context.file,
                                       request.shop.metadata_fetches))
 

@@ -172,3 +172,17 @@ def test_a_provenance_changed_since_the_export_refuses_its_file(make_app, tmp_pa
     with app_over(tmp_path / "new") as app:
         app.get("/simple/held/", headers={"Accept": JSON}, status=404)  # nothing of it stored
         assert REAL.filename in project_files(app, "pypi-attestations")
+
+
+def test_files_of_a_project_the_export_records_quarantined_stay_out_of_an_active_one(
+        make_app, tmp_path, capsys):
+    export_attested_shop(make_app, tmp_path, capsys)
+    ini = ini_for(tmp_path, "new")
+    with app_over(tmp_path / "new") as app:
+        uploaded(app, make_wheel("held", "0.9"))  # hosted here already, and active
+    code, out, _ = localshop(capsys, ini, "import", str(tmp_path / "export"))
+    assert code != 0 or "refused 1;" in out, out
+    assert "the export records project held quarantined, and here it is active" in out, out
+    with app_over(tmp_path / "new") as app:
+        assert [f["filename"] for f in app.get("/simple/held/", headers={"Accept": JSON}).json["files"]] \
+            == ["held-0.9-py3-none-any.whl"]

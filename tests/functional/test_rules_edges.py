@@ -3,6 +3,8 @@ index's is no takedown, a release the rules refuse shows nothing in the JSON API
 project's status survives upstream's new answers."""
 from __future__ import annotations
 
+import pytest
+
 from shop.model import blocking, repositories, status
 from tests.functional.test_mirror import (ALWAYS_RECHECK, JSON, file_url, files_of, mirror,  # noqa: F401
                                           page, publish, upload, upstream)
@@ -12,18 +14,40 @@ from tests.storecheck import opened, settled
 from tests.upstream import Fault
 
 
-def test_an_html_page_of_no_index_takes_nothing_down(mirror, upstream):
+PORTALS = [b"<html><body>Please log in</body></html>",
+           b'<html><body>Please <a href="/login">log in</a> <a href="/help">help</a></body></html>']
+# devpi's page of a project without files: no pypi:repository-version, "links for" its name.
+DEVPI_EMPTY = (b'<!DOCTYPE html><html lang="en"><head><title>root/pypi: links for app-one</title>'
+               b"</head><body><h1>root/pypi: links for app-one</h1></body></html>")
+
+
+def cached_then(mirror, upstream, body: bytes):
+    """app-one's wheel fetched through the mirror, then upstream's page answered by ``body``
+    at the re-check; the app, the wheel and its URL."""
     wheel = publish(upstream, "app-one")
     app = mirror(**ALWAYS_RECHECK)
     url = file_url(app, "app-one", wheel.filename)
     assert app.get(url).body == wheel.data
     settled(app)
-    upstream.faults["/simple/app-one/"] = Fault("portal")
+    upstream.faults["/simple/app-one/"] = Fault("html", body=body)
+    return app, wheel, url
+
+
+@pytest.mark.parametrize("body", PORTALS)
+def test_an_html_page_of_no_index_takes_nothing_down(mirror, upstream, body):
+    app, wheel, url = cached_then(mirror, upstream, body)
     assert set(files_of(app, "app-one")) == {wheel.filename}  # the cached page, as when down
     settled(app)
     assert app.get(url).body == wheel.data
     with opened(app) as root:
         assert root.repositories["default"]["app-one"]["1"][wheel.filename].removed_upstream is None
+
+
+def test_an_index_page_of_no_files_is_a_takedown_with_or_without_its_meta_tag(mirror, upstream):
+    app, wheel, url = cached_then(mirror, upstream, DEVPI_EMPTY)
+    assert files_of(app, "app-one") == {}
+    settled(app)
+    assert "removed upstream" in app.get(url, status=410).status
 
 
 def test_the_json_api_shows_nothing_of_a_release_the_rules_refuse(mirror, upstream):

@@ -10,7 +10,7 @@ from ZODB.blob import Blob
 
 from shop.hosting.attestations import AttestationRefused, check_provenance, check_upload
 from shop.mirror.lookup import Answer, pending_view
-from shop.model import approval, blocking, mirrored, osv, repositories, status
+from shop.model import approval, blocking, events, mirrored, osv, repositories, status
 from shop.model.blocks import Block
 from shop.model.listings import UpstreamListing
 from shop.model.names import version_key
@@ -44,21 +44,23 @@ def test_last_affected_and_lower_bounds_are_plain_order_too():
     assert [within.matches(v) for v in ("0.9", "1.0rc1", "1.0", "1.2", "1.2.post1")] == \
         [False, False, True, True, False]
     assert block("==2.99.0").matches("2.99") and not block("==2.99.0").matches("2.99.0rc1")
+    assert block("<=1.0").matches("1.0+internal") and not block(">1.0").matches("1.0+internal")
+    assert block("<2.0").matches("1.9+internal") and not block("<2.0").matches("2.0+internal")
 
 
 def test_pinned_versions_are_found_by_version_as_equality_compares_them(repository, root):
     package = repository.add("foo", Package("foo"))
-    for spec in ("foo==1.0", "foo==2.0rc1", "foo==3.*", "foo<0.5"):
+    for spec in ("foo==1.0", "foo==2.0rc1", "foo==3.*", "foo<0.5", "foo<1.1"):
         blocking.add_block(root, spec, "bad")
     rules = Rules(package)
     found = {v: (rules.blocked(v).spec if rules.blocked(v) else None)
              for v in ("1.0", "1.0.0", "1.0+local", "1.0.post1", "2.0rc1", "2.0", "3.1", "0.4", "x")}
     assert found == {"1.0": "foo==1.0", "1.0.0": "foo==1.0", "1.0+local": "foo==1.0",
-                     "1.0.post1": None, "2.0rc1": "foo==2.0rc1", "2.0": None,
-                     "3.1": "foo==3.*", "0.4": "foo<0.5", "x": None}
+                     "1.0.post1": "foo<1.1", "2.0rc1": "foo==2.0rc1", "2.0": None,
+                     "3.1": "foo==3.*", "0.4": "foo<0.5", "x": None}  # the first added
     for version in found:
         one_by_one = next((b for b in rules.blocks if b.matches(version)), None)
-        assert (one_by_one is None) == (found[version] is None), version
+        assert (one_by_one.spec if one_by_one else None) == found[version], version
 
 
 def advisory(osv_id: str, *, versions=(), events_=None, withdrawn=False) -> dict:
@@ -99,14 +101,26 @@ def test_a_project_blocked_as_it_is_stored_still_awaits_approval_once_unblocked(
     assert awaiting_approval(package)
 
 
-def test_turning_approvals_off_and_on_again_keeps_what_was_served_meanwhile(approving):
+def test_turning_approvals_off_approves_what_waits_and_says_so(approving, root):
     assert approval.hold(approving, "demo", "demo")
     package = approving.add("demo", Package("demo"))
     assert awaiting_approval(package)
     repositories.configure(approving, approve_new_projects=False)
     assert not awaiting_approval(package)  # served while approvals are off
+    approved = [e for e in events.recorded(root) if e.kind == events.APPROVAL]
+    assert [(e.project, e.detail["action"]) for e in approved] == [("demo", "approved")]
+    assert "turned off" in approved[0].detail["reason"]
     repositories.configure(approving, approve_new_projects=True)
     assert not awaiting_approval(package) and approval.pending_count(approving) == 0
+    assert approval.hold(approving, "other", "other")  # a new one waits again
+    assert awaiting_approval(approving.add("other", Package("other")))
+
+
+def test_turning_approvals_on_again_gates_nothing_stored_meanwhile(approving):
+    repositories.configure(approving, approve_new_projects=False)
+    served = approving.add("served", Package("served"))  # stored while approvals were off
+    repositories.configure(approving, approve_new_projects=True)
+    assert not awaiting_approval(served)
 
 
 def test_an_upload_time_upstream_says_later_reaches_the_stored_record(repository):
