@@ -1,7 +1,9 @@
 """What a repository offers: which files its pages list and its URLs serve.
 
 Rules of the tree alone (a repository's settings and a project's state), shared by the
-simple pages, the JSON API, the admin pages and the file downloads.
+simple pages, the JSON API, the admin pages and the file downloads: dependency-confusion
+protection (``hides_upstream``), the offline mode, and the supply-chain rules (``Rules``:
+blocks, the cooldown, PEP 792 statuses, upstream's deletions; ``awaiting_approval``).
 """
 from __future__ import annotations
 
