@@ -121,10 +121,9 @@ def _offered(file: ReleaseFile, name: str):
     package = file.__parent__.__parent__
     if awaiting_approval(package):
         raise Unavailable(refused_approval(package), 404, "awaiting-approval")
-    refusal = Rules(package).file_refusal(file)
+    refusal = Rules(package).file_refusal(file, name)
     if refusal is not None:
-        raise Unavailable(refusal.reason.replace(file.filename, name, 1), refusal.status,
-                          refusal.rule)
+        raise Unavailable(refusal.reason, refusal.status, refusal.rule)
     if is_visible(file, repository):
         return repository
     if repository.offline and file.blob is None:

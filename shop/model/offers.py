@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from shop.model import names
 from shop.model.blocks import Block, blocklist_of, public_version
-from shop.model.cooldown import cooldown_of, format_exclude_newer, format_min_age
+from shop.model.cooldown import cooldown_of
 from shop.model.folders import utcnow
 from shop.model.tree import Package, Release, ReleaseFile, Repository
 
@@ -123,8 +123,16 @@ class Refusal:
     quarantined, awaiting approval) or 410 (removed upstream), and the reason clients see."""
 
     status: int
-    reason: str
+    why: str  # what the reason phrase says after its status word
     rule: str = ""  # blocked, quarantined, removed-upstream, cooldown (as metrics name them)
+
+    @property
+    def reason(self) -> str:
+        """The reason phrase (and body) clients are told: ``Forbidden: ... is blocked ...``."""
+        return f"{PHRASES[self.status]}: {self.why}"
+
+
+PHRASES = {403: "Forbidden", 404: "Not found", 410: "Gone"}
 
 
 class Rules:
@@ -143,7 +151,7 @@ class Rules:
             blocklist.for_project(package.__name__, repository.__name__)
             if blocklist is not None else ())
         self._blocked: dict[str, Block | None] = {}  # by version: the first block of it
-        self._pins = {b.pinned: b for b in self.blocks if b.pinned is not None}  # ==V ones
+        self._pins = {pin: b for b in self.blocks if (pin := b.pinned) is not None}  # ==V
         self._ranges = [b for b in self.blocks if b.pinned is None]
         self.status, self.status_reason = project_status(package, self.blocks)
         self.follow_deletions = getattr(repository, "upstream_deletions", "follow") != "keep"
@@ -153,10 +161,11 @@ class Rules:
         self.listed = package.listing.by_release() \
             if package.pending_token is not None and package.listing is not None else None
 
-    def file_refusal(self, file: ReleaseFile) -> Refusal | None:
+    def file_refusal(self, file: ReleaseFile, name: str | None = None) -> Refusal | None:
+        """Why ``file`` is not offered (its ``.metadata`` or ``.provenance``: ``name``)."""
         release = file.__parent__
-        return self.refusal(file.origin, release.__name__, release.version, file.filename,
-                            file.upload_time, self.removed(file))
+        return self.refusal(file.origin, release.__name__, release.version,
+                            name or file.filename, file.upload_time, self.removed(file))
 
     def removed(self, file: ReleaseFile) -> datetime.datetime | None:
         """When upstream's listing was found without the file (None: it lists it)."""
@@ -173,23 +182,23 @@ class Rules:
         project's quarantine, upstream's deletion, the cooldown (upstream's files only)."""
         block = self.blocked(version) if self.blocks else None
         if block is not None:
-            return Refusal(403, f"Forbidden: {filename} is blocked ({block.spec}): "
+            return Refusal(403, f"{filename} is blocked ({block.spec}): "
                                 f"{block.reason}", "blocked")
         if self.status == "quarantined":
             reason = f": {self.status_reason}" if self.status_reason else ""
-            return Refusal(404, f"Not found: project {self.project} is quarantined{reason}; "
+            return Refusal(404, f"project {self.project} is quarantined{reason}; "
                                 "none of its files are offered.", "quarantined")
         if origin != "mirror":
             return None
         if removed is not None and self.follow_deletions:
-            return Refusal(410, f"Gone: {filename} was removed upstream (noticed "
+            return Refusal(410, f"{filename} was removed upstream (noticed "
                                 f"{removed:%Y-%m-%d %H:%M} UTC); it is no longer served.",
                            "removed-upstream")
         if self.cooldown.holds(self.project, release_key, uploaded):
             self._held_until(self.cooldown.released_at(uploaded))
             when = "of unknown upload time" if uploaded is None else \
                 f"uploaded upstream at {uploaded:%Y-%m-%d %H:%M} UTC"
-            return Refusal(404, f"Not found: {filename} is held back by the repository's "
+            return Refusal(404, f"{filename} is held back by the repository's "
                                 f"cooldown ({when}; files {self.cooldown.describe()} are not "
                                 "offered).", "cooldown")
         return None
@@ -236,14 +245,9 @@ def project_status(package: Package, blocks: tuple[Block, ...] = ()) -> tuple[st
 def rules_version(repository: Repository) -> tuple:
     """What else than a project's own changes the pages depend on: the cooldown's settings,
     whether upstream's deletions are followed, and the block list's change counter."""
-    blocklist = blocklist_of(repository)
-    return (
-        format_min_age(getattr(repository, "min_age", None)),
-        format_exclude_newer(getattr(repository, "exclude_newer", None)),
-        tuple(getattr(repository, "cooldown_exempt", ())),
-        getattr(repository, "upstream_deletions", "follow"),
-        blocklist.serial() if blocklist is not None else 0,
-    )
+    blocklist = blocklist_of(repository)  # (asked on every page request: nothing formatted)
+    return (repository.min_age, repository.exclude_newer, repository.cooldown_exempt,
+            repository.upstream_deletions, blocklist.serial() if blocklist is not None else 0)
 
 
 def awaiting_approval(package: Package) -> bool:

@@ -7,7 +7,7 @@ from pyramid.httpexceptions import HTTPForbidden, HTTPNotFound
 from pyramid.view import view_config
 
 from shop.model import names
-from shop.model.offers import Rules, latest_release, release_files
+from shop.model.offers import PHRASES, Rules, latest_release, release_files
 from shop.model.permissions import Permission
 from shop.model.transient import IProject, VersionSpelling
 from shop.model.tree import Package, Release, ReleaseFile
@@ -45,6 +45,7 @@ def _file(request, file: ReleaseFile) -> dict:
 
 def project_json(request, package: Package, release: Release | None) -> dict:
     metadata = release.metadata if release is not None else {}
+    rules = Rules(package)  # asked once for all its releases
     info = {field: metadata.get(field) for field in INFO_FIELDS}
     info.update(
         name=package.name,
@@ -60,9 +61,10 @@ def project_json(request, package: Package, release: Release | None) -> dict:
         "last_serial": 0,
         "releases": {
             r.version: [_file(request, f) for f in files]
-            for r in reversed(package.releases()) if (files := release_files(r))
+            for r in reversed(package.releases()) if (files := release_files(r, rules))
         },
-        "urls": [_file(request, f) for f in release_files(release)] if release is not None else [],
+        "urls": [_file(request, f) for f in release_files(release, rules)]
+        if release is not None else [],
         "vulnerabilities": [],
     }
 
@@ -101,5 +103,6 @@ def offered(release: Release) -> Release:
         raise http_error(HTTPNotFound, f"Not found: no file of {release.__parent__.name} "
                                        f"{release.version} is offered here.")
     raise http_error(HTTPForbidden if refusal.status == 403 else HTTPNotFound,
-                     refusal.reason.split(": ", 1)[0] + f": {release.__parent__.name} "
-                     f"{release.version} is not offered here: " + refusal.reason.split(": ", 1)[-1])
+                     f"{PHRASES[403 if refusal.status == 403 else 404]}: "
+                     f"{release.__parent__.name} {release.version} is not offered here: "
+                     f"{refusal.why}")

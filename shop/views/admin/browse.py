@@ -187,7 +187,7 @@ def release_rows(request, release: Release,
         inspect = url + "/+inspect" if removed is not None and admin and f.blob else ""
         rows.append(FileRow(f, url, is_visible(f, repository) and refusal is None,
                             repositories.manageable(f),
-                            refusal.reason.split(": ", 1)[-1] if refusal else None,
+                            refusal.why if refusal else None,
                             removed, inspect))
     return release, rows, repositories.manageable(release)
 
